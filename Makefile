@@ -1,0 +1,46 @@
+# factpack — `make dataset` builds the release, `make test` runs the tests.
+# Both create .venv and install the locked dependencies (uv.lock) themselves.
+.DEFAULT_GOAL := dataset
+SHELL := /bin/bash
+
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.synced
+FACTPACK := $(BIN)/factpack
+
+$(STAMP): pyproject.toml uv.lock
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+	@$(BIN)/uv sync --quiet --frozen --all-extras --inexact --python $(BIN)/python
+	@touch $@
+
+.PHONY: venv
+venv: $(STAMP) ## create .venv with the locked dependencies
+
+.PHONY: check
+check: $(STAMP) ## lint the annotation files in seeds/
+	$(FACTPACK) check seeds/
+
+.PHONY: test
+test: $(STAMP) ## run the test suite
+	$(BIN)/python -m pytest -n 2 -q
+
+.PHONY: lint
+lint: $(STAMP) ## ruff and mypy
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+
+.PHONY: lock
+lock: $(STAMP) ## re-resolve uv.lock after editing pyproject.toml
+	$(BIN)/uv lock
+
+.PHONY: clean
+clean: ## remove build/ (dist/ holds releases: remove it by hand)
+	rm -rf build
+
+.PHONY: help
+help:
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
