@@ -37,6 +37,20 @@ lint: $(STAMP) ## ruff and mypy
 lock: $(STAMP) ## re-resolve uv.lock after editing pyproject.toml
 	$(BIN)/uv lock
 
+.PHONY: site
+site: $(STAMP) ## regenerate the review site of the newest release in dist/
+	$(FACTPACK) site
+
+.PHONY: browser
+browser: ## install headless Chromium + chromedriver (Debian) for the browser tests
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then \
+	  echo "browser: $$(/usr/bin/chromium --version 2>/dev/null)"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null; } \
+	  || echo "browser: could not install chromium; the browser tests will skip"; \
+	else echo "browser: /usr/bin/chromium is missing and we are not root; the browser tests will skip"; fi
+
 .PHONY: clean
 clean: ## remove build/ (dist/ holds releases: remove it by hand)
 	rm -rf build
