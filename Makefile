@@ -23,6 +23,10 @@ venv: $(STAMP) ## create .venv with the locked dependencies
 check: $(STAMP) ## lint the annotation files in seeds/
 	$(FACTPACK) check seeds/
 
+.PHONY: schema
+schema: $(STAMP) ## regenerate schema/annotation.schema.json from schema/tables + vocabularies
+	$(FACTPACK) schema --write
+
 .PHONY: test
 test: $(STAMP) ## run the test suite
 	$(BIN)/python -m pytest -n 2 -q

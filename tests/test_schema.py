@@ -1,0 +1,231 @@
+"""schema.py: loading schema/ and the derived annotation JSON Schema."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from factpack import schema as sch
+from factpack.problems import FactpackError
+
+REPO_SCHEMA = Path(__file__).resolve().parents[1] / "schema"
+
+
+@pytest.fixture(scope="module")
+def schema() -> sch.Schema:
+    return sch.load_schema(REPO_SCHEMA)
+
+
+@pytest.fixture(scope="module")
+def validator(schema: sch.Schema) -> jsonschema.Draft202012Validator:
+    js = sch.annotation_json_schema(schema)
+    jsonschema.Draft202012Validator.check_schema(js)
+    return jsonschema.Draft202012Validator(js)
+
+
+def _doc() -> dict[str, Any]:
+    return {
+        "format": "factpack-annotation/1",
+        "article": {
+            "text_sha256": "0" * 64,
+            "title": "A title",
+            "publisher": "The Sun",
+            "url": None,
+            "published_date": "2023-05-04",
+            "published_date_basis": "inferred",
+            "published_date_note": "why",
+            "language": "en",
+            "furniture": [{"exact": "MORE ON RUSSIA"}],
+        },
+        "sources": [
+            {
+                "source_id": "S1",
+                "name": "The Sun",
+                "source_kind": "media",
+                "is_named": True,
+                "quote": {"exact": "The Sun", "prefix": "Most read in "},
+            }
+        ],
+        "events": [
+            {
+                "event_id": "E1",
+                "event_type": "Explosions/Remote violence",
+                "sub_event_type": "Air/drone strike",
+                "summary": "s",
+                "factuality": "reported",
+                "date_start": "2023-05-03",
+                "date_end": None,
+                "date_precision": "day",
+                "date_basis": "inferred",
+                "date_note": "last night",
+                "time_local": "20:00",
+                "timezone": "Europe/Kyiv",
+                "geo_precision": "town",
+                "quote": {"exact": "x"},
+            }
+        ],
+        "claims": [
+            {
+                "claim_id": "C1",
+                "source_id": "S1",
+                "event_id": "E1",
+                "claim_text": "t",
+                "is_direct_quote": False,
+                "cue": "said",
+                "claim_kind": "accusation",
+                "certainty": "certain",
+                "responds_to": None,
+                "relation": None,
+                "quote": {"exact": "said"},
+                "note": "free text",
+            }
+        ],
+    }
+
+
+def test_tables_load_in_fixed_order(schema: sch.Schema) -> None:
+    assert list(schema.tables) == ["articles", "sources", "events", "claims"]
+
+
+def test_vocabulary_resolves_into_enum_and_categories(schema: sch.Schema) -> None:
+    f = schema.table("sources").field("source_kind")
+    assert f.constraints["enum"] == list(schema.vocabularies["source_kind"].values)
+    assert f.categories[0]["value"] == "person"
+    assert f.categories[0]["label"].startswith("One individual")
+    assert "categories" in f.descriptor()
+
+
+def test_every_field_has_a_description(schema: sch.Schema) -> None:
+    for table in schema.tables.values():
+        for f in table.fields:
+            assert f.description, (table.name, f.name)
+
+
+def test_unknown_vocabulary_is_an_error(tmp_path: Path) -> None:
+    root = tmp_path / "schema"
+    shutil.copytree(REPO_SCHEMA, root)
+    p = root / "tables" / "claims.yaml"
+    p.write_text(p.read_text().replace("vocabulary: certainty", "vocabulary: nope"))
+    with pytest.raises(FactpackError, match="unknown vocabulary 'nope'"):
+        sch.load_schema(root)
+
+
+def test_missing_schema_dir_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(FactpackError, match="schema file missing"):
+        sch.load_schema(tmp_path)
+
+
+def test_default_root_is_the_repository_schema() -> None:
+    assert sch.default_root() == REPO_SCHEMA
+
+
+def test_example_document_is_valid(validator: jsonschema.Draft202012Validator) -> None:
+    assert list(validator.iter_errors(_doc())) == []
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        (("format",), "factpack-annotation/2"),
+        (("sources", 0, "source_id"), "a4:S1"),
+        (("claims", 0, "source_id"), "E1"),
+        (("claims", 0, "responds_to"), "S1"),
+        (("claims", 0, "event_id"), "C1"),
+        (("events", 0, "date_start"), "3 May 2023"),
+        (("events", 0, "factuality"), "rumoured"),
+        (("sources", 0, "quote"), {"exact": ""}),
+        (("sources", 0, "quote"), {"exact": "x", "where": 1}),
+        (("article", "furniture"), [{"prefix": "x"}]),
+        (("sources", 0, "is_named"), "yes"),
+        (("events", 0, "time_local"), "25:00"),
+    ],
+)
+def test_bad_values_are_rejected(
+    validator: jsonschema.Draft202012Validator, path: tuple[Any, ...], value: Any
+) -> None:
+    doc = _doc()
+    target: Any = doc
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    assert list(validator.iter_errors(doc)), path
+
+
+@pytest.mark.parametrize(
+    ("section", "key"),
+    [
+        ("sources", "article_id"),
+        ("sources", "evidence_text"),
+        ("events", "start_utc"),
+        ("events", "char_start"),
+        ("claims", "surprise"),
+    ],
+)
+def test_derived_and_unknown_keys_are_rejected(
+    validator: jsonschema.Draft202012Validator, section: str, key: str
+) -> None:
+    doc = _doc()
+    doc[section][0][key] = "x"
+    assert list(validator.iter_errors(doc))
+
+
+def test_article_rejects_derived_columns(validator: jsonschema.Draft202012Validator) -> None:
+    for key in ("article_id", "text", "char_count"):
+        doc = _doc()
+        doc["article"][key] = "x"
+        assert list(validator.iter_errors(doc)), key
+
+
+def test_required_fields_and_quote(validator: jsonschema.Draft202012Validator) -> None:
+    doc = _doc()
+    del doc["claims"][0]["quote"]
+    del doc["article"]["title"]
+    msgs = [e.message for e in validator.iter_errors(doc)]
+    assert any("'quote' is a required property" in m for m in msgs)
+    assert any("'title' is a required property" in m for m in msgs)
+
+
+def test_optional_fields_may_be_null(validator: jsonschema.Draft202012Validator) -> None:
+    doc = _doc()
+    doc["sources"][0].update(role=None, country=None, wikidata_qid=None, affiliation=None)
+    doc["events"][0].update(latitude=None, country=None, sub_event_type="Air/drone strike")
+    assert list(validator.iter_errors(doc)) == []
+
+
+def test_descriptions_come_from_the_schema(schema: sch.Schema) -> None:
+    js = sch.annotation_json_schema(schema)
+    prop = js["$defs"]["sources_item"]["properties"]["source_kind"]
+    assert prop["description"].startswith(schema.table("sources").field("source_kind").description)
+    assert "`footage`" in prop["description"]
+
+
+def test_schema_change_changes_the_derivation(tmp_path: Path) -> None:
+    root = tmp_path / "schema"
+    shutil.copytree(REPO_SCHEMA, root)
+    voc = root / "vocabularies.yaml"
+    voc.write_text(
+        voc.read_text().replace(
+            "    possible: {definition:",
+            "    doubtful: {definition: x, example: y}\n    possible: {definition:",
+        )
+    )
+    js = sch.annotation_json_schema(sch.load_schema(root))
+    assert "doubtful" in js["$defs"]["claims_item"]["properties"]["certainty"]["enum"]
+
+
+def test_committed_annotation_schema_is_up_to_date(schema: sch.Schema) -> None:
+    committed = (REPO_SCHEMA / "annotation.schema.json").read_text(encoding="utf-8")
+    assert committed == sch.annotation_json_text(schema), "run `make schema` and commit"
+
+
+def test_write_annotation_schema_reports_change(tmp_path: Path) -> None:
+    root = tmp_path / "schema"
+    shutil.copytree(REPO_SCHEMA, root)
+    (root / "annotation.schema.json").unlink()
+    path, changed = sch.write_annotation_schema(root)
+    assert changed and path.exists()
+    assert sch.write_annotation_schema(root) == (path, False)
