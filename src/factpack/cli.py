@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from factpack import __version__
-from factpack.problems import FactpackError, display_path
+from factpack.problems import FactpackError, UsageError, display_path
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -48,6 +48,178 @@ def schema_cmd(write: bool, check: bool, schema_dir: Path | None) -> None:
     except FactpackError as exc:
         click.echo(str(exc), err=True)
         sys.exit(exc.exit_code)
+
+
+def _fail(exc: FactpackError) -> None:
+    click.echo(str(exc), err=True)
+    sys.exit(exc.exit_code)
+
+
+_RELEASE_HELP = "A release directory or version (default: newest in dist/, else in the cache)."
+
+
+@cli.command("query")
+@click.argument("sql")
+@click.option("--release", default=None, metavar="PATH|VERSION", help=_RELEASE_HELP)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "csv", "json", "markdown"]),
+    default="table",
+    show_default=True,
+    help="How to print the result.",
+)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the result to FILE.parquet or FILE.csv instead of printing it.",
+)
+def query_cmd(sql: str, release: str | None, fmt: str, output: Path | None) -> None:
+    """Run SQL over a release; tables: articles, sources, events, claims."""
+    from factpack import query
+    from factpack.releases import resolve_release
+
+    try:
+        if output is not None and output.suffix.lower() not in query.OUTPUT_SUFFIXES:
+            raise UsageError(f"{output}: --output must end in .parquet or .csv")
+        con = query.connect(resolve_release(release))
+        result = query.run(con, sql)
+        if output is not None:
+            query.write(result, output)
+            click.echo(f"wrote {result.num_rows} rows to {display_path(output)}", err=True)
+        else:
+            click.echo(query.render(result, fmt))
+    except FactpackError as exc:
+        _fail(exc)
+
+
+@cli.command("download")
+@click.argument("version", required=False)
+@click.option(
+    "--index",
+    "index_url",
+    envvar="FACTPACK_INDEX_URL",
+    default=None,
+    metavar="URL",
+    help="The releases.json URL, http(s) only (env FACTPACK_INDEX_URL).",
+)
+@click.option(
+    "--to",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Unpack into this directory (default: the download cache).",
+)
+def download_cmd(version: str | None, index_url: str | None, to: Path | None) -> None:
+    """Download a release (default: the newest), verify every file and unpack it."""
+    from factpack import download
+
+    try:
+        if not index_url:
+            raise UsageError("no index: pass --index https://.../releases.json")
+        got = download.download(index_url, version, to, progress=sys.stderr.isatty())
+        state = "already present, verified" if got.reused else "downloaded and verified"
+        click.echo(f"{got.entry.name} {got.entry.version}: {state}")
+        click.echo(str(got.path))
+    except FactpackError as exc:
+        _fail(exc)
+
+
+@cli.command("releases")
+@click.option(
+    "--index",
+    "index_url",
+    default=None,
+    metavar="URL|PATH",
+    help="The releases index (default: dist/releases.json).",
+)
+def releases_cmd(index_url: str | None) -> None:
+    """List the released versions with dates and row counts."""
+    import pyarrow as pa
+
+    from factpack import query, releases
+
+    try:
+        entries = releases.load_index(index_url)
+        tables = list(dict.fromkeys(t for e in entries for t in e.tables))
+        columns: dict[str, list[object]] = {
+            "version": [e.version for e in entries],
+            "date": [e.date for e in entries],
+            "bytes": [e.bytes for e in entries],
+        }
+        for t in tables:
+            columns[t] = [e.tables.get(t) for e in entries]
+        click.echo(query.render_table(pa.table(columns)))
+    except FactpackError as exc:
+        _fail(exc)
+
+
+@cli.command("diff")
+@click.argument("old")
+@click.argument("new")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+def diff_cmd(old: str, new: str, fmt: str) -> None:
+    """Rows added, removed and changed (by primary key) between two releases."""
+    import json
+
+    from factpack import diff
+    from factpack.releases import resolve_release
+
+    try:
+        result = diff.diff_releases(resolve_release(old), resolve_release(new))
+        if fmt == "json":
+            click.echo(json.dumps(diff.to_json(result), indent=2, ensure_ascii=False))
+        else:
+            click.echo(diff.render_text(result))
+    except FactpackError as exc:
+        _fail(exc)
+
+
+@cli.command("release-index")
+@click.argument("dist", type=click.Path(file_okay=False, path_type=Path), default="dist")
+def release_index_cmd(dist: Path) -> None:
+    """Write or update DIST/releases.json from the release archives in DIST."""
+    from factpack import releases
+
+    try:
+        path = releases.update_index(dist)
+        count = len(releases.read_index_file(path))
+        click.echo(f"wrote {display_path(path)} ({count} release{'s' * (count != 1)})")
+    except FactpackError as exc:
+        _fail(exc)
+
+
+@cli.command("check")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+def check_cmd(paths: tuple[Path, ...]) -> None:
+    """Lint annotation files (files or directories; default seeds/); report every problem."""
+    from factpack.annotations import check_paths
+
+    try:
+        problems = check_paths(paths or (Path("seeds"),))
+    except FactpackError as exc:
+        _fail(exc)
+    for problem in problems:
+        click.echo(problem.format())
+    if problems:
+        click.echo(f"{len(problems)} problem{'s' * (len(problems) != 1)}", err=True)
+        sys.exit(1)
+
+
+@cli.command("new")
+@click.argument("text", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--language", default="en", show_default=True, help="ISO 639-1 code of the text."
+)
+def new_cmd(text: Path, language: str) -> None:
+    """Start the annotation seeds/<stem>.yaml of the article text seeds/<stem>.txt."""
+    from factpack import scaffold
+
+    try:
+        path = scaffold.new_annotation(text, language=language)
+    except FactpackError as exc:
+        _fail(exc)
+    click.echo(f"wrote {display_path(path)}; annotate it (docs/annotation-guide.md)")
 
 
 def main() -> None:
