@@ -1,0 +1,720 @@
+"""Read and check one article pair (``seeds/<stem>.txt`` + ``seeds/<stem>.yaml``).
+
+:func:`load_article` reads the text and the annotation once, checks the annotation against its
+JSON Schema (derived from ``schema/`` by :mod:`factpack.schema`) and against the text, resolves
+every quote selector to code-point offsets and returns an :class:`~factpack.article.Article`.
+:func:`check_paths` does that for files and directories and is what ``factpack check`` runs.
+Every problem names the file, line and column and says how to fix it; all are collected.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import hashlib
+import re
+import zoneinfo
+from collections.abc import Iterable, Iterator, Mapping
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from factpack.article import Article
+from factpack.problems import Problem, UsageError, display_path
+from factpack.schema import annotation_json_schema, load_schema
+from factpack.selectors import FoldedText, Selector, SelectorError, fold
+from factpack.yamlload import Loaded, Path_, load_yaml
+
+SAFE_STEM = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+SEQUENCE_PREFIX = re.compile(r"^[0-9]+_")
+DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+SHA256 = re.compile(r"^[0-9a-f]{64}$")
+SECTIONS: tuple[tuple[str, str], ...] = (
+    ("sources", "source_id"),
+    ("events", "event_id"),
+    ("claims", "claim_id"),
+)
+GUIDE = "docs/annotation-guide.md"
+
+
+def article_id_of(stem: str) -> str:
+    """Return the article id: the stem without an optional leading ``^[0-9]+_`` prefix."""
+    return SEQUENCE_PREFIX.sub("", stem, count=1)
+
+
+# --------------------------------------------------------------------------- the text
+
+
+def decode_text(data: bytes, shown: str) -> tuple[str | None, list[Problem]]:
+    """Decode an article text: UTF-8, no byte-order mark, no NUL, LF line ends.
+
+    Args:
+        data: The bytes of ``seeds/<stem>.txt``.
+        shown: The path as shown in problems.
+    """
+    if data.startswith(b"\xef\xbb\xbf"):
+        return None, [
+            Problem(shown, 1, 1, "text starts with a UTF-8 byte-order mark", "save it without BOM")
+        ]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        col = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
+        return None, [
+            Problem(
+                shown,
+                line,
+                col,
+                f"text is not valid UTF-8 (byte 0x{data[e.start]:02x})",
+                "save the article as UTF-8",
+            )
+        ]
+    problems = []
+    for char, what, fix in (
+        ("\x00", "a NUL character", "remove it"),
+        ("\r", "a carriage return (CR)", "use LF line ends"),
+    ):
+        at = text.find(char)
+        if at >= 0:
+            line = text.count("\n", 0, at) + 1
+            col = at - (text.rfind("\n", 0, at) + 1) + 1
+            problems.append(Problem(shown, line, col, f"text contains {what}", fix))
+    return (None if problems else text), problems
+
+
+# --------------------------------------------------------------------------- the JSON Schema
+
+
+@lru_cache(maxsize=1)
+def _schema_parts() -> tuple[jsonschema.protocols.Validator, dict[str, str]]:
+    """Return the annotation validator and the sub-event type -> event type map."""
+    schema = load_schema()
+    json_schema = annotation_json_schema(schema)
+    cls = jsonschema.validators.validator_for(json_schema)
+    validator = cls(json_schema)
+    parents = {
+        name: str(value.get("parent", ""))
+        for name, value in schema.vocabularies["sub_event_type"].values.items()
+    }
+    return validator, parents
+
+
+def _label(path: Iterable[str | int]) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "the file"
+
+
+def _suggest(value: Any, choices: Iterable[Any]) -> str | None:
+    options = [str(c) for c in choices if c is not None]
+    text = str(value)
+    for c in options:
+        if c.lower() == text.lower():
+            return c
+    close = difflib.get_close_matches(text, options, n=1, cutoff=0.5)
+    return close[0] if close else None
+
+
+_TYPE_NAMES = {
+    bool: "boolean",
+    int: "integer",
+    float: "number",
+    str: "string",
+    list: "list",
+    dict: "mapping",
+    type(None): "null",
+}
+
+
+def _schema_problems(data: Any, loaded: Loaded, shown: str) -> list[Problem]:
+    validator, _ = _schema_parts()
+    problems: list[Problem] = []
+    suggested: set[tuple[Path_, str]] = set()
+    required: list[tuple[Path_, str]] = []
+    seen: set[tuple[Any, ...]] = set()
+    for err in validator.iter_errors(data):
+        path: Path_ = tuple(err.absolute_path)
+        kind = err.validator
+        label = _label(path)
+        inst = err.instance
+        subschema: Any = err.schema
+        wanted: Any = err.validator_value
+        if kind == "additionalProperties" and isinstance(inst, dict):
+            allowed = list(subschema.get("properties", {}))
+            for key in inst:
+                if key in allowed or (path, key) in seen:
+                    continue
+                seen.add((path, key))
+                guess = _suggest(key, allowed)
+                if guess:
+                    suggested.add((path, guess))
+                hint = f"did you mean '{guess}'?" if guess else "allowed: " + ", ".join(allowed)
+                line, col = loaded.where((*path, key), key=True)
+                problems.append(
+                    Problem(shown, line, col, f"unknown key '{key}' in {label}", hint, "schema")
+                )
+            continue
+        if kind == "required" and isinstance(inst, dict):
+            for key in wanted:
+                if key not in inst and (path, key) not in seen:
+                    seen.add((path, key))
+                    required.append((path, key))
+            continue
+        line, col = loaded.where(path)
+        if kind == "enum":
+            options = [v for v in wanted if v is not None]
+            guess = _suggest(inst, options)
+            hint = (
+                (f"did you mean '{guess}'? " if guess else "")
+                + "valid: "
+                + ", ".join(map(str, options))
+            )
+            message = f"{label}: {inst!r} is not a valid value"
+        elif kind == "const":
+            message = f"{label} must be {wanted!r}"
+            hint = f"write {label}: {wanted}"
+        elif kind == "type":
+            want = wanted
+            wants = [w for w in ([want] if isinstance(want, str) else want) if w != "null"]
+            got = _TYPE_NAMES.get(type(inst), type(inst).__name__)
+            if inst is None:
+                message = f"{label} is required and must not be empty"
+                hint = f"give a {' or '.join(wants)} value"
+            else:
+                message = f"{label}: expected {' or '.join(wants)}, got {got} {inst!r}"
+                hint = (
+                    f'write it in quotes: "{inst}"'
+                    if "string" in wants and isinstance(inst, (int, float))
+                    else f"give a {' or '.join(wants)} value"
+                )
+        elif kind == "pattern":
+            message = f"{label}: {inst!r} does not match {wanted}"
+            hint = (
+                'write the date as "YYYY-MM-DD" (in quotes)'
+                if wanted == r"^\d{4}-\d{2}-\d{2}$"
+                else "see docs/annotation-guide.md for the form"
+            )
+        elif kind == "minLength":
+            message = f"{label} must not be empty"
+            hint = "give a value, or remove the key if it is optional"
+        else:
+            message = f"{label}: {err.message}"
+            hint = f"see {GUIDE}"
+        problems.append(Problem(shown, line, col, message, hint, "schema"))
+    for path, key in required:
+        if (path, key) in suggested:
+            continue
+        line, col = loaded.where(path)
+        problems.append(
+            Problem(
+                shown,
+                line,
+                col,
+                f"missing required key '{key}' in {_label(path)}",
+                f"add {key}: (see {GUIDE})",
+                "schema",
+            )
+        )
+    return problems
+
+
+# --------------------------------------------------------------------------- checks on the text
+
+
+def _items(doc: Mapping[str, Any], section: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    items = doc.get(section)
+    if isinstance(items, list):
+        for i, item in enumerate(items):
+            if isinstance(item, dict):
+                yield i, item
+
+
+def _selector(value: Any) -> Selector | None:
+    if not isinstance(value, dict) or not isinstance(value.get("exact"), str):
+        return None
+    prefix, suffix = value.get("prefix"), value.get("suffix")
+    return Selector(
+        value["exact"],
+        prefix if isinstance(prefix, str) else None,
+        suffix if isinstance(suffix, str) else None,
+    )
+
+
+def _date(value: Any) -> dt.date | str | None:
+    """Return the date, None when absent or malformed (the schema reports it), or "bad"."""
+    if not isinstance(value, str) or not DATE.match(value):
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        return "bad"
+
+
+@lru_cache(maxsize=512)
+def _valid_timezone(name: str) -> bool:
+    if not name or name.startswith(("/", ".")) or ".." in name:
+        return False
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        return False
+    return True
+
+
+class _Checker:
+    """Collects the problems of one annotation checked against its text."""
+
+    def __init__(self, shown: str, loaded: Loaded) -> None:
+        self.shown = shown
+        self.loaded = loaded
+        self.problems: list[Problem] = []
+
+    def add(self, path: Path_, message: str, hint: str, code: str, *, key: bool = False) -> None:
+        line, col = self.loaded.where(path, key=key)
+        self.problems.append(Problem(self.shown, line, col, message, hint, code))
+
+    # ids and references ----------------------------------------------------------------
+
+    def ids(self, doc: Mapping[str, Any]) -> dict[str, dict[str, int]]:
+        """Check local ids are unique; return section -> id -> item index."""
+        out: dict[str, dict[str, int]] = {}
+        for section, id_key in SECTIONS:
+            seen: dict[str, int] = {}
+            for i, item in _items(doc, section):
+                local = item.get(id_key)
+                if not isinstance(local, str):
+                    continue
+                if local in seen:
+                    first = self.loaded.where((section, seen[local], id_key))[0]
+                    self.add(
+                        (section, i, id_key),
+                        f"duplicate {id_key} '{local}' (first at line {first})",
+                        "give every item its own id",
+                        "duplicate-id",
+                    )
+                else:
+                    seen[local] = i
+            out[section] = seen
+        return out
+
+    def references(self, doc: Mapping[str, Any], ids: Mapping[str, Mapping[str, int]]) -> None:
+        """Claims point at existing sources, events and claims; responds_to has no cycles."""
+        targets = (
+            ("source_id", "sources", "source"),
+            ("event_id", "events", "event"),
+            ("responds_to", "claims", "claim"),
+        )
+        answers: dict[str, str] = {}
+        for i, claim in _items(doc, "claims"):
+            own = claim.get("claim_id")
+            for key, section, noun in targets:
+                ref = claim.get(key)
+                if not isinstance(ref, str) or not ref:
+                    continue
+                if key == "responds_to" and ref == own:
+                    self.add(
+                        ("claims", i, key),
+                        f"claims[{i}].responds_to: claim {own} answers itself",
+                        "point at the earlier claim it answers, or null",
+                        "reference",
+                    )
+                    continue
+                known = ids.get(section, {})
+                if ref not in known:
+                    guess = _suggest(ref, known)
+                    listed = ", ".join(known) or f"none: add the {noun} to {section}"
+                    self.add(
+                        ("claims", i, key),
+                        f"claims[{i}].{key}: no {noun} with id '{ref}'",
+                        (f"did you mean '{guess}'? " if guess else "") + f"{section}: {listed}",
+                        "reference",
+                    )
+                elif key == "responds_to" and isinstance(own, str):
+                    answers[own] = ref
+            has_reply, has_relation = claim.get("responds_to"), claim.get("relation")
+            if bool(has_reply) != bool(has_relation):
+                if has_reply:
+                    self.add(
+                        ("claims", i, "responds_to"),
+                        f"claims[{i}] has responds_to but no relation",
+                        "add relation: denies | disputes | supports",
+                        "relation",
+                    )
+                else:
+                    self.add(
+                        ("claims", i, "relation"),
+                        f"claims[{i}] has a relation but no responds_to",
+                        "name the claim it answers in responds_to, or set relation: null",
+                        "relation",
+                    )
+        reported: set[str] = set()
+        claim_index = ids.get("claims", {})
+        for start in answers:
+            chain = [start]
+            node = answers.get(start)
+            while node is not None and node not in chain:
+                chain.append(node)
+                node = answers.get(node)
+            if node is None or node in reported:
+                continue
+            cycle = chain[chain.index(node) :]
+            reported.update(cycle)
+            first = min(cycle, key=lambda c: claim_index.get(c, 0))
+            shown = " -> ".join([*cycle[cycle.index(first) :], *cycle[: cycle.index(first)]])
+            self.add(
+                ("claims", claim_index.get(first, 0), "responds_to"),
+                f"responds_to forms a cycle: {shown} -> {first}",
+                "a claim answers an earlier claim; break the cycle",
+                "reference",
+            )
+
+    # vocabularies, dates, times -----------------------------------------------------------
+
+    def events(self, doc: Mapping[str, Any], published: dt.date | None) -> None:
+        """sub_event_type belongs to event_type; dates, time zones and notes are coherent."""
+        _, parents = _schema_parts()
+        for i, ev in _items(doc, "events"):
+            sub, typ = ev.get("sub_event_type"), ev.get("event_type")
+            if isinstance(sub, str) and isinstance(typ, str) and parents.get(sub, typ) != typ:
+                self.add(
+                    ("events", i, "sub_event_type"),
+                    f"events[{i}].sub_event_type '{sub}' does not belong to event_type '{typ}'",
+                    f"'{sub}' is a sub-event type of '{parents[sub]}'; change one of the two",
+                    "sub-event-type",
+                )
+            start = self.date(("events", i, "date_start"), ev)
+            end = self.date(("events", i, "date_end"), ev)
+            if start and end and start > end:
+                self.add(
+                    ("events", i, "date_end"),
+                    f"events[{i}]: date_end {end} is before date_start {start}",
+                    "swap them, or correct the wrong one",
+                    "date-order",
+                )
+            if end and not ev.get("date_start"):
+                self.add(
+                    ("events", i, "date_end"),
+                    f"events[{i}] has date_end but no date_start",
+                    "give date_start too (equal to date_end for one day)",
+                    "date-order",
+                )
+            note = ev.get("date_note")
+            if start and published and start > published and not note:
+                self.add(
+                    ("events", i, "date_start"),
+                    f"events[{i}].date_start {start} is after the publication date {published}",
+                    "correct it, or explain it in date_note",
+                    "date-after-publication",
+                )
+            self.basis(("events", i), ev, "date_basis", "date_note", ("date_start", "date_end"))
+            tz = ev.get("timezone")
+            if isinstance(tz, str) and tz and not _valid_timezone(tz):
+                guess = _suggest(tz, _timezone_names())
+                self.add(
+                    ("events", i, "timezone"),
+                    f"events[{i}].timezone '{tz}' is not an IANA time zone name",
+                    (f"did you mean '{guess}'? " if guess else "")
+                    + "use a name like Europe/Moscow",
+                    "timezone",
+                )
+            if ev.get("time_local"):
+                missing = [k for k in ("timezone", "date_start") if not ev.get(k)]
+                if missing:
+                    self.add(
+                        ("events", i, "time_local"),
+                        f"events[{i}].time_local needs {' and '.join(missing)}",
+                        "give the event's IANA time zone and date, or remove time_local",
+                        "time-local",
+                    )
+
+    def date(self, path: Path_, item: Mapping[str, Any]) -> dt.date | None:
+        """Return the date at ``path`` (its last part is the key in ``item``), if valid."""
+        raw = item.get(str(path[-1]))
+        value = _date(raw)
+        if value == "bad":
+            self.add(
+                path,
+                f"{_label(path)}: {raw} is not a calendar date",
+                "give a day that exists (YYYY-MM-DD)",
+                "date",
+            )
+            return None
+        return value if isinstance(value, dt.date) else None
+
+    def basis(
+        self,
+        path: Path_,
+        item: Mapping[str, Any],
+        basis_key: str,
+        note_key: str,
+        date_keys: tuple[str, ...],
+    ) -> None:
+        """An inferred date needs a note; a date has a known basis and a known basis a date."""
+        basis = item.get(basis_key)
+        has_date = any(item.get(k) for k in date_keys)
+        where = _label(path)
+        if basis == "inferred" and not item.get(note_key):
+            self.add(
+                (*path, basis_key),
+                f"{where}: {basis_key} is inferred but {note_key} is empty",
+                f"say in {note_key} how the date was derived",
+                "inferred-note",
+            )
+        if basis == "unknown" and has_date:
+            self.add(
+                (*path, basis_key),
+                f"{where}: {basis_key} is unknown but a date is given",
+                "set the basis to stated or inferred, or remove the date",
+                "date-basis",
+            )
+        if basis in ("stated", "inferred") and not has_date:
+            self.add(
+                (*path, basis_key),
+                f"{where}: {basis_key} is {basis} but no date is given",
+                f"give the date, or set {basis_key}: unknown",
+                "date-basis",
+            )
+
+    # quotes -------------------------------------------------------------------------------
+
+    def quotes(
+        self, doc: Mapping[str, Any], text: FoldedText
+    ) -> dict[tuple[str, str], tuple[int, int]]:
+        """Resolve every selector; check cues and page furniture. Return the spans."""
+        furniture: list[tuple[int, int]] = []
+        article = doc.get("article")
+        if isinstance(article, dict) and isinstance(article.get("furniture"), list):
+            for j, sel in enumerate(article["furniture"]):
+                span = self.resolve(("article", "furniture", j), sel, text)
+                if span:
+                    furniture.append(span)
+        spans: dict[tuple[str, str], tuple[int, int]] = {}
+        for section, id_key in SECTIONS:
+            for i, item in _items(doc, section):
+                span = self.resolve((section, i, "quote"), item.get("quote"), text)
+                if span is None:
+                    continue
+                local = item.get(id_key)
+                if isinstance(local, str):
+                    spans.setdefault((section, local), span)
+                # A source may be named only in furniture (the publisher in "Most read in
+                # The Sun"); events and claims must be the article's own text.
+                for fs, fe in furniture if section != "sources" else ():
+                    if span[0] < fe and fs < span[1]:
+                        self.add(
+                            (section, i, "quote", "exact"),
+                            f"{section}[{i}] evidence lies in page furniture "
+                            f"({_q(text.text[fs:fe])}, line {text.line_of(fs)})",
+                            "quote the article's own text, not navigation or adverts",
+                            "furniture",
+                        )
+                        break
+                cue = item.get("cue")
+                if section == "claims" and isinstance(cue, str) and cue:
+                    evidence = fold(text.text[span[0] : span[1]])
+                    if fold(cue) not in evidence:
+                        self.add(
+                            (section, i, "cue"),
+                            f"claims[{i}].cue {cue!r} does not occur in the claim's quote",
+                            "the cue is the attributing word inside the evidence; "
+                            "widen the quote or correct the cue",
+                            "cue",
+                        )
+        return spans
+
+    def resolve(self, path: Path_, value: Any, text: FoldedText) -> tuple[int, int] | None:
+        sel = _selector(value)
+        if sel is None:
+            return None
+        try:
+            return text.resolve(sel)
+        except SelectorError as e:
+            self.add((*path, "exact"), f"{_label(path)}: {e.message}", e.hint, "quote")
+            return None
+
+
+def _q(s: str) -> str:
+    return '"' + " ".join(s.split()) + '"'
+
+
+@lru_cache(maxsize=1)
+def _timezone_names() -> tuple[str, ...]:
+    return tuple(sorted(zoneinfo.available_timezones()))
+
+
+# --------------------------------------------------------------------------- entry points
+
+
+def load_article(yaml_path: Path) -> tuple[Article | None, list[Problem]]:
+    """Read one article pair, check it and resolve its quotes.
+
+    Args:
+        yaml_path: ``seeds/<stem>.yaml``; the text is ``seeds/<stem>.txt`` beside it.
+
+    Returns:
+        The article (None when there is any problem) and every problem found, in file order.
+    """
+    yaml_path = Path(yaml_path)
+    shown = display_path(yaml_path)
+    stem = yaml_path.stem
+    txt_path = yaml_path.with_suffix(".txt")
+    shown_txt = display_path(txt_path)
+    problems: list[Problem] = []
+    if not SAFE_STEM.match(stem):
+        problems.append(
+            Problem(
+                shown,
+                0,
+                0,
+                f"file name '{stem}' is not a safe stem",
+                "rename the pair to lower-case letters, digits, '_' and '-' "
+                "(^[a-z0-9][a-z0-9_-]{0,63}$)",
+                "stem",
+            )
+        )
+    try:
+        raw_yaml = yaml_path.read_bytes()
+    except OSError as e:
+        return None, [Problem(shown, 0, 0, f"cannot read: {e.strerror}", "check the path")]
+    try:
+        yaml_text = raw_yaml.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw_yaml.count(b"\n", 0, e.start) + 1
+        return None, [
+            *problems,
+            Problem(shown, line, 0, "annotation is not valid UTF-8", "save it as UTF-8"),
+        ]
+    text: str | None = None
+    raw_text = b""
+    try:
+        raw_text = txt_path.read_bytes()
+    except FileNotFoundError:
+        problems.append(
+            Problem(
+                shown,
+                0,
+                0,
+                f"no text {shown_txt} beside the annotation",
+                "put the verbatim article there, named like the annotation",
+                "text",
+            )
+        )
+    except OSError as e:
+        problems.append(Problem(shown_txt, 0, 0, f"cannot read: {e.strerror}", "check the path"))
+    else:
+        text, text_problems = decode_text(raw_text, shown_txt)
+        problems.extend(text_problems)
+
+    loaded = load_yaml(yaml_text)
+    problems.extend(Problem(shown, ln, col, m, h, "yaml") for ln, col, m, h in loaded.errors)
+    doc = loaded.data
+    if loaded.errors and doc is None:
+        return None, _sorted(problems)
+    if not isinstance(doc, dict):
+        problems.append(
+            Problem(
+                shown,
+                1,
+                1,
+                "the annotation must be a mapping with format, article, sources, events, claims",
+                f"start from `factpack new {shown_txt}`",
+                "schema",
+            )
+        )
+        return None, _sorted(problems)
+    problems.extend(_schema_problems(doc, loaded, shown))
+    checker = _Checker(shown, loaded)
+    ids = checker.ids(doc)
+    checker.references(doc, ids)
+    article = doc.get("article") if isinstance(doc.get("article"), dict) else {}
+    assert isinstance(article, dict)
+    published = checker.date(("article", "published_date"), article)
+    checker.basis(
+        ("article",), article, "published_date_basis", "published_date_note", ("published_date",)
+    )
+    checker.events(doc, published)
+    spans: dict[tuple[str, str], tuple[int, int]] = {}
+    if text is not None:
+        recorded = article.get("text_sha256")
+        actual = hashlib.sha256(raw_text).hexdigest()
+        if isinstance(recorded, str) and SHA256.match(recorded) and recorded != actual:
+            checker.add(
+                ("article", "text_sha256"),
+                f"text_sha256 does not match {shown_txt} (its sha256 is {actual})",
+                "the text must stay verbatim: restore it, or re-check every quote and then "
+                "record the new sha256",
+                "sha256",
+            )
+        spans = checker.quotes(doc, FoldedText(text))
+    problems.extend(checker.problems)
+    if problems:
+        return None, _sorted(problems)
+    return Article(article_id_of(stem), stem, text or "", doc, spans), []
+
+
+def _sorted(problems: list[Problem]) -> list[Problem]:
+    return sorted(problems, key=lambda p: (p.path, p.line, p.col))
+
+
+def annotation_files(paths: Iterable[Path]) -> tuple[list[Path], list[Problem]]:
+    """Expand files and directories into annotation files.
+
+    A directory contributes its ``*.yaml`` files, and a problem for each ``*.txt`` without one.
+    A ``.txt`` file stands for the annotation beside it.
+
+    Raises:
+        UsageError: a path does not exist or is neither a directory, ``.yaml`` nor ``.txt``.
+    """
+    files: list[Path] = []
+    problems: list[Problem] = []
+    for path in paths:
+        path = Path(path)
+        if path.is_dir():
+            yamls = sorted(path.glob("*.yaml"))
+            files.extend(yamls)
+            stems = {p.stem for p in yamls}
+            for txt in sorted(path.glob("*.txt")):
+                if txt.stem not in stems:
+                    problems.append(
+                        Problem(
+                            display_path(txt),
+                            0,
+                            0,
+                            "text has no annotation",
+                            f"start one with `factpack new {display_path(txt)}`",
+                            "text",
+                        )
+                    )
+        elif path.suffix == ".txt" and path.is_file():
+            files.append(path.with_suffix(".yaml"))
+        elif path.suffix in (".yaml", ".yml") and path.is_file():
+            files.append(path)
+        elif not path.exists():
+            raise UsageError(f"{path}: no such file or directory")
+        else:
+            raise UsageError(f"{path}: expected a directory, a .yaml annotation or a .txt text")
+    return list(dict.fromkeys(files)), problems
+
+
+def check_paths(paths: Iterable[Path]) -> list[Problem]:
+    """Check every annotation under ``paths`` (files or directories); return all problems."""
+    files, problems = annotation_files(paths)
+    for path in files:
+        if not path.exists():
+            problems.append(
+                Problem(
+                    display_path(path.with_suffix(".txt")),
+                    0,
+                    0,
+                    "text has no annotation",
+                    f"start one with `factpack new {display_path(path.with_suffix('.txt'))}`",
+                    "text",
+                )
+            )
+            continue
+        problems.extend(load_article(path)[1])
+    return problems
