@@ -189,6 +189,21 @@ def release_index_cmd(dist: Path) -> None:
         _fail(exc)
 
 
+@cli.command("site")
+@click.argument("release", required=False, metavar="[RELEASE_DIR]")
+def site_cmd(release: str | None) -> None:
+    """(Re)generate the review site RELEASE_DIR/site/ (default: the newest release in dist/)."""
+    from factpack import site
+    from factpack.releases import resolve_release
+
+    try:
+        written = site.build_site(resolve_release(release).path)
+    except FactpackError as exc:
+        _fail(exc)
+    index = next(p for p in written if p.name == "index.html" and p.parent.name == "site")
+    click.echo(f"wrote {len(written)} files; open {display_path(index)}")
+
+
 @cli.command("check")
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 def check_cmd(paths: tuple[Path, ...]) -> None:

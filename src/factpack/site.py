@@ -1,0 +1,701 @@
+"""The review site of a release: static HTML pages generated from the release's own tables.
+
+``build_site(release_dir)`` reads only ``release_dir/datapackage.json`` and
+``release_dir/data/<table>.parquet`` and writes ``release_dir/site/``: ``index.html`` (the
+dataset at a glance: counts, charts, articles, data dictionary, how to download, query and
+cite), ``articles/<article_id>.html`` (the verbatim text with every evidence span highlighted
+by kind, beside the list of the article's sources, events and claims) and ``style.css``.
+Viewing needs no server and no network; reading works without JavaScript, a small inline
+script adds the details popup. The output is deterministic: no timestamps, stable ordering.
+
+This module is on the researcher's side: it never imports the build side.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import itertools
+import json
+import re
+import shutil
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from factpack.problems import FactpackError, display_path
+
+TABLES = ("articles", "sources", "events", "claims")
+# Span kinds in nesting order: at equal extent a claim holds an event, an event a source.
+KINDS = ("claim", "event", "source")
+KIND_TABLE = {"source": "sources", "event": "events", "claim": "claims"}
+ID_COLUMN = {"sources": "source_id", "events": "event_id", "claims": "claim_id"}
+# Columns the side list does not repeat: shown elsewhere (heading, highlight, offsets).
+HIDDEN_COLUMNS = {"article_id", "evidence_text", "char_start", "char_end"}
+REFERENCES = {"source_id": "sources", "event_id": "events", "responds_to": "claims"}
+MAX_DAY_BARS = 62
+SAFE_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ReleaseData:
+    """What the site shows of one release.
+
+    Attributes:
+        descriptor: The parsed ``datapackage.json``.
+        rows: Table name -> rows (column -> Python value), in primary-key order.
+        fields: Table name -> the resource's field descriptors (name, type, description, ...).
+    """
+
+    descriptor: dict[str, Any]
+    rows: dict[str, list[Row]]
+    fields: dict[str, list[dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class Span:
+    """One evidence span of an article: a source, event or claim row.
+
+    Attributes:
+        start: First code point (inclusive).
+        end: Code point just past the span (exclusive).
+        kind: ``source``, ``event`` or ``claim``.
+        row_id: The row's global id (``<article_id>:<local id>``).
+        local: The local id (``C3``), used for HTML ids.
+        title: A one-line description (the tooltip without JavaScript).
+    """
+
+    start: int
+    end: int
+    kind: str
+    row_id: str
+    local: str
+    title: str
+
+
+def natural_key(text: str) -> tuple[tuple[int, int | str], ...]:
+    """Return a sort key that orders ``C2`` before ``C10``."""
+    parts = re.split(r"(\d+)", text)
+    return tuple((1, int(p)) if p.isdigit() else (0, p) for p in parts if p)
+
+
+def local_id(row_id: str, article_id: str) -> str:
+    """Return the local part of ``<article_id>:<local id>`` (the whole id if it has no prefix)."""
+    prefix = f"{article_id}:"
+    return row_id[len(prefix) :] if row_id.startswith(prefix) else row_id
+
+
+def format_value(value: Any) -> str:
+    """Return a cell value as text: ISO dates, UTC times with ``Z``, ``true``/``false``."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.UTC).replace(tzinfo=None)
+        return value.isoformat(timespec="seconds") + "Z"
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def esc(value: Any) -> str:
+    """Return ``value`` formatted and escaped for HTML text and attributes."""
+    return html.escape(format_value(value), quote=True)
+
+
+# --- reading the release ---------------------------------------------------------------------
+
+
+def _resource_schema(resource: dict[str, Any], release_dir: Path) -> dict[str, Any]:
+    schema = resource.get("schema", {})
+    if isinstance(schema, str):
+        schema = json.loads((release_dir / schema).read_text(encoding="utf-8"))
+    return schema if isinstance(schema, dict) else {}
+
+
+def read_release_data(release_dir: Path) -> ReleaseData:
+    """Read the descriptor and the four tables of the release in ``release_dir``.
+
+    Raises:
+        FactpackError: The descriptor or a table is missing or unreadable.
+    """
+    import pyarrow.parquet as pq
+
+    where = display_path(release_dir / "datapackage.json")
+    try:
+        descriptor = json.loads((release_dir / "datapackage.json").read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise FactpackError(
+            f"{display_path(release_dir)}: not a release (no datapackage.json); "
+            "run `make dataset` or pass a release directory"
+        ) from None
+    except (OSError, ValueError) as error:
+        raise FactpackError(f"{where}:0:0: cannot read the descriptor: {error}") from None
+    resources_by_name = {
+        r.get("name"): r for r in descriptor.get("resources", []) if isinstance(r, dict)
+    }
+    rows: dict[str, list[Row]] = {}
+    fields: dict[str, list[dict[str, Any]]] = {}
+    for table in TABLES:
+        schema = _resource_schema(resources_by_name.get(table, {}), release_dir)
+        fields[table] = [f for f in schema.get("fields", []) if isinstance(f, dict)]
+        path = release_dir / "data" / f"{table}.parquet"
+        try:
+            rows[table] = pq.read_table(path).to_pylist()
+        except (OSError, ValueError) as error:
+            raise FactpackError(
+                f"{display_path(path)}: cannot read table {table!r} ({error}); "
+                "is the release complete?"
+            ) from None
+        key = schema.get("primaryKey") or [ID_COLUMN.get(table, "article_id")]
+        key = [key] if isinstance(key, str) else list(key)
+        rows[table].sort(key=lambda r: tuple(natural_key(format_value(r.get(k))) for k in key))
+    return ReleaseData(descriptor=descriptor, rows=rows, fields=fields)
+
+
+# --- spans and the highlighted text ----------------------------------------------------------
+
+
+def span_title(kind: str, row: Row, local: str, names: dict[str, str]) -> str:
+    """Return the one-line description of a span (shown as a tooltip without JavaScript)."""
+    if kind == "source":
+        return f"Source {local}: {row.get('name')} ({row.get('source_kind')})"
+    if kind == "event":
+        return f"Event {local}: {row.get('summary')} ({row.get('factuality')})"
+    who = names.get(str(row.get("source_id")), str(row.get("source_id")))
+    return f"Claim {local} ({row.get('claim_kind')}) by {who}: {row.get('claim_text')}"
+
+
+def article_spans(article_id: str, text: str, data: ReleaseData) -> list[Span]:
+    """Return the evidence spans of one article, checked against its text.
+
+    Raises:
+        FactpackError: A span's offsets lie outside the text or do not cut out its
+            ``evidence_text``: the release is inconsistent and the page would mislead.
+    """
+    names = {str(r["source_id"]): str(r.get("name")) for r in data.rows["sources"]}
+    spans = []
+    for kind in ("source", "event", "claim"):
+        table = KIND_TABLE[kind]
+        id_col = ID_COLUMN[table]
+        for row in data.rows[table]:
+            if row.get("article_id") != article_id:
+                continue
+            start, end = row.get("char_start"), row.get("char_end")
+            if not (
+                isinstance(start, int)
+                and isinstance(end, int)
+                and 0 <= start < end <= len(text)
+                and text[start:end] == row.get("evidence_text")
+            ):
+                raise FactpackError(
+                    f"data/{table}.parquet: {row.get(id_col)}: char_start..char_end "
+                    f"({start}..{end}) does not cut its evidence_text out of the article text; "
+                    "rebuild the release"
+                )
+            local = local_id(str(row[id_col]), article_id)
+            title = span_title(kind, row, local, names)
+            spans.append(Span(start, end, kind, str(row[id_col]), local, title))
+    return spans
+
+
+def _nest_key(span: Span) -> tuple[Any, ...]:
+    return (span.start, -span.end, KINDS.index(span.kind), natural_key(span.local))
+
+
+def _open_tag(span: Span, first: bool) -> str:
+    attrs = [
+        f'class="hl hl-{span.kind}"',
+        f'data-id="{esc(span.row_id)}"',
+        f'data-row="row-{esc(span.local)}"',
+        f'title="{esc(span.title)}"',
+    ]
+    if first:
+        attrs += [
+            f'id="span-{esc(span.local)}"',
+            'tabindex="0"',
+            f'data-label="{esc(span.local)}"',
+            f'aria-describedby="row-{esc(span.local)}"',
+        ]
+    return f"<mark {' '.join(attrs)}>"
+
+
+def highlight(text: str, spans: Sequence[Span]) -> str:
+    """Return ``text`` as HTML with every span wrapped in properly nested ``<mark>`` elements.
+
+    The text is cut at every span boundary (offsets are code points, so characters outside
+    the Basic Multilingual Plane count as one). Each piece is wrapped in the marks of all
+    spans covering it, the longer and earlier span outside. A span that overlaps another
+    without nesting is closed and reopened around the other's boundary; only its first piece
+    carries the anchor id, the keyboard focus and the label.
+    """
+    order = sorted(spans, key=_nest_key)
+    bounds = sorted({0, len(text)} | {s.start for s in spans} | {s.end for s in spans})
+    out: list[str] = []
+    stack: list[Span] = []
+    opened: set[str] = set()
+    for a, b in itertools.pairwise(bounds):
+        cover = [s for s in order if s.start <= a and s.end >= b]
+        keep = 0
+        while keep < min(len(stack), len(cover)) and stack[keep] is cover[keep]:
+            keep += 1
+        out.extend("</mark>" for _ in stack[keep:])
+        for span in cover[keep:]:
+            out.append(_open_tag(span, span.row_id not in opened))
+            opened.add(span.row_id)
+        stack = cover
+        out.append(html.escape(text[a:b], quote=False))
+    out.extend("</mark>" for _ in stack)
+    return "".join(out)
+
+
+# --- HTML pieces -----------------------------------------------------------------------------
+
+
+def page(title: str, body: str, css: str, script: str = "") -> str:
+    """Return a complete HTML document."""
+    tail = f"<script>\n{script}</script>\n" if script else ""
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{html.escape(title)}</title>\n"
+        f'<link rel="stylesheet" href="{css}">\n</head>\n<body>\n'
+        '<a class="skip" href="#main">Skip to content</a>\n'
+        f"{body}{tail}</body>\n</html>\n"
+    )
+
+
+def meta_list(items: Iterable[tuple[str, str]]) -> str:
+    """Return a ``<dl class="meta">`` of (term, HTML value) pairs."""
+    inner = "".join(f"<dt>{html.escape(k)}</dt><dd>{v}</dd>" for k, v in items)
+    return f'<dl class="meta">{inner}</dl>\n'
+
+
+def cell(value: Any) -> str:
+    """Return a value as HTML, an em dash in grey for null."""
+    return '<span class="null">—</span>' if value is None else esc(value)
+
+
+def bar_chart(chart_id: str, caption: str, items: Sequence[tuple[str, int]]) -> str:
+    """Return a horizontal bar chart as a ``<figure>`` with inline SVG and a data table.
+
+    Args:
+        chart_id: A unique HTML id stem.
+        caption: The chart's caption (also its accessible name).
+        items: (label, count) in display order.
+    """
+    label_w, bar_w, row_h, pad = 200, 220, 22, 6
+    width = label_w + bar_w + 50
+    height = pad * 2 + row_h * max(len(items), 1)
+    top = max((n for _, n in items), default=0) or 1
+    parts = [
+        f'<svg class="chart" xmlns="http://www.w3.org/2000/svg" width="{width}" '
+        f'height="{height}" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-labelledby="{chart_id}-title">',
+        f'<title id="{chart_id}-title">{html.escape(caption)}</title>',
+    ]
+    if not items:
+        parts.append(f'<text x="{label_w}" y="{pad + 15}">no rows</text>')
+    for i, (label, count) in enumerate(items):
+        y = pad + i * row_h
+        shown = label if len(label) <= 30 else label[:29] + "…"
+        w = round(bar_w * count / top)
+        parts.append(
+            f"<g><title>{html.escape(label)}: {count}</title>"
+            f'<text x="{label_w - 6}" y="{y + 15}" text-anchor="end">{html.escape(shown)}</text>'
+            f'<rect class="bar" x="{label_w}" y="{y + 3}" width="{w}" height="{row_h - 6}"/>'
+            f'<text x="{label_w + w + 4}" y="{y + 15}">{count}</text></g>'
+        )
+    parts.append("</svg>")
+    rows = "".join(
+        f'<tr><td>{html.escape(label)}</td><td class="num">{count}</td></tr>'
+        for label, count in items
+    )
+    return (
+        f'<figure class="chart" id="{chart_id}"><figcaption>{html.escape(caption)}</figcaption>\n'
+        + "".join(parts)
+        + f"\n<details><summary>Data</summary><table><tr><th>value</th>"
+        f'<th class="num">count</th></tr>{rows}</table></details></figure>\n'
+    )
+
+
+def field_enum(fields: list[dict[str, Any]], name: str) -> list[str]:
+    """Return the allowed values the descriptor declares for a field (empty when none)."""
+    for field in fields:
+        if field.get("name") == name:
+            constraints = field.get("constraints") or {}
+            values = constraints.get("enum") or field.get("categories") or []
+            return [str(v["value"] if isinstance(v, dict) else v) for v in values]
+    return []
+
+
+def count_items(values: Iterable[Any], order: Sequence[str]) -> list[tuple[str, int]]:
+    """Count values: declared categories first (zeros included), then others, nulls last."""
+    counts = Counter("(empty)" if v is None else format_value(v) for v in values)
+    items = [(v, counts.pop(v, 0)) for v in order]
+    empty = counts.pop("(empty)", 0)
+    items += sorted(counts.items(), key=lambda kv: natural_key(kv[0]))
+    if empty:
+        items.append(("(empty)", empty))
+    return items
+
+
+def events_per_day(events: list[Row]) -> tuple[str, list[tuple[str, int]]]:
+    """Count events by ``date_start``: per day, or per month when the range is long."""
+    dates = sorted(e["date_start"] for e in events if isinstance(e.get("date_start"), dt.date))
+    undated = len(events) - len(dates)
+    items: list[tuple[str, int]] = []
+    if dates and (dates[-1] - dates[0]).days < MAX_DAY_BARS:
+        caption = "Events per day (date_start, the first possible day)"
+        counts = Counter(dates)
+        day = dates[0]
+        while day <= dates[-1]:
+            items.append((day.isoformat(), counts[day]))
+            day += dt.timedelta(days=1)
+    elif dates:
+        caption = "Events per month (date_start, the first possible day)"
+        months = Counter(d.strftime("%Y-%m") for d in dates)
+        items = sorted(months.items())
+    else:
+        caption = "Events per day (date_start)"
+    if undated:
+        items.append(("no date", undated))
+    return caption, items
+
+
+# --- the article page ------------------------------------------------------------------------
+
+
+def _ref(column: str, value: Any, article_id: str, labels: dict[str, str]) -> str:
+    """Return a foreign key as a link to the referenced row of the same article, if there."""
+    if value is None:
+        return cell(None)
+    text = format_value(value)
+    local = local_id(text, article_id)
+    if text in labels:
+        return f'<a href="#row-{esc(local)}">{esc(local)}</a> {html.escape(labels[text])}'
+    return esc(text)
+
+
+def row_item(
+    kind: str, row: Row, fields: list[dict[str, Any]], article_id: str, labels: dict[str, str]
+) -> str:
+    """Return one ``<li>`` of the side list: heading linking to the span, then all columns."""
+    table = KIND_TABLE[kind]
+    row_id = str(row[ID_COLUMN[table]])
+    local = local_id(row_id, article_id)
+    if kind == "source":
+        head = f"{esc(row.get('name'))} <small>({esc(row.get('source_kind'))})</small>"
+    elif kind == "event":
+        head = f"{esc(row.get('summary'))} <small>({esc(row.get('factuality'))})</small>"
+    else:
+        who = labels.get(str(row.get("source_id")), format_value(row.get("source_id")))
+        head = (
+            f"{html.escape(who)} <i>{esc(row.get('cue'))}</i>: {esc(row.get('claim_text'))} "
+            f"<small>({esc(row.get('claim_kind'))})</small>"
+        )
+    names = [f["name"] for f in fields if "name" in f] or list(row)
+    dl = []
+    for name in names:
+        if name in HIDDEN_COLUMNS or name == ID_COLUMN[table]:
+            continue
+        value = row.get(name)
+        shown = _ref(name, value, article_id, labels) if name in REFERENCES else cell(value)
+        dl.append(f"<dt>{html.escape(name)}</dt><dd>{shown}</dd>")
+    dl.append(
+        f"<dt>evidence</dt><dd>characters {esc(row.get('char_start'))}–"
+        f"{esc(row.get('char_end'))}</dd>"
+    )
+    return (
+        f'<li class="row row-{kind}" id="row-{esc(local)}">'
+        f'<div class="row-head"><a href="#span-{esc(local)}">{esc(local)}</a> '
+        f'<span class="gid">{esc(row_id)}</span><br>{head}</div>'
+        f'<details><summary>all columns</summary><div class="row-body"><dl>{"".join(dl)}</dl>'
+        "</div></details></li>\n"
+    )
+
+
+def relations_list(claims: list[Row], article_id: str, labels: dict[str, str]) -> str:
+    """Return the claim-to-claim relations (``C5 denies C2``) as a list of links."""
+    items = []
+    for claim in claims:
+        target = claim.get("responds_to")
+        if target is None:
+            continue
+        a = local_id(str(claim["claim_id"]), article_id)
+        b = local_id(str(target), article_id)
+        who_a = labels.get(str(claim.get("source_id")), "")
+        items.append(
+            f'<li><a href="#span-{esc(a)}">{esc(a)}</a> ({html.escape(who_a)}) '
+            f"<strong>{esc(claim.get('relation') or 'responds to')}</strong> "
+            f'<a href="#span-{esc(b)}">{esc(b)}</a> ({html.escape(labels.get(str(target), ""))})'
+            "</li>\n"
+        )
+    if not items:
+        return "<p>No claim in this article answers another.</p>\n"
+    return f'<ul class="relations">\n{"".join(items)}</ul>\n'
+
+
+LEGEND = (
+    '<ul class="legend" aria-label="Legend">'
+    '<li><mark class="hl hl-source" data-label="S">source</mark> solid underline</li>'
+    '<li><mark class="hl hl-event" data-label="E">event</mark> double underline</li>'
+    '<li><mark class="hl hl-claim" data-label="C">claim</mark> dashed underline</li></ul>\n'
+)
+
+
+def article_page(article: Row, data: ReleaseData, script: str) -> str:
+    """Return the HTML page of one article."""
+    article_id = str(article["article_id"])
+    text = str(article.get("text") or "")
+    spans = article_spans(article_id, text, data)
+    mine = {t: [r for r in data.rows[t] if r.get("article_id") == article_id] for t in TABLES[1:]}
+    labels: dict[str, str] = {}
+    for r in mine["sources"]:
+        labels[str(r["source_id"])] = str(r.get("name"))
+    for r in mine["events"]:
+        labels[str(r["event_id"])] = str(r.get("summary"))
+    for r in mine["claims"]:
+        labels[str(r["claim_id"])] = (
+            labels.get(str(r.get("source_id")), "") + ": " + str(r.get("claim_text"))
+        )
+    meta = meta_list(
+        [
+            ("article_id", esc(article_id)),
+            ("publisher", cell(article.get("publisher"))),
+            (
+                "published",
+                f"{cell(article.get('published_date'))} "
+                f"({esc(article.get('published_date_basis'))})",
+            ),
+            ("language", cell(article.get("language"))),
+            ("url", cell(article.get("url"))),
+            ("characters", cell(article.get("char_count"))),
+            ("text sha256", f"<code>{esc(article.get('text_sha256'))}</code>"),
+        ]
+    )
+    note = article.get("published_date_note")
+    if note:
+        meta += f"<p><small>Publication date: {esc(note)}</small></p>\n"
+    sections = []
+    for kind, heading in (("source", "Sources"), ("event", "Events"), ("claim", "Claims")):
+        table = KIND_TABLE[kind]
+        items = "".join(
+            row_item(kind, r, data.fields[table], article_id, labels)
+            for r in sorted(mine[table], key=lambda r: natural_key(str(r[ID_COLUMN[table]])))
+        )
+        sections.append(
+            f'<section aria-labelledby="h-{table}"><h2 id="h-{table}">{heading} '
+            f"({len(mine[table])})</h2>\n<ol>\n{items}</ol></section>\n"
+        )
+    lang = esc(article.get("language") or "en")
+    claims = sorted(mine["claims"], key=lambda r: natural_key(str(r["claim_id"])))
+    relations = relations_list(claims, article_id, labels)
+    body = (
+        '<header class="site"><nav><a href="../index.html">← Dataset overview</a></nav>\n'
+        f"<h1>{esc(article.get('title'))}</h1>\n{meta}</header>\n"
+        '<main id="main"><div class="layout">\n'
+        '<section aria-labelledby="h-text"><h2 id="h-text">Article text</h2>\n'
+        "<p>Every evidence span is highlighted by kind; focus (Tab) or hover a span to see its "
+        "row, or follow the links in the list.</p>\n"
+        f'{LEGEND}<div class="text" lang="{lang}">{highlight(text, spans)}</div>\n'
+        '<h2 id="h-relations">Claim relations</h2>\n'
+        f"{relations}"
+        "</section>\n"
+        '<aside class="annotations" aria-label="Sources, events and claims">\n'
+        f"{''.join(sections)}</aside>\n"
+        '</div></main>\n<div id="details" role="tooltip" hidden></div>\n'
+        '<footer class="site"><p>Generated from the release tables '
+        f"(data/*.parquet) of {esc(data.descriptor.get('name'))} "
+        f"{esc(data.descriptor.get('version'))}. Article text © its publisher.</p></footer>\n"
+    )
+    return page(
+        f"{article.get('title')} — {data.descriptor.get('title', '')}", body, "../style.css", script
+    )
+
+
+# --- the index page --------------------------------------------------------------------------
+
+
+def dictionary(data: ReleaseData) -> str:
+    """Return the data dictionary: one table per resource, from the descriptor's fields."""
+    resources_by_name = {r.get("name"): r for r in data.descriptor.get("resources", [])}
+    out = []
+    for table in TABLES:
+        resource = resources_by_name.get(table, {})
+        rows = []
+        for field in data.fields[table]:
+            constraints = field.get("constraints") or {}
+            values = field_enum(data.fields[table], str(field.get("name")))
+            rows.append(
+                f"<tr><td><code>{esc(field.get('name'))}</code></td><td>{esc(field.get('type'))}"
+                f"</td><td>{'yes' if constraints.get('required') else ''}</td>"
+                f"<td>{esc(field.get('description'))}"
+                + (f"<br><small>values: {esc(', '.join(values))}</small>" if values else "")
+                + "</td></tr>"
+            )
+        out.append(
+            f'<h3 id="dict-{table}">{esc(resource.get("title") or table)} '
+            f"(<code>{table}</code>)</h3>\n<p>{esc(resource.get('description'))}</p>\n"
+            "<table><tr><th>column</th><th>type</th><th>required</th><th>description</th></tr>"
+            f"{''.join(rows)}</table>\n"
+        )
+    return "".join(out)
+
+
+def index_page(data: ReleaseData) -> str:
+    """Return the HTML of the dataset overview."""
+    d = data.descriptor
+    name, version = str(d.get("name", "")), str(d.get("version", ""))
+    counts = "".join(
+        f'<tr><td><a href="#dict-{t}"><code>{t}</code></a></td>'
+        f'<td class="num">{len(data.rows[t])}</td>'
+        f'<td><a href="../data/{t}.csv">CSV</a> · <a href="../data/{t}.parquet">Parquet</a></td>'
+        "</tr>"
+        for t in TABLES
+    )
+    per_article: dict[str, Counter[str]] = {}
+    for t in TABLES[1:]:
+        for r in data.rows[t]:
+            per_article.setdefault(str(r.get("article_id")), Counter())[t] += 1
+    articles = "".join(
+        f'<tr><td><a href="articles/{esc(a["article_id"])}.html">{esc(a.get("title"))}</a></td>'
+        f"<td>{cell(a.get('publisher'))}</td><td>{cell(a.get('published_date'))}</td>"
+        + "".join(
+            f'<td class="num">{per_article.get(str(a["article_id"]), Counter())[t]}</td>'
+            for t in TABLES[1:]
+        )
+        + "</tr>"
+        for a in data.rows["articles"]
+    )
+    source_kind = {str(s["source_id"]): s.get("source_kind") for s in data.rows["sources"]}
+    day_caption, day_items = events_per_day(data.rows["events"])
+    charts = "".join(
+        [
+            bar_chart("chart-days", day_caption, day_items),
+            bar_chart(
+                "chart-claim-kind",
+                "Claims by kind",
+                count_items(
+                    (c.get("claim_kind") for c in data.rows["claims"]),
+                    field_enum(data.fields["claims"], "claim_kind"),
+                ),
+            ),
+            bar_chart(
+                "chart-source-kind",
+                "Claims by kind of source",
+                count_items(
+                    (source_kind.get(str(c.get("source_id"))) for c in data.rows["claims"]),
+                    field_enum(data.fields["sources"], "source_kind"),
+                ),
+            ),
+            bar_chart(
+                "chart-factuality",
+                "Events by factuality",
+                count_items(
+                    (e.get("factuality") for e in data.rows["events"]),
+                    field_enum(data.fields["events"], "factuality"),
+                ),
+            ),
+        ]
+    )
+    licenses = ", ".join(
+        f'<a href="{esc(x.get("path"))}">{esc(x.get("name"))}</a>'
+        if x.get("path")
+        else esc(x.get("name"))
+        for x in d.get("licenses", [])
+    )
+    authors = ", ".join(str(c.get("title", "")) for c in d.get("contributors", []))
+    meta = meta_list(
+        [
+            ("name", f"<code>{esc(name)}</code>"),
+            ("version", esc(version)),
+            ("created", cell(d.get("created"))),
+            ("licenses", licenses or cell(None)),
+            ("contributors", esc(authors) if authors else cell(None)),
+        ]
+    )
+    query = html.escape(
+        'duckdb -c "SELECT s.name, c.claim_kind, c.claim_text\n'
+        "  FROM 'data/claims.parquet' c JOIN 'data/sources.parquet' s USING (source_id)\n"
+        '  ORDER BY c.claim_id"\n\n'
+        "# Python\nimport duckdb\n"
+        "duckdb.sql(\"SELECT factuality, count(*) FROM 'data/events.parquet' GROUP BY 1\").show()"
+    )
+    cite = html.escape(f"{authors}. {d.get('title', name)}, version {version}.")
+    body = (
+        f'<header class="site"><h1>{esc(d.get("title") or name)}</h1></header>\n'
+        f'<main id="main">\n<p>{esc(d.get("description"))}</p>\n{meta}'
+        '<h2 id="counts">Tables</h2>\n<table><tr><th>table</th><th class="num">rows</th>'
+        f"<th>files</th></tr>{counts}</table>\n"
+        f'<h2 id="charts">At a glance</h2>\n<div class="charts">\n{charts}</div>\n'
+        '<h2 id="articles">Articles</h2>\n<table><tr><th>title</th><th>publisher</th>'
+        '<th>published</th><th class="num">sources</th><th class="num">events</th>'
+        f'<th class="num">claims</th></tr>{articles}</table>\n'
+        '<h2 id="download">Download and check</h2>\n'
+        f"<p>The release is the directory <code>{esc(name)}-{esc(version)}/</code> and the "
+        f"archive <code>{esc(name)}-{esc(version)}.zip</code>. Check that every file is "
+        "intact with <code>sha256sum -c SHA256SUMS</code> inside the directory (or "
+        "<code>factpack verify</code>). The tables are in <code>data/</code> as Parquet and "
+        "CSV (UTF-8, empty cell = null), described by <code>datapackage.json</code>.</p>\n"
+        '<h2 id="query">Query</h2>\n'
+        f"<p>With DuckDB, from the release directory:</p>\n<pre><code>{query}</code></pre>\n"
+        '<h2 id="cite">Cite</h2>\n'
+        f"<p>{cite} See <code>CITATION.cff</code> in the release.</p>\n"
+        f'<h2 id="dictionary">Data dictionary</h2>\n{dictionary(data)}</main>\n'
+        '<footer class="site"><p>Generated from the release tables (data/*.parquet) and '
+        "datapackage.json; no server or network needed.</p></footer>\n"
+    )
+    return page(str(d.get("title") or name), body, "style.css")
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+
+def _asset(name: str) -> str:
+    return (resources.files("factpack") / "site_assets" / name).read_text(encoding="utf-8")
+
+
+def build_site(release_dir: Path) -> list[Path]:
+    """Write the review site of the release in ``release_dir`` to ``release_dir/site/``.
+
+    Reads only ``datapackage.json`` and ``data/<table>.parquet``. An existing ``site/`` is
+    replaced, so pages of articles no longer in the release do not linger.
+
+    Returns:
+        The written files, sorted.
+
+    Raises:
+        FactpackError: The release is incomplete or its evidence offsets do not match the text.
+    """
+    data = read_release_data(release_dir)
+    script = _asset("article.js")
+    pages = {Path("index.html"): index_page(data), Path("style.css"): _asset("style.css")}
+    for article in data.rows["articles"]:
+        if not SAFE_ID.match(str(article.get("article_id"))):
+            raise FactpackError(
+                f"data/articles.parquet: article_id {article.get('article_id')!r} is not a "
+                "safe file name (^[a-z0-9][a-z0-9_-]{0,63}$); rebuild the release"
+            )
+        pages[Path("articles") / f"{article['article_id']}.html"] = article_page(
+            article, data, script
+        )
+    site = release_dir / "site"
+    if site.exists():
+        shutil.rmtree(site)
+    written = []
+    for rel, content in sorted(pages.items()):
+        path = site / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("w", encoding="utf-8", newline="\n") as handle:
+            handle.write(content)
+        written.append(path)
+    return written
