@@ -322,11 +322,11 @@ def _annotation_property(table: Table, f: Field, schema: Schema) -> dict[str, An
         prop["format"] = "date-time"
     if "enum" in c:
         prop["enum"] = list(c["enum"]) if f.required else [*c["enum"], None]
-    for key in ("minimum", "maximum", "minLength", "maxLength"):
+    for key in ("minimum", "maximum", "maxLength"):
         if key in c:
             prop[key] = c[key]
-    if f.required and jtype == "string" and "minLength" not in prop and "enum" not in prop:
-        prop["minLength"] = 1
+    if f.type == "string" and "enum" not in prop:
+        prop["minLength"] = min_length(f)
     return prop
 
 
@@ -460,3 +460,231 @@ def write_annotation_schema(root: Path | None = None) -> tuple[Path, bool]:
     if old != text:
         path.write_text(text, encoding="utf-8", newline="\n")
     return path, old != text
+
+
+def min_length(f: Field) -> int:
+    """Return a string field's minimum length: at least 1 everywhere.
+
+    An empty string is not a value: CSV cannot tell ``""`` from null, so every target rejects
+    it and an annotation writes ``null`` (or omits the key) instead.
+    """
+    return max(1, int(f.constraints.get("minLength", 1)))
+
+
+# --------------------------------------------------------------------------- Arrow
+
+
+def arrow_type(f: Field) -> Any:
+    """Return the pyarrow type of a field."""
+    import pyarrow as pa
+
+    types = {
+        "string": pa.string(),
+        "integer": pa.int64(),
+        "number": pa.float64(),
+        "boolean": pa.bool_(),
+        "date": pa.date32(),
+        "datetime": pa.timestamp("us", tz="UTC"),
+    }
+    return types[f.type]
+
+
+def arrow_schema(table: Table) -> Any:
+    """Return the ``pyarrow.Schema`` of a table (nullable unless required; descriptions kept)."""
+    import pyarrow as pa
+
+    return pa.schema(
+        [
+            pa.field(
+                f.name,
+                arrow_type(f),
+                nullable=not f.required,
+                metadata={"description": f.description},
+            )
+            for f in table.fields
+        ]
+    )
+
+
+# --------------------------------------------------------------------------- pandera
+
+
+def pandera_schema(table: Table) -> Any:
+    """Return the pandera (pandas backend, Arrow dtypes) schema of a table.
+
+    Types, required (not nullable), unique, pattern, enum, minimum/maximum, min/maxLength;
+    a composite primary key is checked unique as a whole. Validate a DataFrame made with
+    ``table.to_pandas(types_mapper=pandas.ArrowDtype)``.
+    """
+    import pandas as pd
+    import pandera.pandas as pdr
+
+    columns = {}
+    for f in table.fields:
+        c = f.constraints
+        checks = []
+        if "pattern" in c:
+            checks.append(pdr.Check.str_matches(c["pattern"]))
+        if "enum" in c:
+            checks.append(pdr.Check.isin(list(c["enum"])))
+        if "minimum" in c:
+            checks.append(pdr.Check.ge(c["minimum"]))
+        if "maximum" in c:
+            checks.append(pdr.Check.le(c["maximum"]))
+        if f.type == "string":
+            checks.append(pdr.Check.str_length(min_length(f), c.get("maxLength")))
+        unique = bool(c.get("unique")) or list(table.primary_key) == [f.name]
+        columns[f.name] = pdr.Column(
+            pd.ArrowDtype(arrow_type(f)),
+            checks=checks,
+            nullable=not f.required,
+            unique=unique,
+            description=f.description,
+        )
+    return pdr.DataFrameSchema(
+        columns,
+        name=table.name,
+        strict=True,
+        ordered=True,
+        unique=list(table.primary_key) if len(table.primary_key) > 1 else None,
+    )
+
+
+# --------------------------------------------------------------------------- DuckDB
+
+_DUCKDB_TYPES = {
+    "string": "VARCHAR",
+    "integer": "BIGINT",
+    "number": "DOUBLE",
+    "boolean": "BOOLEAN",
+    "date": "DATE",
+    "datetime": "TIMESTAMPTZ",
+}
+
+
+def duckdb_type(f: Field) -> str:
+    """Return the DuckDB type of a field."""
+    return _DUCKDB_TYPES[f.type]
+
+
+def _sql_str(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _sql_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def duckdb_ddl(table: Table) -> list[str]:
+    """Return the DuckDB statements that create a table with its comments.
+
+    Columns with types, NOT NULL, CHECK constraints (enum, pattern, minimum, maximum), the
+    primary key and the foreign keys to other tables (a self-reference such as
+    ``claims.responds_to`` is checked by :mod:`factpack.checks` instead: DuckDB cannot insert
+    rows that reference later rows of the same statement).
+    """
+    cols = []
+    for f in table.fields:
+        col = f"{_sql_ident(f.name)} {duckdb_type(f)}"
+        if f.required:
+            col += " NOT NULL"
+        checks = []
+        c = f.constraints
+        ident = _sql_ident(f.name)
+        if "enum" in c:
+            checks.append(f"{ident} IN ({', '.join(_sql_str(str(v)) for v in c['enum'])})")
+        if "pattern" in c:
+            checks.append(f"regexp_full_match({ident}, {_sql_str(c['pattern'])})")
+        if f.type == "string":
+            checks.append(f"length({ident}) >= {min_length(f)}")
+        if "minimum" in c:
+            checks.append(f"{ident} >= {c['minimum']}")
+        if "maximum" in c:
+            checks.append(f"{ident} <= {c['maximum']}")
+        if checks:
+            col += " CHECK (" + " AND ".join(checks) + ")"
+        cols.append(col)
+    cols.append(f"PRIMARY KEY ({', '.join(_sql_ident(k) for k in table.primary_key)})")
+    for fk in table.foreign_keys:
+        if fk.ref_table == table.name:
+            continue
+        cols.append(
+            f"FOREIGN KEY ({', '.join(_sql_ident(k) for k in fk.fields)}) REFERENCES "
+            f"{_sql_ident(fk.ref_table)} ({', '.join(_sql_ident(k) for k in fk.ref_fields)})"
+        )
+    name = _sql_ident(table.name)
+    stmts = [f"CREATE TABLE {name} (\n  " + ",\n  ".join(cols) + "\n)"]
+    stmts.append(f"COMMENT ON TABLE {name} IS {_sql_str(table.description)}")
+    for f in table.fields:
+        stmts.append(f"COMMENT ON COLUMN {name}.{_sql_ident(f.name)} IS {_sql_str(f.description)}")
+    return stmts
+
+
+# --------------------------------------------------------------------------- Frictionless
+
+
+def table_schema_descriptor(table: Table, resource_suffix: str = "") -> dict[str, Any]:
+    """Return the Frictionless Table Schema of a table for a Data Package resource.
+
+    Args:
+        table: The table.
+        resource_suffix: Appended to referenced resource names (``"_csv"`` for the CSV
+            resources, so their foreign keys point at the CSV resources).
+    """
+    out: dict[str, Any] = {
+        "fields": [f.descriptor() for f in table.fields],
+        "primaryKey": list(table.primary_key),
+    }
+    fks = []
+    for fk in table.foreign_keys:
+        ref = {"resource": fk.ref_table + resource_suffix, "fields": list(fk.ref_fields)}
+        fks.append({"fields": list(fk.fields), "reference": ref})
+    if fks:
+        out["foreignKeys"] = fks
+    return out
+
+
+# --------------------------------------------------------------------------- data dictionary
+
+
+def _md_cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def data_dictionary(schema: Schema) -> str:
+    """Return the data dictionary (Markdown): every table, column and vocabulary."""
+    lines: list[str] = []
+    for table in schema.tables.values():
+        lines += [f"### `{table.name}`: {table.title}", "", table.description, ""]
+        lines.append(f"Primary key: `{', '.join(table.primary_key)}`.")
+        for fk in table.foreign_keys:
+            lines.append(
+                f"Foreign key: `{', '.join(fk.fields)}` → "
+                f"`{fk.ref_table}.{', '.join(fk.ref_fields)}`."
+            )
+        lines += ["", "| column | type | required | description |", "| --- | --- | --- | --- |"]
+        for f in table.fields:
+            desc = f.description
+            extra = []
+            if f.vocabulary:
+                extra.append(f"vocabulary `{f.vocabulary}`")
+            c = f.constraints
+            if "pattern" in c:
+                extra.append(f"pattern `{c['pattern']}`")
+            if "minimum" in c:
+                extra.append(f"≥ {c['minimum']}")
+            if "maximum" in c:
+                extra.append(f"≤ {c['maximum']}")
+            if extra:
+                desc += " (" + "; ".join(extra) + ")"
+            req = "yes" if f.required else ""
+            lines.append(f"| `{f.name}` | {f.type} | {req} | {_md_cell(desc)} |")
+        lines.append("")
+    lines += ["### Vocabularies", ""]
+    for vocab in schema.vocabularies.values():
+        lines += [f"#### `{vocab.name}`", "", vocab.description, ""]
+        for value, d in vocab.values.items():
+            parent = f" (under `{d['parent']}`)" if "parent" in d else ""
+            lines.append(f"- `{value}`{parent}: {d.get('definition', '')}")
+        lines.append("")
+    return "\n".join(lines)

@@ -1,0 +1,144 @@
+"""One article's rows, and all articles assembled into Arrow tables.
+
+Column names, types and order come from ``schema/`` (:mod:`factpack.schema`); this module only
+maps an annotation (:class:`factpack.article.Article`) onto them: global ids
+``<article_id>:<local id>``, evidence columns from the resolved spans, ``start_utc`` from the
+local date, time and IANA zone, and the article's text, length and sha256.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Iterable, Mapping
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import pyarrow as pa
+
+from factpack.article import Article
+from factpack.problems import FactpackError
+from factpack.schema import DERIVED_COLUMNS, TABLE_ORDER, Schema, Table, arrow_schema
+
+Row = dict[str, Any]
+
+ID_COLUMNS = frozenset({"source_id", "event_id", "claim_id", "responds_to"})
+"""Columns that hold a local id in the annotation and a global id in the tables."""
+
+SECTION_ID = {"sources": "source_id", "events": "event_id", "claims": "claim_id"}
+"""The local-id key of each annotation section."""
+
+
+def global_id(article_id: str, local_id: str | None) -> str | None:
+    """Return ``<article_id>:<local_id>`` (None stays None)."""
+    return None if local_id is None else f"{article_id}:{local_id}"
+
+
+def start_utc(date: str | None, time_local: str | None, timezone: str | None) -> dt.datetime | None:
+    """Return the UTC instant of a local date + ``HH:MM`` in an IANA zone; None if any is missing.
+
+    Raises:
+        FactpackError: the zone is unknown or the date or time malformed.
+    """
+    if not (date and time_local and timezone):
+        return None
+    try:
+        zone = ZoneInfo(timezone)
+        hh, mm = (int(x) for x in time_local.split(":"))
+        local = dt.datetime.combine(dt.date.fromisoformat(date), dt.time(hh, mm), tzinfo=zone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise FactpackError(
+            f"cannot derive start_utc from {date} {time_local} {timezone}: {exc}"
+        ) from exc
+    return local.astimezone(dt.UTC)
+
+
+def _cell(table: Table, name: str, value: Any, article_id: str) -> Any:
+    if value is None:
+        return None
+    if name in ID_COLUMNS:
+        return global_id(article_id, str(value))
+    if table.field(name).type == "date" and isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError as exc:
+            raise FactpackError(f"{table.name}.{name}: {value!r} is not a YYYY-MM-DD date") from exc
+    return value
+
+
+def _section_rows(article: Article, table: Table) -> list[Row]:
+    section = table.name
+    id_key = SECTION_ID[section]
+    derived = DERIVED_COLUMNS[section]
+    rows = []
+    for item in article.doc.get(section) or []:
+        local = str(item[id_key])
+        row: Row = {}
+        for f in table.fields:
+            if f.name not in derived:
+                row[f.name] = _cell(table, f.name, item.get(f.name), article.article_id)
+        row["article_id"] = article.article_id
+        start, end = article.spans[(section, local)]
+        row["evidence_text"] = article.text[start:end]
+        row["char_start"] = start
+        row["char_end"] = end
+        if "start_utc" in table.field_names:
+            row["start_utc"] = start_utc(
+                item.get("date_start"), item.get("time_local"), item.get("timezone")
+            )
+        rows.append({name: row.get(name) for name in table.field_names})
+    return rows
+
+
+def _article_row(article: Article, table: Table) -> Row:
+    meta = article.doc.get("article") or {}
+    derived = DERIVED_COLUMNS["articles"]
+    row: Row = {
+        f.name: _cell(table, f.name, meta.get(f.name), article.article_id)
+        for f in table.fields
+        if f.name not in derived
+    }
+    row["article_id"] = article.article_id
+    row["text"] = article.text
+    row["char_count"] = len(article.text)
+    row["text_sha256"] = hashlib.sha256(article.text.encode("utf-8")).hexdigest()
+    return {name: row.get(name) for name in table.field_names}
+
+
+def article_rows(article: Article, schema: Schema) -> dict[str, list[Row]]:
+    """Return one article's rows per table, with the schema's column names in schema order.
+
+    Args:
+        article: The loaded article (spans resolved).
+        schema: The loaded ``schema/``.
+
+    Returns:
+        ``{"articles": [row], "sources": [...], "events": [...], "claims": [...]}``.
+    """
+    out: dict[str, list[Row]] = {"articles": [_article_row(article, schema.table("articles"))]}
+    for name in TABLE_ORDER[1:]:
+        out[name] = _section_rows(article, schema.table(name))
+    return out
+
+
+def assemble(
+    rows_per_article: Iterable[Mapping[str, list[Row]]], schema: Schema
+) -> dict[str, pa.Table]:
+    """Assemble all articles' rows into one Arrow table per table, sorted by primary key.
+
+    Raises:
+        FactpackError: a value does not fit its column's Arrow type.
+    """
+    collected: dict[str, list[Row]] = {name: [] for name in schema.tables}
+    for rows in rows_per_article:
+        for name in schema.tables:
+            collected[name].extend(rows.get(name, []))
+    out: dict[str, pa.Table] = {}
+    for name, table in schema.tables.items():
+        try:
+            arrow = pa.Table.from_pylist(collected[name], schema=arrow_schema(table))
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+            raise FactpackError(f"{name}: a value does not fit its column type: {exc}") from exc
+        keys = [(k, "ascending") for k in table.primary_key]
+        out[name] = arrow.sort_by(keys).combine_chunks()
+    return out
