@@ -1,0 +1,210 @@
+"""The review site in a real browser: headless Chromium opens an article page from the disk.
+
+Needs Debian's ``chromium`` and ``chromium-driver`` (``make browser`` installs them; .ci/run calls
+it before the tests). Skips with a message when they are missing. Saves a screenshot of the
+article page under ``build/`` for review.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+import pytest
+
+from factpack import site
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+SCREENSHOT_DIR = ROOT / "build"
+CHROME_ARGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--window-size=1400,1000",
+)
+
+
+def _missing() -> str:
+    if not (os.access(CHROMIUM, os.X_OK) and os.access(CHROMEDRIVER, os.X_OK)):
+        return (
+            f"headless Chromium not installed ({CHROMIUM}, {CHROMEDRIVER}): "
+            "run `make browser` (as root: apt-get install chromium chromium-driver)"
+        )
+    try:
+        import selenium  # noqa: F401
+    except ImportError:
+        return "selenium is not installed: run `make venv`"
+    return ""
+
+
+def _driver(javascript: bool = True) -> Any:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for arg in CHROME_ARGS:
+        options.add_argument(arg)
+    profile = tempfile.mkdtemp(prefix="factpack-chromium-")
+    options.add_argument(f"--user-data-dir={profile}")
+    if not javascript:
+        options.add_experimental_option(
+            "prefs", {"profile.managed_default_content_settings.javascript": 2}
+        )
+    try:
+        driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    except Exception:
+        shutil.rmtree(profile, ignore_errors=True)
+        raise
+    driver._factpack_profile = profile  # removed after quit
+    return driver
+
+
+def _quit(driver: Any) -> None:
+    driver.quit()
+    shutil.rmtree(driver._factpack_profile, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    reason = _missing()
+    if reason:
+        pytest.skip(reason)
+    driver = _driver()
+    try:
+        yield driver
+    finally:
+        _quit(driver)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, list[dict[str, Any]]]:
+    """A release with its site: (release dir, article id to show, that article's claims)."""
+    from test_site import A1, write_release
+
+    release = write_release(tmp_path_factory.mktemp("release") / "fixture-pack-0.0.1")
+    article_id = A1
+    site.build_site(release)
+    claims = [
+        r
+        for r in pq.read_table(release / "data" / "claims.parquet").to_pylist()
+        if r["article_id"] == article_id
+    ]
+    return release, article_id, claims
+
+
+def _page(release: Path, article_id: str) -> str:
+    return (release / "site" / "articles" / f"{article_id}.html").resolve().as_uri()
+
+
+PIECES_JS = """
+const out = {};
+for (const m of document.querySelectorAll('mark.hl')) {
+  const id = m.dataset.id;
+  const bg = getComputedStyle(m).backgroundColor;
+  const e = out[id] || (out[id] = {text: '', kinds: [], backgrounds: []});
+  e.text += m.textContent; e.kinds.push(m.className); e.backgrounds.push(bg);
+}
+return out;
+"""
+
+
+def test_every_claim_is_highlighted_with_its_evidence(browser: Any, built: Any) -> None:
+    release, article_id, claims = built
+    browser.get(_page(release, article_id))
+    pieces = browser.execute_script(PIECES_JS)
+    assert claims
+    for claim in claims:
+        got = pieces[claim["claim_id"]]
+        assert got["text"] == claim["evidence_text"]
+        assert set(got["kinds"]) == {"hl hl-claim"}
+        assert all(bg not in ("rgba(0, 0, 0, 0)", "transparent") for bg in got["backgrounds"])
+
+
+def test_focusing_a_span_shows_its_row_and_screenshot(browser: Any, built: Any) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    release, article_id, claims = built
+    browser.get(_page(release, article_id))
+    details = browser.find_element(By.ID, "details")
+    assert not details.is_displayed()
+    # Tab from the top of the page until the keyboard focus lands on the first claim span.
+    target = min(claims, key=lambda c: (c["char_start"], c["claim_id"]))
+    local = target["claim_id"].split(":", 1)[1]
+    active = None
+    for _ in range(200):
+        browser.switch_to.active_element.send_keys(Keys.TAB)
+        active = browser.switch_to.active_element
+        if active.get_attribute("id") == f"span-{local}":
+            break
+    assert active is not None and active.get_attribute("id") == f"span-{local}"
+    assert details.is_displayed()
+    text = details.text
+    assert local in text and target["claim_id"] in text
+    assert target["claim_text"] in browser.execute_script(
+        "return document.getElementById('details').textContent"
+    )
+    # Every piece of the focused span is marked active; its row in the list too.
+    assert browser.execute_script(
+        "return [...document.querySelectorAll('mark.hl[data-id=\"' + arguments[0] + '\"]')]"
+        ".every(m => m.classList.contains('active'))"
+        " && document.getElementById('row-' + arguments[1]).classList.contains('active')",
+        target["claim_id"],
+        local,
+    )
+    SCREENSHOT_DIR.mkdir(exist_ok=True)
+    shot = SCREENSHOT_DIR / f"site-article-{article_id}.png"
+    assert browser.save_screenshot(str(shot))
+    assert shot.stat().st_size > 10_000
+    browser.find_element(By.TAG_NAME, "body").send_keys(Keys.ESCAPE)
+    assert not details.is_displayed()
+
+
+def test_reading_works_without_javascript(built: Any) -> None:
+    reason = _missing()
+    if reason:
+        pytest.skip(reason)
+    from selenium.webdriver.common.by import By
+
+    release, article_id, claims = built
+    driver = _driver(javascript=False)
+    try:
+        driver.get(_page(release, article_id))
+        pieces = driver.execute_script(PIECES_JS)  # the driver may script; the page may not
+        for claim in claims:
+            assert pieces[claim["claim_id"]]["text"] == claim["evidence_text"]
+        # The script did not run: titles stay as the no-script tooltips; the list is there.
+        local = claims[0]["claim_id"].split(":", 1)[1]
+        span = driver.find_element(By.ID, f"span-{local}")
+        assert span.get_attribute("title").startswith(f"Claim {local}")
+        assert driver.find_element(By.ID, f"row-{local}").is_displayed()
+    finally:
+        _quit(driver)
+
+
+def test_index_page_renders_its_charts(browser: Any, built: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    release, _, _ = built
+    browser.get((release / "site" / "index.html").resolve().as_uri())
+    charts = browser.find_elements(By.CSS_SELECTOR, "figure.chart svg")
+    assert len(charts) == 4
+    assert all(c.size["height"] > 20 and c.size["width"] > 100 for c in charts)
+    SCREENSHOT_DIR.mkdir(exist_ok=True)
+    assert browser.save_screenshot(str(SCREENSHOT_DIR / "site-index.png"))
