@@ -84,6 +84,8 @@ def write_release(
     resources = []
     for table, table_rows in (tables or ROWS).items():
         arrow = pa.Table.from_pylist(table_rows)
+        if not table_rows and table in ROWS:  # keep the columns of an emptied table
+            arrow = pa.Table.from_pylist([], schema=pa.Table.from_pylist(ROWS[table]).schema)
         pq.write_table(arrow, release / "data" / f"{table}.parquet")
         pcsv.write_csv(arrow, release / "data" / f"{table}.csv")
         schema = {

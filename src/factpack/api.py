@@ -4,8 +4,8 @@ The examples below run in the test suite against a small fixture release in ``di
 
 >>> import factpack
 >>> con = factpack.connect()
->>> con.sql("select count(*) from claims").fetchone()
-(2,)
+>>> con.sql("select count(*) from claims").fetchall()
+[(2,)]
 >>> factpack.load("sources").column_names[:2]
 ['source_id', 'article_id']
 """
