@@ -186,11 +186,12 @@ def _schema_problems(data: Any, loaded: Loaded, shown: str) -> list[Problem]:
                 hint = f"give a {' or '.join(wants)} value"
             else:
                 message = f"{label}: expected {' or '.join(wants)}, got {got} {inst!r}"
-                hint = (
-                    f'write it in quotes: "{inst}"'
-                    if "string" in wants and isinstance(inst, (int, float))
-                    else f"give a {' or '.join(wants)} value"
-                )
+                if "string" in wants and isinstance(inst, (int, float)):
+                    hint = f'write it in quotes: "{inst}"'
+                elif wants == ["boolean"]:
+                    hint = "write true or false, without quotes"
+                else:
+                    hint = f"give a {' or '.join(wants)} value"
         elif kind == "pattern":
             message = f"{label}: {inst!r} does not match {wanted}"
             hint = (

@@ -131,11 +131,11 @@ class FoldedText:
         """
         exact = fold(selector.exact)
         if not exact.strip(" "):
-            raise SelectorError("quote is empty", "give the exact text of the evidence")
+            raise SelectorError("the quote is empty", "give the exact text of the evidence")
         starts = self._occurrences(exact)
         if not starts:
             raise SelectorError(
-                f"quote not found in the text: {_q(selector.exact)}",
+                f"not found in the text: {_q(selector.exact)}",
                 "copy the exact characters from the .txt; nearest: " + self._nearest_hint(exact),
             )
         prefix = fold(selector.prefix) if selector.prefix else ""
@@ -153,24 +153,25 @@ class FoldedText:
         if not kept:
             told = " and ".join(n for n, v in (("prefix", prefix), ("suffix", suffix)) if v)
             raise SelectorError(
-                f"quote {_q(selector.exact)} is in the text but its {told} matches none of "
+                f"{_q(selector.exact)} is in the text but its {told} matches none of "
                 f"its {len(starts)} occurrence(s)",
                 f"copy the text right before/after it from the .txt; occurrences: {where}",
             )
         raise SelectorError(
-            f"quote {_q(selector.exact)} occurs {len(kept)} times",
+            f"{_q(selector.exact)} occurs {len(kept)} times",
             f"add a prefix or suffix (the text right before/after it) to pick one; "
             f"occurrences: {where}",
         )
 
     def _excerpt(self, fstart: int, fend: int) -> str:
         start, end = self.original(fstart), self.original(fend)
-        context_start = max(0, start - 20)
+        line_start = self.text.rfind("\n", 0, start) + 1
+        context_start = max(line_start, start - 20)
         snippet = self.text[context_start:end]
         snippet = " ".join(snippet.split())
         if len(snippet) > _EXCERPT:
             snippet = snippet[: _EXCERPT - 1] + "…"
-        lead = "…" if context_start > 0 else ""
+        lead = "…" if context_start > line_start else ""
         return f"line {self.line_of(start)} {_q(lead + snippet)}"
 
     def _nearest_hint(self, exact: str) -> str:
