@@ -120,6 +120,15 @@ def _resource_schema(resource: dict[str, Any], release_dir: Path) -> dict[str, A
     return schema if isinstance(schema, dict) else {}
 
 
+def table_resource(descriptor: dict[str, Any], table: str) -> dict[str, Any]:
+    """Return the resource of ``data/<table>.parquet`` (else the one named ``table``, else {})."""
+    candidates = [r for r in descriptor.get("resources", []) if isinstance(r, dict)]
+    for resource in candidates:
+        if resource.get("path") == f"data/{table}.parquet":
+            return resource
+    return next((r for r in candidates if r.get("name") == table), {})
+
+
 def read_release_data(release_dir: Path) -> ReleaseData:
     """Read the descriptor and the four tables of the release in ``release_dir``.
 
@@ -138,13 +147,10 @@ def read_release_data(release_dir: Path) -> ReleaseData:
         ) from None
     except (OSError, ValueError) as error:
         raise FactpackError(f"{where}:0:0: cannot read the descriptor: {error}") from None
-    resources_by_name = {
-        r.get("name"): r for r in descriptor.get("resources", []) if isinstance(r, dict)
-    }
     rows: dict[str, list[Row]] = {}
     fields: dict[str, list[dict[str, Any]]] = {}
     for table in TABLES:
-        schema = _resource_schema(resources_by_name.get(table, {}), release_dir)
+        schema = _resource_schema(table_resource(descriptor, table), release_dir)
         fields[table] = [f for f in schema.get("fields", []) if isinstance(f, dict)]
         path = release_dir / "data" / f"{table}.parquet"
         try:
@@ -173,21 +179,19 @@ def span_title(kind: str, row: Row, local: str, names: dict[str, str]) -> str:
     return f"Claim {local} ({row.get('claim_kind')}) by {who}: {row.get('claim_text')}"
 
 
-def article_spans(article_id: str, text: str, data: ReleaseData) -> list[Span]:
+def article_spans(article_id: str, text: str, mine: dict[str, list[Row]]) -> list[Span]:
     """Return the evidence spans of one article, checked against its text.
 
     Raises:
         FactpackError: A span's offsets lie outside the text or do not cut out its
             ``evidence_text``: the release is inconsistent and the page would mislead.
     """
-    names = {str(r["source_id"]): str(r.get("name")) for r in data.rows["sources"]}
+    names = {str(r["source_id"]): str(r.get("name")) for r in mine["sources"]}
     spans = []
     for kind in ("source", "event", "claim"):
         table = KIND_TABLE[kind]
         id_col = ID_COLUMN[table]
-        for row in data.rows[table]:
-            if row.get("article_id") != article_id:
-                continue
+        for row in mine[table]:
             start, end = row.get("char_start"), row.get("char_end")
             if not (
                 isinstance(start, int)
@@ -452,12 +456,24 @@ LEGEND = (
 )
 
 
-def article_page(article: Row, data: ReleaseData, script: str) -> str:
+def group_by_article(data: ReleaseData) -> dict[str, dict[str, list[Row]]]:
+    """Return article id -> table -> that article's rows of sources, events and claims."""
+    out: dict[str, dict[str, list[Row]]] = {
+        str(a["article_id"]): {t: [] for t in TABLES[1:]} for a in data.rows["articles"]
+    }
+    for table in TABLES[1:]:
+        for row in data.rows[table]:
+            article = out.get(str(row.get("article_id")))
+            if article is not None:
+                article[table].append(row)
+    return out
+
+
+def article_page(article: Row, mine: dict[str, list[Row]], data: ReleaseData, script: str) -> str:
     """Return the HTML page of one article."""
     article_id = str(article["article_id"])
     text = str(article.get("text") or "")
-    spans = article_spans(article_id, text, data)
-    mine = {t: [r for r in data.rows[t] if r.get("article_id") == article_id] for t in TABLES[1:]}
+    spans = article_spans(article_id, text, mine)
     labels: dict[str, str] = {}
     for r in mine["sources"]:
         labels[str(r["source_id"])] = str(r.get("name"))
@@ -527,10 +543,9 @@ def article_page(article: Row, data: ReleaseData, script: str) -> str:
 
 def dictionary(data: ReleaseData) -> str:
     """Return the data dictionary: one table per resource, from the descriptor's fields."""
-    resources_by_name = {r.get("name"): r for r in data.descriptor.get("resources", [])}
     out = []
     for table in TABLES:
-        resource = resources_by_name.get(table, {})
+        resource = table_resource(data.descriptor, table)
         rows = []
         for field in data.fields[table]:
             constraints = field.get("constraints") or {}
@@ -679,6 +694,7 @@ def build_site(release_dir: Path) -> list[Path]:
     data = read_release_data(release_dir)
     script = _asset("article.js")
     pages = {Path("index.html"): index_page(data), Path("style.css"): _asset("style.css")}
+    grouped = group_by_article(data)
     for article in data.rows["articles"]:
         if not SAFE_ID.match(str(article.get("article_id"))):
             raise FactpackError(
@@ -686,7 +702,7 @@ def build_site(release_dir: Path) -> list[Path]:
                 "safe file name (^[a-z0-9][a-z0-9_-]{0,63}$); rebuild the release"
             )
         pages[Path("articles") / f"{article['article_id']}.html"] = article_page(
-            article, data, script
+            article, grouped[str(article["article_id"])], data, script
         )
     site = release_dir / "site"
     if site.exists():
