@@ -167,6 +167,9 @@ class FoldedText:
         start, end = self.original(fstart), self.original(fend)
         line_start = self.text.rfind("\n", 0, start) + 1
         context_start = max(line_start, start - 20)
+        if context_start > line_start and not self.text[context_start - 1].isspace():
+            space = self.text.find(" ", context_start, start)
+            context_start = space + 1 if space >= 0 else context_start
         snippet = self.text[context_start:end]
         snippet = " ".join(snippet.split())
         if len(snippet) > _EXCERPT:
