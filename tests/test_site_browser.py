@@ -92,20 +92,62 @@ def browser() -> Iterator[Any]:
         _quit(driver)
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, list[dict[str, Any]]]:
-    """A release with its site: (release dir, article id to show, that article's claims)."""
-    from test_site import A1, write_release
+def seed_release(directory: Path) -> Path:
+    """Build the tables of the real seed (``seeds/``) and lay them out as a release.
 
-    release = write_release(tmp_path_factory.mktemp("release") / "fixture-pack-0.0.1")
-    article_id = A1
+    Uses the build API (annotations -> tables) and the Table Schemas the release publishes, so
+    the page shows the seed article as the release does.
+    """
+    import importlib
+    import json
+
+    annotations = importlib.import_module("factpack.annotations")
+    schema_mod = importlib.import_module("factpack.schema")
+    tables = importlib.import_module("factpack.tables")
+
+    schema = schema_mod.load_schema()
+    rows = []
+    for path in sorted((ROOT / "seeds").glob("*.yaml")):
+        article, problems = annotations.load_article(path)
+        if article is None:
+            pytest.fail("seed does not load: " + "; ".join(p.format() for p in problems))
+        rows.append(tables.article_rows(article, schema))
+    (directory / "data").mkdir(parents=True)
+    resources = []
+    for name, table in tables.assemble(rows, schema).items():
+        pq.write_table(table, directory / "data" / f"{name}.parquet")
+        meta = schema.table(name)
+        resources.append(
+            {
+                "name": name,
+                "path": f"data/{name}.parquet",
+                "title": meta.title,
+                "description": meta.description,
+                "schema": schema_mod.table_schema_descriptor(meta),
+            }
+        )
+    package = {k: v for k, v in schema.package.items() if k != "resources"}
+    package["resources"] = resources
+    (directory / "datapackage.json").write_text(json.dumps(package, default=str), "utf-8")
+    return directory
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, dict[str, list[Any]]]:
+    """The seed release with its site: (release dir, seed article id, its rows per table)."""
+    release = seed_release(tmp_path_factory.mktemp("release") / "seed-release")
     site.build_site(release)
-    claims = [
-        r
-        for r in pq.read_table(release / "data" / "claims.parquet").to_pylist()
-        if r["article_id"] == article_id
-    ]
-    return release, article_id, claims
+    articles = pq.read_table(release / "data" / "articles.parquet").to_pylist()
+    article_id = articles[0]["article_id"]
+    rows = {
+        table: [
+            r
+            for r in pq.read_table(release / "data" / f"{table}.parquet").to_pylist()
+            if r["article_id"] == article_id
+        ]
+        for table in ("sources", "events", "claims")
+    }
+    return release, article_id, rows
 
 
 def _page(release: Path, article_id: str) -> str:
@@ -114,7 +156,7 @@ def _page(release: Path, article_id: str) -> str:
 
 PIECES_JS = """
 const out = {};
-for (const m of document.querySelectorAll('mark.hl')) {
+for (const m of document.querySelectorAll('.text mark.hl')) {
   const id = m.dataset.id;
   const bg = getComputedStyle(m).backgroundColor;
   const e = out[id] || (out[id] = {text: '', kinds: [], backgrounds: []});
@@ -124,23 +166,27 @@ return out;
 """
 
 
-def test_every_claim_is_highlighted_with_its_evidence(browser: Any, built: Any) -> None:
-    release, article_id, claims = built
+def test_every_source_event_and_claim_is_highlighted(browser: Any, built: Any) -> None:
+    release, article_id, rows = built
     browser.get(_page(release, article_id))
     pieces = browser.execute_script(PIECES_JS)
-    assert claims
-    for claim in claims:
-        got = pieces[claim["claim_id"]]
-        assert got["text"] == claim["evidence_text"]
-        assert set(got["kinds"]) == {"hl hl-claim"}
-        assert all(bg not in ("rgba(0, 0, 0, 0)", "transparent") for bg in got["backgrounds"])
+    assert all(rows.values()), "the seed article should have sources, events and claims"
+    for table, rows_of_table in rows.items():
+        kind = table[:-1]
+        for row in rows_of_table:
+            got = pieces[row[f"{kind}_id"]]
+            assert got["text"] == row["evidence_text"]
+            assert set(got["kinds"]) == {f"hl hl-{kind}"}
+            assert all(bg not in ("rgba(0, 0, 0, 0)", "transparent") for bg in got["backgrounds"])
+    assert len(pieces) == sum(len(r) for r in rows.values())
 
 
 def test_focusing_a_span_shows_its_row_and_screenshot(browser: Any, built: Any) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
 
-    release, article_id, claims = built
+    release, article_id, rows = built
+    claims = rows["claims"]
     browser.get(_page(release, article_id))
     details = browser.find_element(By.ID, "details")
     assert not details.is_displayed()
@@ -174,6 +220,11 @@ def test_focusing_a_span_shows_its_row_and_screenshot(browser: Any, built: Any) 
     assert shot.stat().st_size > 10_000
     browser.find_element(By.TAG_NAME, "body").send_keys(Keys.ESCAPE)
     assert not details.is_displayed()
+    # The whole page too, for review: a window as tall as the document.
+    height = browser.execute_script("return document.documentElement.scrollHeight")
+    browser.set_window_size(1400, min(int(height) + 20, 12000))
+    assert browser.save_screenshot(str(SCREENSHOT_DIR / f"site-article-{article_id}-full.png"))
+    browser.set_window_size(1400, 1000)
 
 
 def test_reading_works_without_javascript(built: Any) -> None:
@@ -182,7 +233,8 @@ def test_reading_works_without_javascript(built: Any) -> None:
         pytest.skip(reason)
     from selenium.webdriver.common.by import By
 
-    release, article_id, claims = built
+    release, article_id, rows = built
+    claims = rows["claims"]
     driver = _driver(javascript=False)
     try:
         driver.get(_page(release, article_id))

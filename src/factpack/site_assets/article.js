@@ -32,11 +32,11 @@
   }
   document.querySelectorAll("mark.hl[title]").forEach(function (m) { m.removeAttribute("title"); });
   document.addEventListener("mouseover", function (e) {
-    var mark = e.target.closest ? e.target.closest("mark.hl") : null;
+    var mark = e.target.closest ? e.target.closest("mark.hl[data-id]") : null;
     if (mark) { show(mark); } else if (!panel.contains(e.target)) { hide(); }
   });
   document.addEventListener("focusin", function (e) {
-    var mark = e.target.closest ? e.target.closest("mark.hl") : null;
+    var mark = e.target.closest ? e.target.closest("mark.hl[data-id]") : null;
     if (mark) { show(mark); } else if (!panel.contains(e.target)) { hide(); }
   });
   document.addEventListener("keydown", function (e) { if (e.key === "Escape") { hide(); } });
