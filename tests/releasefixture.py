@@ -37,7 +37,12 @@ ROWS: dict[str, list[dict[str, Any]]] = {
         {"claim_id": "a1:C2", "source_id": "a1:S2", "event_id": None, "claim_text": "I saw it"},
     ],
 }
-KEYS = {"articles": "article_id", "sources": "source_id", "events": "event_id", "claims": "claim_id"}
+KEYS = {
+    "articles": "article_id",
+    "sources": "source_id",
+    "events": "event_id",
+    "claims": "claim_id",
+}
 
 
 def rows(**changes: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
@@ -111,7 +116,7 @@ def write_release(
 
 
 class _Handler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
 
@@ -131,7 +136,7 @@ def serve(directory: Path) -> Iterator[tuple[str, list[str]]]:
 
     handler = functools.partial(Handler, directory=str(directory))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}/", requests

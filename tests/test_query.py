@@ -11,12 +11,12 @@ import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
-from releasefixture import NAME, rows, write_release
 
 import factpack
 from factpack import api, query, releases
 from factpack.cli import cli
 from factpack.problems import FactpackError
+from releasefixture import NAME, rows, write_release
 
 ROOT = Path(__file__).resolve().parents[1]
 
