@@ -26,6 +26,7 @@ check: $(STAMP) ## lint the annotation files in seeds/
 .PHONY: schema
 schema: $(STAMP) ## regenerate schema/annotation.schema.json from schema/tables + vocabularies
 	$(FACTPACK) schema --write
+	$(FACTPACK) guide --write
 
 .PHONY: test
 test: $(STAMP) ## run the test suite

@@ -221,11 +221,35 @@ def check_cmd(paths: tuple[Path, ...]) -> None:
         sys.exit(1)
 
 
+@cli.command("guide")
+@click.option("--write", is_flag=True, help="Rewrite the generated sections of the guide.")
+@click.option("--check", is_flag=True, help="Exit 1 when the committed guide is out of date.")
+def guide_cmd(write: bool, check: bool) -> None:
+    """Regenerate the field and vocabulary sections of docs/annotation-guide.md."""
+    from factpack import guide
+    from factpack.schema import load_schema
+
+    try:
+        path = guide.GUIDE_PATH
+        old = path.read_text(encoding="utf-8")
+        new = guide.render(load_schema(), old)
+        if check and new != old:
+            raise FactpackError(
+                f"{display_path(path)}:0:0: out of date; run `factpack guide --write`"
+            )
+        if write and new != old:
+            path.write_text(new, encoding="utf-8", newline="\n")
+        if not (write or check):
+            click.echo(new, nl=False)
+            return
+        click.echo(f"{'wrote' if write and new != old else 'up to date'}: {display_path(path)}")
+    except (FactpackError, OSError) as exc:
+        _fail(exc if isinstance(exc, FactpackError) else FactpackError(str(exc)))
+
+
 @cli.command("new")
 @click.argument("text", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--language", default="en", show_default=True, help="ISO 639-1 code of the text."
-)
+@click.option("--language", default="en", show_default=True, help="ISO 639-1 code of the text.")
 def new_cmd(text: Path, language: str) -> None:
     """Start the annotation seeds/<stem>.yaml of the article text seeds/<stem>.txt."""
     from factpack import scaffold
