@@ -28,6 +28,10 @@ schema: $(STAMP) ## regenerate schema/annotation.schema.json from schema/tables 
 	$(FACTPACK) schema --write
 	$(FACTPACK) guide --write
 
+.PHONY: release
+release: dataset ## write/update dist/releases.json (the index published beside the archives)
+	$(FACTPACK) release-index dist/
+
 .PHONY: test
 test: $(STAMP) ## run the test suite
 	$(BIN)/python -m pytest -n 2 -q
