@@ -223,9 +223,9 @@ def duckdb_matches(db_path: Path, tables: Mapping[str, pa.Table]) -> list[Failur
                 )
                 continue
             for a, b in ((f'"{name}"', "expected"), ("expected", f'"{name}"')):
-                (n,) = con.execute(
+                ((n,),) = con.execute(
                     f"SELECT count(*) FROM (SELECT * FROM {a} EXCEPT ALL SELECT * FROM {b})"
-                ).fetchone()
+                ).fetchall()
                 if n:
                     failures.append(
                         Failure(name, "", -1, "", f"{n} rows", f"{a} ⊆ {b}", layer="package")
@@ -234,3 +234,81 @@ def duckdb_matches(db_path: Path, tables: Mapping[str, pa.Table]) -> list[Failur
     finally:
         con.close()
     return failures
+
+
+# --------------------------------------------------------------------------- layer 4: package
+
+
+def frictionless_failures(descriptor_path: Path) -> list[str]:
+    """Run ``frictionless validate`` in-process on a datapackage.json; return error lines.
+
+    Every resource is validated in full (CSV and Parquet; see
+    :data:`factpack.package.PARQUET_MISSING_VALUES` for the Parquet null workaround),
+    including foreign keys.
+    """
+    import frictionless
+
+    report = frictionless.validate(str(descriptor_path))
+    if report.valid:
+        return []
+    out = []
+    for task in report.tasks:
+        for err in task.errors:
+            out.append(f"{task.name}: {err.type}: {err.message}")
+    for err in report.errors:
+        out.append(f"{descriptor_path.name}: {err.type}: {err.message}")
+    return out or [f"{descriptor_path}: frictionless reports the package invalid"]
+
+
+def parse_sums(text: str) -> list[tuple[str, str]]:
+    """Parse SHA256SUMS (``<hex>  <path>`` lines) into ``(hex, path)`` pairs."""
+    out = []
+    for line in text.splitlines():
+        if line.strip():
+            digest, _, rel = line.partition("  ")
+            out.append((digest.strip().lower(), rel.lstrip("*")))
+    return out
+
+
+def sums_failures(release_dir: Path) -> list[str]:
+    """Check SHA256SUMS: every listed file's sha256, and that every file is listed."""
+    from factpack.package import SUMS_FILE, release_files, sha256_file
+
+    sums_path = release_dir / SUMS_FILE
+    if not sums_path.is_file():
+        return [f"{sums_path}: missing"]
+    out = []
+    listed = parse_sums(sums_path.read_text(encoding="utf-8"))
+    for digest, rel in listed:
+        path = release_dir / rel
+        if not path.is_file():
+            out.append(f"{rel}: listed in {SUMS_FILE} but missing")
+        elif sha256_file(path) != digest:
+            out.append(f"{rel}: sha256 differs from {SUMS_FILE}; the file was changed")
+    names = {rel for _, rel in listed}
+    for rel in release_files(release_dir):
+        if rel not in names:
+            out.append(f"{rel}: not listed in {SUMS_FILE}")
+    return out
+
+
+def check_release(release_dir: Path) -> list[str]:
+    """Layer 4 on a finished release (also ``factpack validate``): return every problem.
+
+    frictionless on datapackage.json, every file's sha256 against SHA256SUMS, and the DuckDB
+    file (when present) holding exactly the Parquet tables. Reads the release only.
+    """
+    import pyarrow.parquet as pq
+
+    descriptor = release_dir / "datapackage.json"
+    if not descriptor.is_file():
+        return [f"{descriptor}: missing; is {release_dir} a factpack release?"]
+    problems = sums_failures(release_dir)
+    problems += frictionless_failures(descriptor)
+    dbs = sorted(release_dir.glob("*.duckdb"))
+    if dbs:
+        tables = {
+            p.stem: pq.read_table(p) for p in sorted((release_dir / "data").glob("*.parquet"))
+        }
+        problems += [f"{dbs[0].name}: {f.format()}" for f in duckdb_matches(dbs[0], tables)]
+    return problems

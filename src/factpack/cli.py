@@ -261,6 +261,85 @@ def new_cmd(text: Path, language: str) -> None:
     click.echo(f"wrote {display_path(path)}; annotate it (docs/annotation-guide.md)")
 
 
+@cli.command("build")
+@click.option(
+    "--seeds",
+    type=click.Path(file_okay=False, path_type=Path),
+    default="seeds",
+    show_default=True,
+    help="Folder of <stem>.txt + <stem>.yaml pairs.",
+)
+@click.option(
+    "--dist",
+    type=click.Path(file_okay=False, path_type=Path),
+    default="dist",
+    show_default=True,
+    help="Where releases go.",
+)
+@click.option(
+    "--build-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default="build",
+    show_default=True,
+    help="Per-article cache and lock file.",
+)
+@click.option(
+    "--schema-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="The schema/ directory (default: the repository's).",
+)
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(1),
+    default=2,
+    show_default=True,
+    help="Worker processes for loading changed articles.",
+)
+@click.option("--force", is_flag=True, help="Rebuild even when nothing changed.")
+def build_cmd(
+    seeds: Path, dist: Path, build_dir: Path, schema_dir: Path | None, jobs: int, force: bool
+) -> None:
+    """Build the dataset release dist/<name>-<version>/ (+ .zip) from seeds/."""
+    from factpack import release
+    from factpack.progress import Progress
+
+    n = len(list(seeds.glob("*.yaml"))) if seeds.is_dir() else 0
+    bar = Progress(n, "articles")
+    try:
+        result = release.build(seeds, dist, build_dir, schema_dir, jobs, bar, force)
+    except FactpackError as exc:
+        bar.close()
+        _fail(exc)
+    bar.close()
+    for line in result.warnings:
+        click.echo(line, err=True)
+    if result.up_to_date:
+        click.echo(f"up to date: {display_path(result.release_dir)}")
+        return
+    counts = ", ".join(f"{k} {v}" for k, v in result.counts.items())
+    click.echo(
+        f"built {display_path(result.release_dir)} and {display_path(result.zip_path)} "
+        f"({counts}; {result.loaded} articles loaded, {result.cached} from cache)"
+    )
+
+
+@cli.command("validate")
+@click.argument("release_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def validate_cmd(release_dir: Path) -> None:
+    """Re-check a release: frictionless, every file's sha256, the DuckDB file's tables."""
+    from factpack.checks import check_release
+
+    problems = check_release(release_dir)
+    for line in problems:
+        click.echo(f"{display_path(release_dir)}: {line}")
+    if problems:
+        click.echo(f"{len(problems)} problem{'s' * (len(problems) != 1)}", err=True)
+        sys.exit(1)
+    click.echo(f"valid: {display_path(release_dir)}")
+
+
 def main() -> None:
     """Console-script entry point."""
     cli()
