@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
 import json
 import re
 import subprocess
@@ -450,3 +451,16 @@ def test_cli_site_on_a_non_release_exits_1_with_one_line(tmp_path: Path) -> None
     assert result.exit_code == 1
     assert "Traceback" not in result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+def test_query_examples_on_the_index_run_against_the_release(
+    release: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import duckdb
+
+    site.build_site(release)
+    page = (release / "site" / "index.html").read_text("utf-8")
+    assert html.escape(site.EXAMPLE_SQL) in page and html.escape(site.EXAMPLE_PY_SQL) in page
+    monkeypatch.chdir(release)
+    assert len(duckdb.sql(site.EXAMPLE_SQL).fetchall()) == 3
+    assert sorted(duckdb.sql(site.EXAMPLE_PY_SQL).fetchall()) == [("alleged", 1), ("denied", 1)]

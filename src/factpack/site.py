@@ -37,6 +37,13 @@ ID_COLUMN = {"sources": "source_id", "events": "event_id", "claims": "claim_id"}
 HIDDEN_COLUMNS = {"article_id", "evidence_text", "char_start", "char_end"}
 REFERENCES = {"source_id": "sources", "event_id": "events", "responds_to": "claims"}
 MAX_DAY_BARS = 62
+# The query examples on the index page (run from the release directory; tested).
+EXAMPLE_SQL = (
+    "SELECT s.name, c.claim_kind, c.claim_text\n"
+    "  FROM 'data/claims.parquet' c JOIN 'data/sources.parquet' s USING (source_id)\n"
+    "  ORDER BY c.claim_id"
+)
+EXAMPLE_PY_SQL = "SELECT factuality, count(*) FROM 'data/events.parquet' GROUP BY 1"
 SAFE_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 Row = dict[str, Any]
@@ -558,8 +565,8 @@ def dictionary(data: ReleaseData) -> str:
                 + "</td></tr>"
             )
         out.append(
-            f'<h3 id="dict-{table}">{esc(resource.get("title") or table)} '
-            f"(<code>{table}</code>)</h3>\n<p>{esc(resource.get('description'))}</p>\n"
+            f'<h3 id="dict-{table}"><code>{table}</code>: {esc(resource.get("title") or table)}'
+            f"</h3>\n<p>{esc(resource.get('description'))}</p>\n"
             "<table><tr><th>column</th><th>type</th><th>required</th><th>description</th></tr>"
             f"{''.join(rows)}</table>\n"
         )
@@ -639,11 +646,8 @@ def index_page(data: ReleaseData) -> str:
         ]
     )
     query = html.escape(
-        'duckdb -c "SELECT s.name, c.claim_kind, c.claim_text\n'
-        "  FROM 'data/claims.parquet' c JOIN 'data/sources.parquet' s USING (source_id)\n"
-        '  ORDER BY c.claim_id"\n\n'
-        "# Python\nimport duckdb\n"
-        "duckdb.sql(\"SELECT factuality, count(*) FROM 'data/events.parquet' GROUP BY 1\").show()"
+        f'duckdb -c "{EXAMPLE_SQL}"\n\n# Python\nimport duckdb\n'
+        f'duckdb.sql("{EXAMPLE_PY_SQL}").show()'
     )
     cite = html.escape(f"{authors}. {d.get('title', name)}, version {version}.")
     body = (
@@ -658,8 +662,8 @@ def index_page(data: ReleaseData) -> str:
         '<h2 id="download">Download and check</h2>\n'
         f"<p>The release is the directory <code>{esc(name)}-{esc(version)}/</code> and the "
         f"archive <code>{esc(name)}-{esc(version)}.zip</code>. Check that every file is "
-        "intact with <code>sha256sum -c SHA256SUMS</code> inside the directory (or "
-        "<code>factpack verify</code>). The tables are in <code>data/</code> as Parquet and "
+        "intact with <code>sha256sum -c SHA256SUMS</code> inside the directory. "
+        "The tables are in <code>data/</code> as Parquet and "
         "CSV (UTF-8, empty cell = null), described by <code>datapackage.json</code>.</p>\n"
         '<h2 id="query">Query</h2>\n'
         f"<p>With DuckDB, from the release directory:</p>\n<pre><code>{query}</code></pre>\n"
