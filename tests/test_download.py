@@ -81,10 +81,17 @@ def test_cache_is_reused(server: tuple[str, list[str]], tmp_path: Path) -> None:
     fetch(index, tmp_path / "out")
     assert requests.count(f"/{TOP}.zip") == 1
     again = fetch(index, tmp_path / "out")
-    assert again.reused
+    assert again.reused and again.archive_reused
     assert requests.count(f"/{TOP}.zip") == 1
     fetch(index, tmp_path / "elsewhere")  # a new target, still the cached archive
     assert requests.count(f"/{TOP}.zip") == 1
+
+
+def test_progress_bar(
+    server: tuple[str, list[str]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    download.download(server[0], to=tmp_path / "out", progress=True, retries=0)
+    assert "100%" in capsys.readouterr().err
 
 
 def test_corrupted_cache_is_fetched_again(server: tuple[str, list[str]], tmp_path: Path) -> None:

@@ -118,8 +118,9 @@ def download_cmd(version: str | None, index_url: str | None, to: Path | None) ->
         if not index_url:
             raise UsageError("no index: pass --index https://.../releases.json")
         got = download.download(index_url, version, to, progress=sys.stderr.isatty())
-        state = "already present, verified" if got.reused else "downloaded and verified"
-        click.echo(f"{got.entry.name} {got.entry.version}: {state}")
+        source = "cached archive" if got.archive_reused else "downloaded archive"
+        state = "already unpacked, verified" if got.reused else "unpacked, every file verified"
+        click.echo(f"{got.entry.name} {got.entry.version}: {source} (sha256 ok), {state}")
         click.echo(str(got.path))
     except FactpackError as exc:
         _fail(exc)

@@ -50,12 +50,14 @@ class Downloaded:
         entry: The index entry it was downloaded for.
         archive: The cached archive.
         reused: True when an already verified release directory was kept as it was.
+        archive_reused: True when the cached archive matched the index (nothing fetched).
     """
 
     path: Path
     entry: IndexEntry
     archive: Path
     reused: bool
+    archive_reused: bool = False
 
 
 def check_url(url: str) -> None:
@@ -427,6 +429,6 @@ def download(
     check_url(index_url)
     entry = choose(fetch_index(index_url), version, index_url)
     url = archive_url(index_url, entry)
-    archive, _ = fetch_archive(url, entry, progress=progress, retries=retries)
+    archive, cached = fetch_archive(url, entry, progress=progress, retries=retries)
     path, reused = unpack(archive, entry, to if to is not None else cached_releases_dir())
-    return Downloaded(path=path, entry=entry, archive=archive, reused=reused)
+    return Downloaded(path=path, entry=entry, archive=archive, reused=reused, archive_reused=cached)
