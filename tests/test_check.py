@@ -10,7 +10,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from factpack.annotations import article_id_of, check_paths, load_article
+from factpack.annotations import (
+    _fast_valid,
+    _schema_parts,
+    article_id_of,
+    check_paths,
+    load_article,
+)
 from factpack.cli import cli
 
 FIXTURES = Path(__file__).parent / "fixtures" / "check"
@@ -264,3 +270,16 @@ def test_the_seed_passes() -> None:
     assert article.article_id == "a4c96cb10ee97359"
     start, end = article.spans[("claims", "C6")]
     assert article.text[start:end] == "Washington denies this"
+
+
+@pytest.mark.parametrize("name", ["valid", *sorted(EXPECTED)])
+def test_fast_schema_path_agrees_with_jsonschema(name: str) -> None:
+    """The fast path for clean files never passes what jsonschema rejects."""
+    from factpack.yamlload import load_yaml
+
+    loaded = load_yaml((FIXTURES / f"{name}.yaml").read_text(encoding="utf-8"))
+    if loaded.data is None:
+        return
+    validator, _ = _schema_parts()
+    clean = not list(validator.iter_errors(loaded.data))
+    assert _fast_valid(validator.schema, loaded.data, validator.schema) == clean

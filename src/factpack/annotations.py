@@ -130,8 +130,97 @@ _TYPE_NAMES = {
 }
 
 
+_KNOWN_KEYWORDS = frozenset(
+    {"$schema", "$defs", "title", "description", "format", "type", "properties", "required"}
+    | {"additionalProperties", "$ref", "items", "pattern", "enum", "const", "minLength"}
+    | {"maxLength", "minimum", "maximum"}
+)
+
+
+@lru_cache(maxsize=256)
+def _pattern(p: str) -> re.Pattern[str]:
+    return re.compile(p)
+
+
+def _is_type(value: Any, name: str) -> bool:
+    if name == "string":
+        return isinstance(value, str)
+    if name == "null":
+        return value is None
+    if name == "boolean":
+        return isinstance(value, bool)
+    if name == "object":
+        return isinstance(value, dict)
+    if name == "array":
+        return isinstance(value, list)
+    if isinstance(value, bool):
+        return False
+    if name == "number":
+        return isinstance(value, (int, float))
+    if name == "integer":
+        return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+    return False
+
+
+def _fast_valid(schema: Mapping[str, Any], value: Any, root: Mapping[str, Any]) -> bool:
+    """Return True only when ``value`` is certainly valid (the clean file's fast path).
+
+    Interprets the subset of JSON Schema the annotation schema uses; anything else answers
+    False, and jsonschema then decides and explains. Never True for an invalid value.
+    """
+    if not _KNOWN_KEYWORDS.issuperset(schema):
+        return False
+    if "$ref" in schema:
+        ref = schema["$ref"]
+        if not ref.startswith("#/$defs/"):
+            return False
+        if not _fast_valid(root["$defs"][ref[8:]], value, root):
+            return False
+    if "type" in schema:
+        types = schema["type"]
+        if not any(_is_type(value, t) for t in ([types] if isinstance(types, str) else types)):
+            return False
+    if "const" in schema and not (
+        type(value) is type(schema["const"]) and value == schema["const"]
+    ):
+        return False
+    if "enum" in schema and not (
+        (value is None or isinstance(value, str)) and value in schema["enum"]
+    ):
+        return False
+    if isinstance(value, str):
+        if "pattern" in schema and not _pattern(schema["pattern"]).search(value):
+            return False
+        if len(value) < schema.get("minLength", 0):
+            return False
+        if "maxLength" in schema and len(value) > schema["maxLength"]:
+            return False
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if "minimum" in schema and not value >= schema["minimum"]:
+            return False
+        if "maximum" in schema and not value <= schema["maximum"]:
+            return False
+    if isinstance(value, dict):
+        props = schema.get("properties", {})
+        if any(k not in value for k in schema.get("required", ())):
+            return False
+        extra = schema.get("additionalProperties", True)
+        for k, v in value.items():
+            if k in props:
+                if not _fast_valid(props[k], v, root):
+                    return False
+            elif extra is False or (extra is not True and not _fast_valid(extra, v, root)):
+                return False
+    if isinstance(value, list) and "items" in schema:
+        return all(_fast_valid(schema["items"], v, root) for v in value)
+    return True
+
+
 def _schema_problems(data: Any, loaded: Loaded, shown: str) -> list[Problem]:
     validator, _ = _schema_parts()
+    root: Any = validator.schema
+    if _fast_valid(root, data, root):
+        return []
     problems: list[Problem] = []
     suggested: set[tuple[Path_, str]] = set()
     required: list[tuple[Path_, str]] = []
