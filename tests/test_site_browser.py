@@ -17,8 +17,6 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
-from factpack import site
-
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -92,51 +90,17 @@ def browser() -> Iterator[Any]:
         _quit(driver)
 
 
-def seed_release(directory: Path) -> Path:
-    """Build the tables of the real seed (``seeds/``) and lay them out as a release.
-
-    Uses the build API (annotations -> tables) and the Table Schemas the release publishes, so
-    the page shows the seed article as the release does.
-    """
-    import importlib
-    import json
-
-    annotations = importlib.import_module("factpack.annotations")
-    schema_mod = importlib.import_module("factpack.schema")
-    tables = importlib.import_module("factpack.tables")
-
-    schema = schema_mod.load_schema()
-    rows = []
-    for path in sorted((ROOT / "seeds").glob("*.yaml")):
-        article, problems = annotations.load_article(path)
-        if article is None:
-            pytest.fail("seed does not load: " + "; ".join(p.format() for p in problems))
-        rows.append(tables.article_rows(article, schema))
-    (directory / "data").mkdir(parents=True)
-    resources = []
-    for name, table in tables.assemble(rows, schema).items():
-        pq.write_table(table, directory / "data" / f"{name}.parquet")
-        meta = schema.table(name)
-        resources.append(
-            {
-                "name": name,
-                "path": f"data/{name}.parquet",
-                "title": meta.title,
-                "description": meta.description,
-                "schema": schema_mod.table_schema_descriptor(meta),
-            }
-        )
-    package = {k: v for k, v in schema.package.items() if k != "resources"}
-    package["resources"] = resources
-    (directory / "datapackage.json").write_text(json.dumps(package, default=str), "utf-8")
-    return directory
-
-
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, dict[str, list[Any]]]:
-    """The seed release with its site: (release dir, seed article id, its rows per table)."""
-    release = seed_release(tmp_path_factory.mktemp("release") / "seed-release")
-    site.build_site(release)
+    """The release of the real seed, built as `make dataset` builds it, with its site.
+
+    Returns (release dir, seed article id, that article's rows per table).
+    """
+    from factpack.release import build
+
+    work = tmp_path_factory.mktemp("seed-build")
+    release = build(ROOT / "seeds", work / "dist", work / "build").release_dir
+    assert (release / "site" / "index.html").is_file(), "the release build writes the site"
     articles = pq.read_table(release / "data" / "articles.parquet").to_pylist()
     article_id = articles[0]["article_id"]
     rows = {

@@ -662,7 +662,8 @@ def index_page(data: ReleaseData) -> str:
         '<h2 id="download">Download and check</h2>\n'
         f"<p>The release is the directory <code>{esc(name)}-{esc(version)}/</code> and the "
         f"archive <code>{esc(name)}-{esc(version)}.zip</code>. Check that every file is "
-        "intact with <code>sha256sum -c SHA256SUMS</code> inside the directory. "
+        "intact with <code>sha256sum -c SHA256SUMS</code> inside the directory, or check "
+        f"everything with <code>factpack validate {esc(name)}-{esc(version)}</code>. "
         "The tables are in <code>data/</code> as Parquet and "
         "CSV (UTF-8, empty cell = null), described by <code>datapackage.json</code>.</p>\n"
         '<h2 id="query">Query</h2>\n'
