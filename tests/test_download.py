@@ -161,6 +161,19 @@ def test_truncated_archive(dist: Path, server: tuple[str, list[str]], tmp_path: 
     assert_nothing_left(tmp_path / "out")
 
 
+def test_corrupted_member_data(dist: Path, server: tuple[str, list[str]], tmp_path: Path) -> None:
+    zip_path = dist / f"{TOP}.zip"
+    with zipfile.ZipFile(zip_path) as zf:
+        info = zf.getinfo(f"{TOP}/data/claims.parquet")
+    data = bytearray(zip_path.read_bytes())
+    data[info.header_offset + 30 + len(info.filename) + info.compress_size // 2] ^= 0xFF
+    zip_path.write_bytes(bytes(data))
+    reindex_zip(dist)  # the index agrees with the damaged archive: the unpack must still catch it
+    with pytest.raises(FactpackError, match=f"cannot unpack {TOP}.zip"):
+        fetch(server[0], tmp_path / "out")
+    assert_nothing_left(tmp_path / "out")
+
+
 def rezip(dist: Path, extra: list[tuple[zipfile.ZipInfo | str, bytes]]) -> None:
     """Rebuild the served zip with the release's files plus ``extra`` members; reindex it."""
     write_zip(dist / TOP)

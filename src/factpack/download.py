@@ -191,6 +191,8 @@ def fetch_archive(
             return Path(store.fetch(fname, downloader=downloader)), reused
     except requests.exceptions.RequestException as error:
         raise FactpackError(f"{url}: download failed ({error})") from None
+    except OSError as error:
+        raise FactpackError(f"{where}: cannot write the download cache ({error})") from None
     except ValueError:
         got = last[-1].digest.hexdigest() if last else "unknown"
         raise FactpackError(
@@ -391,10 +393,14 @@ def unpack(archive: Path, entry: IndexEntry, dest: Path) -> tuple[Path, bool]:
         _extract(archive, infos, tmp)
         verify_release(tmp / top)
         os.rename(tmp / top, final)
-    except BaseException:
+    except BaseException as error:
         shutil.rmtree(tmp, ignore_errors=True)
         if created:
             shutil.rmtree(dest, ignore_errors=True)
+        if isinstance(error, OSError | zipfile.BadZipFile):
+            raise FactpackError(
+                f"{display_path(final)}: cannot unpack {archive.name} ({error}); nothing was kept"
+            ) from None
         raise
     shutil.rmtree(tmp, ignore_errors=True)
     return final, False
