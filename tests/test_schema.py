@@ -229,3 +229,115 @@ def test_write_annotation_schema_reports_change(tmp_path: Path) -> None:
     path, changed = sch.write_annotation_schema(root)
     assert changed and path.exists()
     assert sch.write_annotation_schema(root) == (path, False)
+
+
+# ---------------------------------------------------------------- meta-test: every target
+
+_ARROW = {
+    "string": "string",
+    "integer": "int64",
+    "number": "double",
+    "boolean": "bool",
+    "date": "date32[day]",
+    "datetime": "timestamp[us, tz=UTC]",
+}
+_DUCK = {
+    "string": "VARCHAR",
+    "integer": "BIGINT",
+    "number": "DOUBLE",
+    "boolean": "BOOLEAN",
+    "date": "DATE",
+    "datetime": "TIMESTAMP WITH TIME ZONE",
+}
+
+
+@pytest.mark.parametrize("name", sch.TABLE_ORDER)
+def test_every_target_agrees_with_the_table_schema(schema: sch.Schema, name: str) -> None:
+    import duckdb
+    import pandas as pd
+
+    table = schema.table(name)
+    names = table.field_names
+    required = {f.name for f in table.fields if f.required}
+
+    # Arrow
+    arrow = sch.arrow_schema(table)
+    assert arrow.names == names
+    for f in table.fields:
+        af = arrow.field(f.name)
+        assert str(af.type) == _ARROW[f.type]
+        assert af.nullable == (f.name not in required)
+        assert af.metadata[b"description"].decode() == f.description
+
+    # pandera
+    pan = sch.pandera_schema(table)
+    assert list(pan.columns) == names
+    for f in table.fields:
+        col = pan.columns[f.name]
+        assert col.nullable == (f.name not in required)
+        assert col.dtype.type == pd.ArrowDtype(sch.arrow_type(f))
+        if "enum" in f.constraints:
+            assert any("isin" in str(c) for c in col.checks)
+        if "pattern" in f.constraints:
+            assert any("str_matches" in str(c) for c in col.checks)
+    pk_col = pan.columns[table.primary_key[0]]
+    assert pk_col.unique
+
+    # DuckDB DDL (comments included)
+    con = duckdb.connect(":memory:")
+    for other in sch.TABLE_ORDER[: sch.TABLE_ORDER.index(name) + 1]:
+        for stmt in sch.duckdb_ddl(schema.table(other)):
+            con.execute(stmt)
+    described = con.execute(f'DESCRIBE "{name}"').fetchall()
+    assert [r[0] for r in described] == names
+    for row in described:
+        f = table.field(row[0])
+        assert row[1] == _DUCK[f.type]
+        assert (row[2] == "NO") == (f.name in required)
+        assert (row[3] == "PRI") == (f.name in table.primary_key)
+    comments = dict(
+        con.execute(
+            "SELECT column_name, comment FROM duckdb_columns() WHERE table_name = ?", [name]
+        ).fetchall()
+    )
+    assert comments == {f.name: f.description for f in table.fields}
+    con.close()
+
+    # Frictionless Table Schema (both resource flavours)
+    for suffix in ("", "_csv"):
+        desc = sch.table_schema_descriptor(table, suffix)
+        assert [fd["name"] for fd in desc["fields"]] == names
+        assert [fd["type"] for fd in desc["fields"]] == [f.type for f in table.fields]
+        assert {
+            fd["name"] for fd in desc["fields"] if fd.get("constraints", {}).get("required")
+        } == required
+        assert desc["primaryKey"] == list(table.primary_key)
+        for fk, fd in zip(table.foreign_keys, desc.get("foreignKeys", []), strict=True):
+            assert fd["reference"]["resource"] == fk.ref_table + suffix
+
+    # data dictionary
+    dictionary = sch.data_dictionary(schema)
+    for f in table.fields:
+        assert f"| `{f.name}` | {f.type} |" in dictionary
+
+    # annotation JSON Schema: the columns minus the derived ones
+    js = sch.annotation_json_schema(schema)
+    item = js["$defs"]["article" if name == "articles" else f"{name}_item"]
+    assert [k for k in item["properties"] if k in names] == [
+        n for n in names if n not in sch.DERIVED_COLUMNS[name]
+    ]
+    assert set(item["required"]) - {"quote"} == required - sch.DERIVED_COLUMNS[name]
+
+
+def test_duckdb_ddl_enforces_enum_and_pattern(schema: sch.Schema) -> None:
+    import duckdb
+
+    con = duckdb.connect(":memory:")
+    for stmt in sch.duckdb_ddl(schema.table("articles")):
+        con.execute(stmt)
+    row = "('a', 't', NULL, NULL, NULL, 'guessed', NULL, 'en', '{}', 'x', 1)"
+    with pytest.raises(duckdb.ConstraintException):
+        con.execute(f"INSERT INTO articles VALUES {row.format('0' * 64)}")
+    with pytest.raises(duckdb.ConstraintException):
+        con.execute(f"INSERT INTO articles VALUES {row.replace('guessed', 'stated').format('z')}")
+    con.execute(f"INSERT INTO articles VALUES {row.replace('guessed', 'stated').format('0' * 64)}")

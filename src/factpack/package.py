@@ -303,8 +303,10 @@ def write_zip(release_dir: Path, zip_path: Path, created: str) -> None:
     zip epoch) and mode 0644.
     """
     when = dt.datetime.fromisoformat(created.replace("Z", "+00:00"))
-    stamp = max((when.year, when.month, when.day, when.hour, when.minute, when.second),
-                (1980, 1, 1, 0, 0, 0))
+    stamp = max(
+        (when.year, when.month, when.day, when.hour, when.minute, when.second),
+        (1980, 1, 1, 0, 0, 0),
+    )
     top = release_dir.name
     files = [*release_files(release_dir), SUMS_FILE]
     files = sorted(set(files))

@@ -360,6 +360,11 @@ def build(
         _write_atomic(key_file, f"{name} {release_key}\n".encode())
         counts = {n: tables[n].num_rows for n in schema.tables}
         return BuildResult(
-            target, zip_target, counts, len(yaml_paths), loaded, len(yaml_paths) - loaded,
+            target,
+            zip_target,
+            counts,
+            len(yaml_paths),
+            loaded,
+            len(yaml_paths) - loaded,
             warnings=warnings,
         )
