@@ -4,8 +4,6 @@
 use, so ``import factpack`` stays fast.
 """
 
-from __future__ import annotations
-
 from typing import Any
 
 __version__ = "0.1.0"
