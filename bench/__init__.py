@@ -1,0 +1,1 @@
+"""Benchmarks of the factpack build on a generated corpus (``make bench``; see docs/scaling.md)."""
