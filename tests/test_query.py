@@ -149,6 +149,19 @@ def test_import_factpack_is_lazy() -> None:
     assert out.stdout.split() == ["False", "False"]
 
 
+def test_researcher_side_never_imports_the_build() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; import factpack.api, factpack.query, factpack.download, factpack.diff, "
+        "factpack.releases; build = {'schema', 'annotations', 'tables', 'checks', 'release', "
+        "'package', 'write'}; print(sorted(m for m in build if 'factpack.' + m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
 @pytest.mark.parametrize("module", [api, query, releases])
 def test_docstring_examples(project: Path, module: object) -> None:
     result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)  # type: ignore[arg-type]
