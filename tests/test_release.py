@@ -1,0 +1,345 @@
+"""release.py end to end on the fixture seeds: the files, the checks, the guarantees."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from factpack import release
+from factpack.checks import check_release
+from factpack.package import EXAMPLE_QUERIES
+from factpack.progress import Progress
+
+FIXTURE_SEEDS = Path(__file__).parent / "fixtures" / "build" / "seeds"
+REPO = Path(__file__).resolve().parents[1]
+NAME = "factpack-news-events-0.1.0"
+DB = "factpack-news-events.duckdb"
+
+
+def copy_seeds(dest: Path) -> Path:
+    seeds = dest / "seeds"
+    shutil.copytree(FIXTURE_SEEDS, seeds)
+    return seeds
+
+
+def run_build(root: Path, **kw: object) -> release.BuildResult:
+    return release.build(root / "seeds", root / "dist", root / "build", **kw)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, release.BuildResult]:
+    root = tmp_path_factory.mktemp("rel")
+    copy_seeds(root)
+    return root, run_build(root)
+
+
+def test_release_holds_every_file(built: tuple[Path, release.BuildResult]) -> None:
+    root, result = built
+    rel = root / "dist" / NAME
+    assert result.release_dir == rel
+    assert result.zip_path == root / "dist" / f"{NAME}.zip"
+    for table in ("articles", "sources", "events", "claims"):
+        assert (rel / "data" / f"{table}.parquet").is_file()
+        assert (rel / "data" / f"{table}.csv").is_file()
+    for name in ("datapackage.json", DB, "README.md", "CITATION.cff", "SHA256SUMS"):
+        assert (rel / name).is_file(), name
+    assert result.counts == {"articles": 2, "sources": 4, "events": 2, "claims": 4}
+    assert sorted(p.name for p in (root / "dist").iterdir()) == [NAME, f"{NAME}.zip"]
+
+
+def test_frictionless_cli_and_sha256sum_pass(built: tuple[Path, release.BuildResult]) -> None:
+    root, _ = built
+    rel = root / "dist" / NAME
+    frictionless = Path(sys.executable).parent / "frictionless"
+    proc = subprocess.run(
+        [str(frictionless), "validate", "datapackage.json"], cwd=rel, capture_output=True
+    )
+    assert proc.returncode == 0, proc.stdout.decode()[-2000:]
+    if shutil.which("sha256sum"):
+        proc = subprocess.run(["sha256sum", "-c", "SHA256SUMS"], cwd=rel, capture_output=True)
+        assert proc.returncode == 0, proc.stdout
+    assert check_release(rel) == []
+
+
+def test_sha256sums_sorted_and_excludes_itself_and_duckdb(
+    built: tuple[Path, release.BuildResult],
+) -> None:
+    root, _ = built
+    lines = (root / "dist" / NAME / "SHA256SUMS").read_text().splitlines()
+    paths = [line.split("  ", 1)[1] for line in lines]
+    assert paths == sorted(paths)
+    assert "SHA256SUMS" not in paths and DB not in paths
+    assert "data/claims.parquet" in paths and "datapackage.json" in paths
+    assert all(re.fullmatch(r"[0-9a-f]{64}  \S.*", line) for line in lines)
+
+
+def test_datapackage_descriptor(built: tuple[Path, release.BuildResult]) -> None:
+    root, _ = built
+    dp = json.loads((root / "dist" / NAME / "datapackage.json").read_text())
+    assert dp["$schema"] == "https://datapackage.org/profiles/2.0/datapackage.json"
+    for key in ("name", "title", "version", "created", "licenses", "contributors", "keywords"):
+        assert dp[key], key
+    assert dp["created"] == "2026-11-24T00:00:00Z"
+    res = {r["name"]: r for r in dp["resources"]}
+    assert list(res) == [
+        "articles",
+        "articles_csv",
+        "sources",
+        "sources_csv",
+        "events",
+        "events_csv",
+        "claims",
+        "claims_csv",
+    ]
+    assert res["claims"]["path"] == "data/claims.parquet"
+    assert res["claims"]["mediatype"] == "application/vnd.apache.parquet"
+    assert "bytes" not in res["claims"] and res["claims_csv"]["bytes"] > 0
+    assert res["claims_csv"]["hash"].startswith("sha256:")
+    fks = {
+        fk["fields"][0]: fk["reference"]["resource"]
+        for fk in res["claims_csv"]["schema"]["foreignKeys"]
+    }
+    assert fks == {
+        "article_id": "articles_csv",
+        "source_id": "sources_csv",
+        "event_id": "events_csv",
+        "responds_to": "claims_csv",
+    }
+    assert res["claims"]["schema"]["primaryKey"] == ["claim_id"]
+
+
+def test_csv_dialect(built: tuple[Path, release.BuildResult]) -> None:
+    root, _ = built
+    raw = (root / "dist" / NAME / "data" / "events.csv").read_bytes()
+    assert not raw.startswith(b"\xef\xbb\xbf")
+    assert b"\r" not in raw
+    rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8"))))
+    alpha, beta = rows
+    assert alpha["event_id"] == "alpha:E1"
+    assert alpha["date_start"] == "2024-03-04"
+    assert alpha["start_utc"] == "2024-03-04T19:30:00Z"
+    assert alpha["char_start"] == "50"  # integers stay integers
+    assert alpha["latitude"] == "" and beta["start_utc"] == ""  # null = empty cell
+    assert beta["latitude"] == "12.5"
+
+
+def test_duckdb_file_has_tables_and_comments(built: tuple[Path, release.BuildResult]) -> None:
+    root, _ = built
+    con = duckdb.connect(str(root / "dist" / NAME / DB), read_only=True)
+    try:
+        assert con.execute("SELECT count(*) FROM claims").fetchall() == [(4,)]
+        ((comment,),) = con.execute(
+            "SELECT comment FROM duckdb_columns() WHERE table_name='claims' AND column_name='cue'"
+        ).fetchall()
+        assert comment.startswith("The word or phrase that attributes")
+    finally:
+        con.close()
+
+
+def test_zip_layout_is_fixed(built: tuple[Path, release.BuildResult]) -> None:
+    root, _ = built
+    with zipfile.ZipFile(root / "dist" / f"{NAME}.zip") as zf:
+        infos = zf.infolist()
+    names = [i.filename for i in infos]
+    assert names == sorted(names)
+    assert all(n.startswith(f"{NAME}/") for n in names)
+    assert f"{NAME}/SHA256SUMS" in names and f"{NAME}/data/claims.parquet" in names
+    assert not any(n.endswith(".duckdb") for n in names)
+    assert {i.date_time for i in infos} == {(2026, 11, 24, 0, 0, 0)}
+    assert {i.external_attr >> 16 for i in infos} == {0o100644}
+
+
+def test_example_queries_run_on_the_release(built: tuple[Path, release.BuildResult]) -> None:
+    root, _ = built
+    con = duckdb.connect()
+    rel = root / "dist" / NAME
+    con.execute(f"SET file_search_path = '{rel}'")
+    results = [con.execute(sql).fetchall() for _, sql in EXAMPLE_QUERIES]
+    assert results[0] == [
+        (
+            "alpha:C2",
+            "The army",
+            "denied",
+            "any attack took place",
+            "A drone hit a fuel depot in Testville.",
+        )
+    ]
+    assert len(results[1]) == 2 and len(results[2]) == 3
+
+
+def test_readme_queries_run_on_the_release(built: tuple[Path, release.BuildResult]) -> None:
+    """The repository README's DuckDB examples (```sql blocks) run on a release."""
+    root, _ = built
+    blocks = re.findall(r"```sql\n(.*?)```", (REPO / "README.md").read_text(), re.S)
+    if not blocks:
+        pytest.skip("README.md has no sql examples yet")
+    con = duckdb.connect()
+    con.execute(f"SET file_search_path = '{root / 'dist' / NAME}'")
+    for sql in blocks:
+        con.execute(sql).fetchall()
+
+
+def test_data_card_has_counts_dictionary_and_citation(
+    built: tuple[Path, release.BuildResult],
+) -> None:
+    root, _ = built
+    card = (root / "dist" / NAME / "README.md").read_text()
+    assert "| `claims` | 4 |" in card
+    assert "| `evidence_text` | string | yes |" in card
+    assert "## How to cite" in card and "## How to query" in card
+    assert "import pandas as pd" in card
+    cff = (root / "dist" / NAME / "CITATION.cff").read_text()
+    assert "cff-version: 1.2.0" in cff and "type: dataset" in cff
+
+
+def _snapshot(dist: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(dist).as_posix(): p.read_bytes()
+        for p in sorted(dist.rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_broken_annotation_fails_and_leaves_dist_untouched(tmp_path: Path) -> None:
+    seeds = copy_seeds(tmp_path)
+    run_build(tmp_path)
+    before = _snapshot(tmp_path / "dist")
+    y = seeds / "002_beta.yaml"
+    y.write_text(y.read_text().replace("exact: Residents doubt it.", "exact: Nobody says this."))
+    with pytest.raises(release.BuildFailed) as info:
+        run_build(tmp_path)
+    assert "002_beta.yaml" in str(info.value)
+    assert _snapshot(tmp_path / "dist") == before
+    assert not list((tmp_path / "dist").glob(".*"))
+
+
+def test_cross_table_failure_leaves_dist_untouched(tmp_path: Path) -> None:
+    seeds = copy_seeds(tmp_path)
+    run_build(tmp_path)
+    before = _snapshot(tmp_path / "dist")
+    # a second article with the same article id: the ids collide across articles
+    for suffix in (".txt", ".yaml"):
+        shutil.copy(seeds / f"002_beta{suffix}", seeds / f"003_beta{suffix}")
+    with pytest.raises(release.BuildFailed, match=r"articles\.article_id"):
+        run_build(tmp_path)
+    assert _snapshot(tmp_path / "dist") == before
+
+
+def test_cache_reloads_only_the_changed_article(tmp_path: Path) -> None:
+    seeds = copy_seeds(tmp_path)
+    first = run_build(tmp_path)
+    assert (first.loaded, first.cached) == (2, 0)
+    again = run_build(tmp_path)
+    assert again.up_to_date and again.loaded == 0
+    y = seeds / "002_beta.yaml"
+    y.write_text(y.read_text().replace("Residents doubt the talks.", "Residents doubt it."))
+    third = run_build(tmp_path)
+    assert (third.loaded, third.cached) == (1, 1)
+    assert not third.up_to_date
+    assert (tmp_path / "build" / "articles" / "001_alpha.pickle").is_file()
+    csv_text = (tmp_path / "dist" / NAME / "data" / "claims.csv").read_text()
+    assert "Residents doubt it." in csv_text
+
+
+def test_removed_article_drops_its_cache_and_rows(tmp_path: Path) -> None:
+    seeds = copy_seeds(tmp_path)
+    run_build(tmp_path)
+    (seeds / "002_beta.yaml").unlink()
+    (seeds / "002_beta.txt").unlink()
+    result = run_build(tmp_path)
+    assert result.counts["articles"] == 1
+    assert not (tmp_path / "build" / "articles" / "002_beta.pickle").exists()
+
+
+def test_many_articles_use_the_worker_pool(tmp_path: Path) -> None:
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    n = release.POOL_THRESHOLD + 1
+    for i in range(n):
+        for suffix in (".txt", ".yaml"):
+            shutil.copy(FIXTURE_SEEDS / f"002_beta{suffix}", seeds / f"{i:03d}_b{i}{suffix}")
+    seen: list[str] = []
+    result = run_build(tmp_path, jobs=2, progress=seen.append)
+    assert result.counts["articles"] == n and result.loaded == n
+    assert sorted(seen) == sorted(f"{i:03d}_b{i}" for i in range(n))
+
+
+def test_validate_detects_a_changed_file(tmp_path: Path) -> None:
+    copy_seeds(tmp_path)
+    rel = run_build(tmp_path).release_dir
+    csv_path = rel / "data" / "claims.csv"
+    csv_path.write_bytes(csv_path.read_bytes().replace(b"said", b"says"))
+    problems = check_release(rel)
+    assert any("data/claims.csv: sha256 differs" in p for p in problems)
+
+
+def test_validate_detects_a_changed_duckdb(tmp_path: Path) -> None:
+    copy_seeds(tmp_path)
+    rel = run_build(tmp_path).release_dir
+    con = duckdb.connect(str(rel / DB))
+    con.execute("DELETE FROM claims WHERE claim_id = 'beta:C2'")
+    con.close()
+    assert any(DB in p for p in check_release(rel))
+
+
+def test_interrupted_publish_is_recovered(tmp_path: Path) -> None:
+    copy_seeds(tmp_path)
+    run_build(tmp_path)
+    dist = tmp_path / "dist"
+    # as if killed between moving the old release aside and moving the new one in
+    (dist / NAME).rename(dist / f".old-{NAME}-999")
+    (dist / ".staging-999").mkdir()
+    result = run_build(tmp_path, force=True)
+    assert result.release_dir.is_dir()
+    assert sorted(p.name for p in dist.iterdir()) == [NAME, f"{NAME}.zip"]
+
+
+def test_build_lock_is_a_file_in_build(tmp_path: Path) -> None:
+    with release.build_lock(tmp_path / "build"):
+        assert (tmp_path / "build" / "factpack.lock").exists()
+
+
+def test_progress_is_quiet_when_not_a_terminal() -> None:
+    out = io.StringIO()
+    bar = Progress(2, stream=out)
+    bar("a")
+    bar("b")
+    bar.close()
+    assert out.getvalue() == "" and bar.done == 2
+    forced = io.StringIO()
+    bar = Progress(2, stream=forced, enabled=True)
+    bar("first")
+    assert "articles [1/2] first" in forced.getvalue()
+
+
+def test_no_seeds_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "seeds").mkdir()
+    with pytest.raises(release.FactpackError, match="no annotation files"):
+        run_build(tmp_path)
+
+
+def test_cli_build_failure_is_one_line_per_problem_and_exit_1(tmp_path: Path) -> None:
+    seeds = copy_seeds(tmp_path)
+    y = seeds / "002_beta.yaml"
+    y.write_text(y.read_text().replace("exact: Residents doubt it.", "exact: Nobody says this."))
+    factpack = Path(sys.executable).parent / "factpack"
+    proc = subprocess.run(
+        [str(factpack), "build", "--seeds", "seeds", "--dist", "dist", "--build-dir", "build"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    assert re.search(r"seeds/002_beta\.yaml:\d+:\d+: ", proc.stderr), proc.stderr
+    assert not (tmp_path / "dist" / NAME).exists()
