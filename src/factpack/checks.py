@@ -139,32 +139,32 @@ def cross_checks(tables: Mapping[str, pa.Table], schema: Schema) -> list[Failure
                 Failure(table, column, -1, str(key), _short(value), check, layer="cross")
             )
 
-    for table, column, check, sql in _fk_queries(schema):
-        run(table, column, check, sql)
-    for table in schema.tables.values():
-        pk = table.primary_key
+    for name, column, check, sql in _fk_queries(schema):
+        run(name, column, check, sql)
+    for tab in schema.tables.values():
+        pk = tab.primary_key
         cols = ", ".join(f'"{k}"' for k in pk)
         key = " || ', ' || ".join(f'CAST("{k}" AS VARCHAR)' for k in pk)
         run(
-            table.name,
+            tab.name,
             ", ".join(pk),
             "unique primary key across articles",
-            f'SELECT {key}, count(*) FROM "{table.name}" GROUP BY {cols} HAVING count(*) > 1',
+            f'SELECT {key}, count(*) FROM "{tab.name}" GROUP BY {cols} HAVING count(*) > 1',
         )
-        if table.name != "articles" and len(pk) == 1:
+        if tab.name != "articles" and len(pk) == 1:
             run(
-                table.name,
+                tab.name,
                 pk[0],
                 "id starts with '<article_id>:'",
-                f'SELECT "{pk[0]}", "{pk[0]}" FROM "{table.name}" '
+                f'SELECT "{pk[0]}", "{pk[0]}" FROM "{tab.name}" '
                 f"WHERE NOT starts_with(\"{pk[0]}\", article_id || ':')",
             )
-        if {"evidence_text", "char_start", "char_end"} <= set(table.field_names):
+        if {"evidence_text", "char_start", "char_end"} <= set(tab.field_names):
             run(
-                table.name,
+                tab.name,
                 "evidence_text",
                 "evidence_text = articles.text[char_start:char_end]",
-                f'SELECT t."{pk[0]}", t.evidence_text FROM "{table.name}" t '
+                f'SELECT t."{pk[0]}", t.evidence_text FROM "{tab.name}" t '
                 "JOIN articles a USING (article_id) "
                 "WHERE t.char_start < 0 OR t.char_end <= t.char_start "
                 "OR t.char_end > length(a.text) "

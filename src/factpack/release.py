@@ -259,11 +259,11 @@ def stage_release(
     (out / "README.md").write_text(card, encoding="utf-8")
     (out / "CITATION.cff").write_text(package.citation_cff(schema, created), encoding="utf-8")
     try:
-        from factpack.site import build_site
+        from factpack import site
     except ImportError:  # pragma: no cover - the review site is optional
-        build_site = None
-    if build_site is not None:
-        build_site(out)
+        site = None  # type: ignore[assignment]
+    if site is not None:
+        site.build_site(out)
     (out / package.SUMS_FILE).write_text(package.sha256sums_text(out), encoding="utf-8")
     zip_path = staging / f"{name}.zip"
     package.write_zip(out, zip_path, created)

@@ -34,7 +34,7 @@ PARQUET_OPTIONS: Mapping[str, object] = {
 
 def write_parquet(table: pa.Table, path: Path) -> None:
     """Write ``table`` to ``path`` as Parquet with :data:`PARQUET_OPTIONS`."""
-    pq.write_table(table.combine_chunks(), path, **PARQUET_OPTIONS)  # type: ignore[arg-type]
+    pq.write_table(table.combine_chunks(), path, **PARQUET_OPTIONS)
 
 
 def csv_ready(table: pa.Table) -> pa.Table:
