@@ -343,3 +343,9 @@ def test_cli_build_failure_is_one_line_per_problem_and_exit_1(tmp_path: Path) ->
     assert "Traceback" not in proc.stderr
     assert re.search(r"seeds/002_beta\.yaml:\d+:\d+: ", proc.stderr), proc.stderr
     assert not (tmp_path / "dist" / NAME).exists()
+
+
+def test_readme_shows_the_data_card_queries() -> None:
+    readme = (REPO / "README.md").read_text()
+    for _, sql in EXAMPLE_QUERIES:
+        assert f"```sql\n{sql}\n```" in readme
