@@ -207,9 +207,9 @@ def test_bad_usage_exits_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
 @pytest.mark.parametrize(
     ("content", "expected"),
     [
-        (b"", "empty.yaml:1:1: the annotation must be a mapping"),
-        (b"- a\n- b\n", "empty.yaml:1:1: the annotation must be a mapping"),
-        (b"a: \xff\n", "empty.yaml:1:0: annotation is not valid UTF-8; save it as UTF-8"),
+        (b"", "empty.yaml:1:1: the annotation is empty; it must be a mapping"),
+        (b"- a\n- b\n", "empty.yaml:1:1: the annotation is a list, not a mapping"),
+        (b"a: \xff\n", "empty.yaml:1:4: annotation is not valid UTF-8 (byte 0xff); save it as UTF-8"),
         (b"a: !!python/object x\n", "empty.yaml:1:4: unsupported YAML tag"),
         (b"a: &x [*x]\n", "empty.yaml:1:4: recursive YAML alias"),
     ],
@@ -249,7 +249,7 @@ def test_unsafe_stem_and_missing_text(tmp_path: Path, monkeypatch: pytest.Monkey
     shutil.copy(FIXTURES / "valid.yaml", tmp_path / "Bad Name.yaml")
     _, problems = load_article(tmp_path / "Bad Name.yaml")
     assert [p.format().split(";")[0] for p in problems[:2]] == [
-        "Bad Name.yaml:0:0: file name 'Bad Name' is not a safe stem",
+        "Bad Name.yaml:0:0: file name 'Bad Name' is not a safe stem (it becomes an id and a path)",
         "Bad Name.yaml:0:0: no text Bad Name.txt beside the annotation",
     ]
 

@@ -56,7 +56,14 @@ def decode_text(data: bytes, shown: str) -> tuple[str | None, list[Problem]]:
     """
     if data.startswith(b"\xef\xbb\xbf"):
         return None, [
-            Problem(shown, 1, 1, "text starts with a UTF-8 byte-order mark", "save it without BOM")
+            Problem(
+                shown,
+                1,
+                1,
+                "text starts with a UTF-8 byte-order mark",
+                "save it without BOM (offsets count from the first character)",
+                code="text-bom",
+            )
         ]
     try:
         text = data.decode("utf-8")
@@ -70,18 +77,19 @@ def decode_text(data: bytes, shown: str) -> tuple[str | None, list[Problem]]:
                 col,
                 f"text is not valid UTF-8 (byte 0x{data[e.start]:02x})",
                 "save the article as UTF-8",
+                code="text-encoding",
             )
         ]
     problems = []
-    for char, what, fix in (
-        ("\x00", "a NUL character", "remove it"),
-        ("\r", "a carriage return (CR)", "use LF line ends"),
+    for char, what, fix, code in (
+        ("\x00", "a NUL character", "remove it", "text-nul"),
+        ("\r", "a carriage return (CR)", "use LF line ends (dos2unix)", "text-crlf"),
     ):
         at = text.find(char)
         if at >= 0:
             line = text.count("\n", 0, at) + 1
             col = at - (text.rfind("\n", 0, at) + 1) + 1
-            problems.append(Problem(shown, line, col, f"text contains {what}", fix))
+            problems.append(Problem(shown, line, col, f"text contains {what}", fix, code=code))
     return (None if problems else text), problems
 
 
@@ -216,6 +224,47 @@ def _fast_valid(schema: Mapping[str, Any], value: Any, root: Mapping[str, Any]) 
     return True
 
 
+_SCHEMA_CODES = {
+    "enum": "vocabulary",
+    "const": "format",
+    "type": "type",
+    "pattern": "pattern",
+    "minLength": "empty",
+    "minimum": "range",
+    "maximum": "range",
+}
+"""JSON Schema keyword -> problem code (anything else: ``schema``)."""
+
+_ID_KINDS = {"S": ("source", "sources"), "E": ("event", "events"), "C": ("claim", "claims")}
+_ID_PATTERN = re.compile(r"^\^([SEC])\[0-9\]\+\$$")
+_PATTERN_HINTS = {
+    r"^\d{4}-\d{2}-\d{2}$": 'write the date as "YYYY-MM-DD" (in quotes)',
+    r"^([01][0-9]|2[0-3]):[0-5][0-9]$": 'write a 24-hour time "HH:MM" from 00:00 to 23:59',
+    r"^[a-z]{2}$": "write a two-letter ISO 639-1 language code such as en",
+    r"^[A-Z]{2}$": "write a two-letter ISO 3166-1 country code such as UA",
+    r"^[0-9a-f]{64}$": "write the sha256 of the .txt: 64 lower-case hex digits (sha256sum)",
+    r"^Q[1-9][0-9]*$": "write a Wikidata id such as Q159, or leave it empty",
+}
+
+
+def _pattern_hint(path: Path_, value: Any, pattern: str) -> str:
+    """Say how to write a value that does not match its pattern (ids: which kind is wanted)."""
+    wanted = _ID_PATTERN.match(pattern)
+    if wanted:
+        noun = _ID_KINDS[wanted.group(1)][0]
+        text = str(value)
+        got = _ID_KINDS.get(text[:1]) if re.fullmatch(r"[SEC][0-9]+", text) else None
+        if got:
+            letter = wanted.group(1)
+            article = "an" if got[0][0] == "e" else "a"
+            return (
+                f"'{text}' is {article} {got[0]} id, but {_label(path)} takes a {noun} id "
+                f"({letter}1, {letter}2, ...)"
+            )
+        return f"write a {noun} id: {wanted.group(1)} and a number ({wanted.group(1)}1)"
+    return _PATTERN_HINTS.get(pattern, f"see {GUIDE} for the form")
+
+
 def _schema_problems(data: Any, loaded: Loaded, shown: str) -> list[Problem]:
     validator, _ = _schema_parts()
     root: Any = validator.schema
@@ -244,7 +293,14 @@ def _schema_problems(data: Any, loaded: Loaded, shown: str) -> list[Problem]:
                 hint = f"did you mean '{guess}'?" if guess else "allowed: " + ", ".join(allowed)
                 line, col = loaded.where((*path, key), key=True)
                 problems.append(
-                    Problem(shown, line, col, f"unknown key '{key}' in {label}", hint, "schema")
+                    Problem(
+                        shown,
+                        line,
+                        col,
+                        f"unknown key '{key}' in {label}",
+                        hint,
+                        code="unknown-key",
+                    )
                 )
             continue
         if kind == "required" and isinstance(inst, dict):
@@ -254,6 +310,7 @@ def _schema_problems(data: Any, loaded: Loaded, shown: str) -> list[Problem]:
                     required.append((path, key))
             continue
         line, col = loaded.where(path)
+        code = _SCHEMA_CODES.get(str(kind), "schema")
         if kind == "enum":
             options = [v for v in wanted if v is not None]
             guess = _suggest(inst, options)
@@ -283,18 +340,17 @@ def _schema_problems(data: Any, loaded: Loaded, shown: str) -> list[Problem]:
                     hint = f"give a {' or '.join(wants)} value"
         elif kind == "pattern":
             message = f"{label}: {inst!r} does not match {wanted}"
-            hint = (
-                'write the date as "YYYY-MM-DD" (in quotes)'
-                if wanted == r"^\d{4}-\d{2}-\d{2}$"
-                else "see docs/annotation-guide.md for the form"
-            )
+            hint = _pattern_hint(path, inst, wanted)
         elif kind == "minLength":
             message = f"{label} must not be empty"
             hint = "give a value, or remove the key if it is optional"
+        elif kind in ("minimum", "maximum"):
+            message = f"{label}: {inst!r} is out of range ({kind} {wanted})"
+            hint = f"give a value {'>=' if kind == 'minimum' else '<='} {wanted}, or leave it empty"
         else:
             message = f"{label}: {err.message}"
             hint = f"see {GUIDE}"
-        problems.append(Problem(shown, line, col, message, hint, "schema"))
+        problems.append(Problem(shown, line, col, message, hint, code=code))
     for path, key in required:
         if (path, key) in suggested:
             continue
@@ -306,7 +362,7 @@ def _schema_problems(data: Any, loaded: Loaded, shown: str) -> list[Problem]:
                 col,
                 f"missing required key '{key}' in {_label(path)}",
                 f"add {key}: (see {GUIDE})",
-                "schema",
+                code="missing-key",
             )
         )
     return problems
@@ -363,7 +419,7 @@ class _Checker:
         self.loaded = loaded
         self.problems: list[Problem] = []
 
-    def add(self, path: Path_, message: str, hint: str, code: str, *, key: bool = False) -> None:
+    def add(self, path: Path_, message: str, hint: str, *, code: str, key: bool = False) -> None:
         line, col = self.loaded.where(path, key=key)
         self.problems.append(Problem(self.shown, line, col, message, hint, code))
 
@@ -384,7 +440,7 @@ class _Checker:
                         (section, i, id_key),
                         f"duplicate {id_key} '{local}' (first at line {first})",
                         "give every item its own id",
-                        "duplicate-id",
+                        code="duplicate-id",
                     )
                 else:
                     seen[local] = i
@@ -398,19 +454,21 @@ class _Checker:
             ("event_id", "events", "event"),
             ("responds_to", "claims", "claim"),
         )
+        # A reference of the wrong form (an event id as source_id) is the schema's to report.
+        forms = {"source_id": "S", "event_id": "E", "responds_to": "C"}
         answers: dict[str, str] = {}
         for i, claim in _items(doc, "claims"):
             own = claim.get("claim_id")
             for key, section, noun in targets:
                 ref = claim.get(key)
-                if not isinstance(ref, str) or not ref:
+                if not isinstance(ref, str) or not re.fullmatch(forms[key] + "[0-9]+", ref):
                     continue
                 if key == "responds_to" and ref == own:
                     self.add(
                         ("claims", i, key),
                         f"claims[{i}].responds_to: claim {own} answers itself",
                         "point at the earlier claim it answers, or null",
-                        "reference",
+                        code="reference",
                     )
                     continue
                 known = ids.get(section, {})
@@ -421,7 +479,7 @@ class _Checker:
                         ("claims", i, key),
                         f"claims[{i}].{key}: no {noun} with id '{ref}'",
                         (f"did you mean '{guess}'? " if guess else "") + f"{section}: {listed}",
-                        "reference",
+                        code="reference",
                     )
                 elif key == "responds_to" and isinstance(own, str):
                     answers[own] = ref
@@ -432,14 +490,14 @@ class _Checker:
                         ("claims", i, "responds_to"),
                         f"claims[{i}] has responds_to but no relation",
                         "add relation: denies | disputes | supports",
-                        "relation",
+                        code="relation",
                     )
                 else:
                     self.add(
                         ("claims", i, "relation"),
                         f"claims[{i}] has a relation but no responds_to",
                         "name the claim it answers in responds_to, or set relation: null",
-                        "relation",
+                        code="relation",
                     )
         reported: set[str] = set()
         claim_index = ids.get("claims", {})
@@ -459,7 +517,7 @@ class _Checker:
                 ("claims", claim_index.get(first, 0), "responds_to"),
                 f"responds_to forms a cycle: {shown} -> {first}",
                 "a claim answers an earlier claim; break the cycle",
-                "reference",
+                code="reference",
             )
 
     # vocabularies, dates, times -----------------------------------------------------------
@@ -474,7 +532,7 @@ class _Checker:
                     ("events", i, "sub_event_type"),
                     f"events[{i}].sub_event_type '{sub}' does not belong to event_type '{typ}'",
                     f"'{sub}' is a sub-event type of '{parents[sub]}'; change one of the two",
-                    "sub-event-type",
+                    code="sub-event-type",
                 )
             start = self.date(("events", i, "date_start"), ev)
             end = self.date(("events", i, "date_end"), ev)
@@ -483,14 +541,14 @@ class _Checker:
                     ("events", i, "date_end"),
                     f"events[{i}]: date_end {end} is before date_start {start}",
                     "swap them, or correct the wrong one",
-                    "date-order",
+                    code="date-order",
                 )
             if end and not ev.get("date_start"):
                 self.add(
                     ("events", i, "date_end"),
                     f"events[{i}] has date_end but no date_start",
                     "give date_start too (equal to date_end for one day)",
-                    "date-order",
+                    code="date-order",
                 )
             note = ev.get("date_note")
             if start and published and start > published and not note:
@@ -498,7 +556,7 @@ class _Checker:
                     ("events", i, "date_start"),
                     f"events[{i}].date_start {start} is after the publication date {published}",
                     "correct it, or explain it in date_note",
-                    "date-after-publication",
+                    code="date-after-publication",
                 )
             self.basis(("events", i), ev, "date_basis", "date_note", ("date_start", "date_end"))
             tz = ev.get("timezone")
@@ -509,7 +567,7 @@ class _Checker:
                     f"events[{i}].timezone '{tz}' is not an IANA time zone name",
                     (f"did you mean '{guess}'? " if guess else "")
                     + "use a name like Europe/Moscow",
-                    "timezone",
+                    code="timezone",
                 )
             if ev.get("time_local"):
                 missing = [k for k in ("timezone", "date_start") if not ev.get(k)]
@@ -518,7 +576,7 @@ class _Checker:
                         ("events", i, "time_local"),
                         f"events[{i}].time_local needs {' and '.join(missing)}",
                         "give the event's IANA time zone and date, or remove time_local",
-                        "time-local",
+                        code="time-local",
                     )
 
     def date(self, path: Path_, item: Mapping[str, Any]) -> dt.date | None:
@@ -530,7 +588,7 @@ class _Checker:
                 path,
                 f"{_label(path)}: {raw} is not a calendar date",
                 "give a day that exists (YYYY-MM-DD)",
-                "date",
+                code="date",
             )
             return None
         return value if isinstance(value, dt.date) else None
@@ -552,21 +610,21 @@ class _Checker:
                 (*path, basis_key),
                 f"{where}: {basis_key} is inferred but {note_key} is empty",
                 f"say in {note_key} how the date was derived",
-                "inferred-note",
+                code="inferred-note",
             )
         if basis == "unknown" and has_date:
             self.add(
                 (*path, basis_key),
                 f"{where}: {basis_key} is unknown but a date is given",
                 "set the basis to stated or inferred, or remove the date",
-                "date-basis",
+                code="date-basis",
             )
         if basis in ("stated", "inferred") and not has_date:
             self.add(
                 (*path, basis_key),
                 f"{where}: {basis_key} is {basis} but no date is given",
                 f"give the date, or set {basis_key}: unknown",
-                "date-basis",
+                code="date-basis",
             )
 
     # quotes -------------------------------------------------------------------------------
@@ -600,7 +658,7 @@ class _Checker:
                             f"{section}[{i}] evidence lies in page furniture "
                             f"({_q(text.text[fs:fe])}, line {text.line_of(fs)})",
                             "quote the article's own text, not navigation or adverts",
-                            "furniture",
+                            code="furniture",
                         )
                         break
                 cue = item.get("cue")
@@ -612,7 +670,7 @@ class _Checker:
                             f"claims[{i}].cue {cue!r} does not occur in the claim's quote",
                             "the cue is the attributing word inside the evidence; "
                             "widen the quote or correct the cue",
-                            "cue",
+                            code="cue",
                         )
         return spans
 
@@ -623,7 +681,7 @@ class _Checker:
         try:
             return text.resolve(sel)
         except SelectorError as e:
-            self.add((*path, "exact"), f"{_label(path)}: {e.message}", e.hint, "quote")
+            self.add((*path, "exact"), f"{_label(path)}: {e.message}", e.hint, code="quote")
             return None
 
 
@@ -637,6 +695,74 @@ def _timezone_names() -> tuple[str, ...]:
 
 
 # --------------------------------------------------------------------------- entry points
+
+
+MAX_ANNOTATION_BYTES = 2 * 1024 * 1024
+"""Largest annotation file read (the seed's is 20 kB; a bigger one is a mistake or an attack)."""
+
+MAX_TEXT_BYTES = 4 * 1024 * 1024
+"""Largest article text read."""
+
+
+def _line_col(data: bytes | str, at: int) -> tuple[int, int]:
+    nl: Any = b"\n" if isinstance(data, bytes) else "\n"
+    return data.count(nl, 0, at) + 1, at - (data.rfind(nl, 0, at) + 1) + 1
+
+
+def _read(path: Path, shown: str, limit: int, what: str) -> tuple[bytes | None, Problem | None]:
+    """Read at most ``limit`` bytes of a file; a problem instead when it is bigger/unreadable."""
+    try:
+        with path.open("rb") as fh:
+            data = fh.read(limit + 1)
+    except OSError as e:
+        reason = e.strerror or type(e).__name__
+        return None, Problem(
+            shown, 0, 0, f"cannot read the {what}: {reason}", "check the path", code="unreadable"
+        )
+    if len(data) > limit:
+        return None, Problem(
+            shown,
+            0,
+            0,
+            f"the {what} is larger than {limit // (1024 * 1024)} MB",
+            "one article per pair: split it, or check it is the right file",
+            code="too-large",
+        )
+    return data, None
+
+
+def stem_problems(stem: str, shown: str) -> list[Problem]:
+    """Check that a file stem can be an id and a path: safe characters, a non-empty article id.
+
+    Args:
+        stem: The pair's file name without ``.yaml``/``.txt``.
+        shown: The annotation path as shown in problems.
+    """
+    if not SAFE_STEM.match(stem):
+        return [
+            Problem(
+                shown,
+                0,
+                0,
+                f"file name {stem!r} is not a safe stem (it becomes an id and a path)",
+                "rename the pair to lower-case ASCII letters, digits, '_' and '-' "
+                "(^[a-z0-9][a-z0-9_-]{0,63}$)",
+                code="stem",
+            )
+        ]
+    if not SAFE_STEM.match(article_id_of(stem)):
+        return [
+            Problem(
+                shown,
+                0,
+                0,
+                f"file name {stem!r} gives the article id {article_id_of(stem)!r}",
+                "after the optional '<number>_' prefix the name must start with a letter or "
+                "digit, e.g. 001_kremlin-drones",
+                code="stem",
+            )
+        ]
+    return []
 
 
 def load_article(yaml_path: Path) -> tuple[Article | None, list[Problem]]:
@@ -653,36 +779,28 @@ def load_article(yaml_path: Path) -> tuple[Article | None, list[Problem]]:
     stem = yaml_path.stem
     txt_path = yaml_path.with_suffix(".txt")
     shown_txt = display_path(txt_path)
-    problems: list[Problem] = []
-    if not SAFE_STEM.match(stem):
-        problems.append(
-            Problem(
-                shown,
-                0,
-                0,
-                f"file name '{stem}' is not a safe stem",
-                "rename the pair to lower-case letters, digits, '_' and '-' "
-                "(^[a-z0-9][a-z0-9_-]{0,63}$)",
-                "stem",
-            )
-        )
-    try:
-        raw_yaml = yaml_path.read_bytes()
-    except OSError as e:
-        return None, [Problem(shown, 0, 0, f"cannot read: {e.strerror}", "check the path")]
+    problems: list[Problem] = stem_problems(stem, shown)
+    raw_yaml, problem = _read(yaml_path, shown, MAX_ANNOTATION_BYTES, "annotation")
+    if raw_yaml is None:
+        return None, [*problems, *([problem] if problem else [])]
     try:
         yaml_text = raw_yaml.decode("utf-8")
     except UnicodeDecodeError as e:
-        line = raw_yaml.count(b"\n", 0, e.start) + 1
+        line, col = _line_col(raw_yaml, e.start)
         return None, [
             *problems,
-            Problem(shown, line, 0, "annotation is not valid UTF-8", "save it as UTF-8"),
+            Problem(
+                shown,
+                line,
+                col,
+                f"annotation is not valid UTF-8 (byte 0x{raw_yaml[e.start]:02x})",
+                "save it as UTF-8",
+                code="encoding",
+            ),
         ]
     text: str | None = None
     raw_text = b""
-    try:
-        raw_text = txt_path.read_bytes()
-    except FileNotFoundError:
+    if not txt_path.exists():
         problems.append(
             Problem(
                 shown,
@@ -690,29 +808,40 @@ def load_article(yaml_path: Path) -> tuple[Article | None, list[Problem]]:
                 0,
                 f"no text {shown_txt} beside the annotation",
                 "put the verbatim article there, named like the annotation",
-                "text",
+                code="missing-text",
             )
         )
-    except OSError as e:
-        problems.append(Problem(shown_txt, 0, 0, f"cannot read: {e.strerror}", "check the path"))
     else:
-        text, text_problems = decode_text(raw_text, shown_txt)
-        problems.extend(text_problems)
+        got, problem = _read(txt_path, shown_txt, MAX_TEXT_BYTES, "text")
+        if got is None:
+            problems.extend([problem] if problem else [])
+        else:
+            raw_text = got
+            text, text_problems = decode_text(raw_text, shown_txt)
+            problems.extend(text_problems)
 
     loaded = load_yaml(yaml_text)
-    problems.extend(Problem(shown, ln, col, m, h, "yaml") for ln, col, m, h in loaded.errors)
+    problems.extend(
+        Problem(shown, e.line, e.col, e.message, e.hint, code=e.code) for e in loaded.errors
+    )
     doc = loaded.data
     if loaded.errors and doc is None:
         return None, _sorted(problems)
     if not isinstance(doc, dict):
+        what = (
+            "the annotation is empty"
+            if doc is None
+            else f"the annotation is a {_TYPE_NAMES.get(type(doc), 'value')}, not a mapping"
+        )
         problems.append(
             Problem(
                 shown,
                 1,
                 1,
-                "the annotation must be a mapping with format, article, sources, events, claims",
+                what,
+                "it must be a mapping with format, article, sources, events, claims; "
                 f"start from `factpack new {shown_txt}`",
-                "schema",
+                code="not-mapping",
             )
         )
         return None, _sorted(problems)
@@ -737,7 +866,7 @@ def load_article(yaml_path: Path) -> tuple[Article | None, list[Problem]]:
                 f"text_sha256 does not match {shown_txt} (its sha256 is {actual})",
                 "the text must stay verbatim: restore it, or re-check every quote and then "
                 "record the new sha256",
-                "sha256",
+                code="sha256",
             )
         spans = checker.quotes(doc, FoldedText(text))
     problems.extend(checker.problems)
@@ -776,7 +905,7 @@ def annotation_files(paths: Iterable[Path]) -> tuple[list[Path], list[Problem]]:
                             0,
                             "text has no annotation",
                             f"start one with `factpack new {display_path(txt)}`",
-                            "text",
+                            code="missing-annotation",
                         )
                     )
         elif path.suffix == ".txt" and path.is_file():
@@ -791,20 +920,49 @@ def annotation_files(paths: Iterable[Path]) -> tuple[list[Path], list[Problem]]:
 
 
 def check_paths(paths: Iterable[Path]) -> list[Problem]:
-    """Check every annotation under ``paths`` (files or directories); return all problems."""
+    """Check every annotation under ``paths`` (files or directories); return all problems.
+
+    Besides each pair's own problems: two files whose stems give the same article id
+    (``001_abc`` and ``002_abc``) are reported, as their rows would collide.
+    """
     files, problems = annotation_files(paths)
     for path in files:
         if not path.exists():
+            txt = display_path(path.with_suffix(".txt"))
             problems.append(
                 Problem(
-                    display_path(path.with_suffix(".txt")),
+                    txt,
                     0,
                     0,
                     "text has no annotation",
-                    f"start one with `factpack new {display_path(path.with_suffix('.txt'))}`",
-                    "text",
+                    f"start one with `factpack new {txt}`",
+                    code="missing-annotation",
                 )
             )
             continue
         problems.extend(load_article(path)[1])
+    problems.extend(id_collisions([p for p in files if p.exists()]))
+    return problems
+
+
+def id_collisions(yaml_paths: Iterable[Path]) -> list[Problem]:
+    """Return a problem for each file whose article id an earlier file already has."""
+    first: dict[str, Path] = {}
+    problems = []
+    for path in sorted(yaml_paths, key=lambda p: (p.name, str(p))):
+        article_id = article_id_of(path.stem)
+        if article_id in first:
+            other = display_path(first[article_id])
+            problems.append(
+                Problem(
+                    display_path(path),
+                    0,
+                    0,
+                    f"article id '{article_id}' is also the id of {other}",
+                    "ids are the file name without its '<number>_' prefix: rename one of them",
+                    code="id-collision",
+                )
+            )
+        else:
+            first[article_id] = path
     return problems

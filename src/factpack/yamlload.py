@@ -56,6 +56,17 @@ _PLAIN_TAGS = {
 }
 
 
+@dataclass(frozen=True)
+class YamlError:
+    """One problem of the YAML itself, at a 1-based line and column, with its rule code."""
+
+    line: int
+    col: int
+    message: str
+    hint: str
+    code: str
+
+
 @dataclass
 class Loaded:
     """Plain data with positions.
@@ -64,14 +75,15 @@ class Loaded:
         data: The document as dicts, lists, str, int, float, bool and None.
         positions: Path of each value to its 1-based ``(line, col)``.
         key_positions: Path of each mapping entry to the 1-based ``(line, col)`` of its key.
-        errors: ``(line, col, message, hint)`` for what could not be loaded (syntax errors,
-            duplicate keys, unsupported tags); ``data`` is None after a syntax error.
+        errors: What could not be loaded (syntax errors, duplicate keys, unsupported tags,
+            alias bombs, too deep nesting); ``data`` is None after a syntax error or a refused
+            alias expansion.
     """
 
     data: Any = None
     positions: dict[Path_, tuple[int, int]] = field(default_factory=dict)
     key_positions: dict[Path_, tuple[int, int]] = field(default_factory=dict)
-    errors: list[tuple[int, int, str, str]] = field(default_factory=list)
+    errors: list[YamlError] = field(default_factory=list)
 
     def where(self, path: Path_, *, key: bool = False) -> tuple[int, int]:
         """Return the position of ``path`` (its key when ``key``), or of its nearest ancestor."""
@@ -116,8 +128,44 @@ def _pos(node: yaml.Node) -> tuple[int, int]:
     return node.start_mark.line + 1, node.start_mark.column + 1
 
 
+MAX_DEPTH = 40
+"""Deepest nesting of mappings and sequences accepted (an annotation needs about 5)."""
+
+MAX_EXPANSION = 10
+"""Aliases may make the document at most this many times bigger than it is written
+(plus :data:`EXPANSION_SLACK` values); a "billion laughs" document is refused before it is
+expanded."""
+
+EXPANSION_SLACK = 10_000
+
+_SYNTAX_HINTS = (
+    ("cannot start any token", "\t", "YAML indents with spaces: replace the tab with spaces"),
+    ("tab character", "", "YAML indents with spaces: replace the tab with spaces"),
+    ("found unexpected end of stream", "", "close the quote that starts here"),
+    ("expected a single document", "", "one annotation per file: remove the second '---'"),
+    ("found undefined alias", "", "define the &anchor before the *alias, or write the value out"),
+    (
+        "mapping values are not allowed",
+        "",
+        "check the indentation, or put a value that contains ': ' in quotes",
+    ),
+)
+
+
+def _syntax_hint(problem: str, char: str) -> str:
+    for needle, at, hint in _SYNTAX_HINTS:
+        if needle in problem and (not at or char == at):
+            return hint
+    return "fix the YAML syntax here"
+
+
 def load_yaml(text: str) -> Loaded:
-    """Compose ``text`` and build plain data with the position of every key and value."""
+    """Compose ``text`` and build plain data with the position of every key and value.
+
+    Nothing is expanded before :func:`measure` has checked the composed graph: a document
+    whose aliases would expand it more than :data:`MAX_EXPANSION`-fold, or nested deeper than
+    :data:`MAX_DEPTH`, is refused (``errors``, ``data`` None) in time linear in its size.
+    """
     out = Loaded()
     try:
         root = yaml.compose(text, Loader=_LOADER)
@@ -125,15 +173,99 @@ def load_yaml(text: str) -> Loaded:
         mark = e.problem_mark or e.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         what = " ".join(x for x in (e.context, e.problem) if x) or "invalid YAML"
-        out.errors.append((line, col, f"YAML syntax error: {what}", "fix the YAML syntax here"))
+        char = text[mark.index] if mark and 0 <= mark.index < len(text) else ""
+        out.errors.append(
+            YamlError(
+                line,
+                col,
+                f"YAML syntax error: {what}",
+                _syntax_hint(what, char),
+                code="yaml-syntax",
+            )
+        )
+        return out
+    except yaml.reader.ReaderError as e:
+        at = e.position
+        line = text.count("\n", 0, at) + 1
+        col = at - (text.rfind("\n", 0, at) + 1) + 1
+        out.errors.append(
+            YamlError(
+                line,
+                col,
+                f"annotation contains the control character U+{e.character:04X}",
+                "remove it (YAML allows tabs, line ends and printable characters only)",
+                code="control-character",
+            )
+        )
         return out
     except yaml.YAMLError as e:
-        out.errors.append((1, 1, f"YAML error: {e}", "fix the YAML"))
+        first = str(e).splitlines()[0] if str(e) else "invalid YAML"
+        out.errors.append(
+            YamlError(1, 1, f"YAML error: {first}", "fix the YAML", code="yaml-syntax")
+        )
         return out
     if root is None:
         return out
+    distinct, expanded, reused = measure(root)
+    if expanded > MAX_EXPANSION * distinct + EXPANSION_SLACK:
+        line, col = _pos(reused) if reused is not None else (1, 1)
+        out.errors.append(
+            YamlError(
+                line,
+                col,
+                f"YAML aliases would expand this document to {expanded} values "
+                f"(it is written with {distinct})",
+                "write the values out instead of repeating them with &anchors and *aliases",
+                code="yaml-alias",
+            )
+        )
+        return out
     out.data = _build(root, (), out, set())
     return out
+
+
+def measure(root: yaml.Node) -> tuple[int, int, yaml.Node | None]:
+    """Return the composed node count, the count after alias expansion, and a reused node.
+
+    Iterative and memoised (linear in the composed graph, never recursing); a recursive alias
+    counts once here and is reported by the build.
+    """
+    size: dict[int, int] = {}
+    reused: yaml.Node | None = None
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    active: set[int] = set()
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        if done:
+            active.discard(key)
+            children = _children(node)
+            size[key] = 1 + sum(size.get(id(c), 1) for c in children)
+            continue
+        if key in size or key in active:
+            if reused is None:
+                reused = node
+            continue
+        if isinstance(node, yaml.ScalarNode):
+            size[key] = 1
+            continue
+        active.add(key)
+        stack.append((node, True))
+        for child in _children(node):
+            if id(child) in size or id(child) in active:
+                if reused is None:
+                    reused = child
+            else:
+                stack.append((child, False))
+    return len(size), size.get(id(root), 1), reused
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    return []
 
 
 def _build(node: yaml.Node, path: Path_, out: Loaded, active: set[int]) -> Any:
@@ -141,11 +273,29 @@ def _build(node: yaml.Node, path: Path_, out: Loaded, active: set[int]) -> Any:
     if isinstance(node, yaml.ScalarNode):
         if node.tag not in _PLAIN_TAGS:
             line, col = _pos(node)
-            out.errors.append((line, col, f"unsupported YAML tag {node.tag}", "remove the tag"))
+            out.errors.append(
+                YamlError(
+                    line, col, f"unsupported YAML tag {node.tag}", "remove the tag", code="yaml-tag"
+                )
+            )
         return scalar_value(node.value, node.style)
     if id(node) in active:
         line, col = _pos(node)
-        out.errors.append((line, col, "recursive YAML alias", "remove the alias"))
+        out.errors.append(
+            YamlError(line, col, "recursive YAML alias", "remove the alias", code="yaml-alias")
+        )
+        return None
+    if len(path) >= MAX_DEPTH:
+        line, col = _pos(node)
+        out.errors.append(
+            YamlError(
+                line,
+                col,
+                f"nested more than {MAX_DEPTH} levels deep",
+                "an annotation is a few levels deep: flatten this value",
+                code="yaml-depth",
+            )
+        )
         return None
     active = active | {id(node)}
     if isinstance(node, yaml.SequenceNode):
@@ -156,7 +306,13 @@ def _build(node: yaml.Node, path: Path_, out: Loaded, active: set[int]) -> Any:
         kline, kcol = _pos(key_node)
         if not isinstance(key_node, yaml.ScalarNode):
             out.errors.append(
-                (kline, kcol, "a mapping key must be a plain name", "write the key as text")
+                YamlError(
+                    kline,
+                    kcol,
+                    "a mapping key must be a plain name",
+                    "write the key as text",
+                    code="yaml-key",
+                )
             )
             continue
         key = key_node.value
@@ -164,11 +320,12 @@ def _build(node: yaml.Node, path: Path_, out: Loaded, active: set[int]) -> Any:
         if key in result:
             first = out.key_positions[kpath]
             out.errors.append(
-                (
+                YamlError(
                     kline,
                     kcol,
                     f"duplicate key '{key}' (first at line {first[0]})",
                     "keep one of them: YAML would silently keep only the last",
+                    code="duplicate-key",
                 )
             )
             continue
