@@ -57,8 +57,8 @@ test: $(STAMP) ## run the test suite
 
 .PHONY: lint
 lint: $(STAMP) ## ruff and mypy
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/ruff format --check src tests bench scripts
 	$(BIN)/mypy
 
 .PHONY: lock
@@ -86,3 +86,7 @@ clean: ## remove build/ (dist/ holds releases: remove it by hand)
 .PHONY: help
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+.PHONY: docs
+docs: $(STAMP) ## regenerate docs/cli.md from the CLI's help
+	$(BIN)/python scripts/clidoc.py
