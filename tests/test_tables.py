@@ -12,7 +12,7 @@ import pytest
 from factpack.article import Article
 from factpack.problems import FactpackError
 from factpack.schema import Schema, arrow_schema, load_schema
-from factpack.tables import article_rows, assemble, start_utc
+from factpack.tables import article_rows, assemble, sort_rows, start_utc
 
 TEXT = "Headline\nSpokesman Ann Lee said a drone 🚀 hit Kyiv at 20:00.\n"
 
@@ -189,3 +189,10 @@ def test_assemble_reports_a_value_of_the_wrong_type(schema: Schema) -> None:
     rows["events"][0]["latitude"] = "north"
     with pytest.raises(FactpackError, match="events"):
         assemble([rows], schema)
+
+
+def test_rows_sort_in_reading_order_by_article_then_number() -> None:
+    ids = ["b:C10", "a:C2", "b:C9", "a:C10", "a:C1"]
+    table = pa.table({"claim_id": ids, "n": list(range(len(ids)))})
+    ordered = sort_rows(table, ["claim_id"]).column("claim_id").to_pylist()
+    assert ordered == ["a:C1", "a:C2", "a:C10", "b:C9", "b:C10"]

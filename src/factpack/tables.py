@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from factpack.article import Article
 from factpack.problems import FactpackError
@@ -139,6 +140,21 @@ def assemble(
             arrow = pa.Table.from_pylist(collected[name], schema=arrow_schema(table))
         except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
             raise FactpackError(f"{name}: a value does not fit its column type: {exc}") from exc
-        keys = [(k, "ascending") for k in table.primary_key]
-        out[name] = arrow.sort_by(keys).combine_chunks()
+        out[name] = sort_rows(arrow, table.primary_key).combine_chunks()
     return out
+
+
+def sort_rows(arrow: pa.Table, primary_key: Sequence[str]) -> pa.Table:
+    """Sort by primary key, in reading order: ``a:C2`` before ``a:C10`` (article, then number).
+
+    Global ids are ``<article_id>:<letter><number>``; they are ordered by article id and then by
+    the number, so rows keep the order of the annotation file. Other keys sort as strings.
+    """
+    if list(primary_key) == ["article_id"] or len(primary_key) != 1:
+        return arrow.sort_by([(k, "ascending") for k in primary_key])
+    key = arrow.column(primary_key[0])
+    number = pc.cast(pc.replace_substring_regex(key, r"^.*:[A-Z]", ""), pa.int64())
+    keyed = arrow.append_column("__article", pc.replace_substring_regex(key, r":[^:]*$", ""))
+    keyed = keyed.append_column("__number", number)
+    order = pc.sort_indices(keyed, [("__article", "ascending"), ("__number", "ascending")])
+    return arrow.take(order)
