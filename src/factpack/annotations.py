@@ -138,6 +138,9 @@ _TYPE_NAMES = {
 }
 
 
+_JSON_TYPE_NAMES = {"object": "mapping", "array": "list"}
+"""JSON Schema type names as an annotator writing YAML knows them."""
+
 _KNOWN_KEYWORDS = frozenset(
     {"$schema", "$defs", "title", "description", "format", "type", "properties", "required"}
     | {"additionalProperties", "$ref", "items", "pattern", "enum", "const", "minLength"}
@@ -325,7 +328,11 @@ def _schema_problems(data: Any, loaded: Loaded, shown: str) -> list[Problem]:
             hint = f"write {label}: {wanted}"
         elif kind == "type":
             want = wanted
-            wants = [w for w in ([want] if isinstance(want, str) else want) if w != "null"]
+            wants = [
+                _JSON_TYPE_NAMES.get(w, w)
+                for w in ([want] if isinstance(want, str) else want)
+                if w != "null"
+            ]
             got = _TYPE_NAMES.get(type(inst), type(inst).__name__)
             if inst is None:
                 message = f"{label} is required and must not be empty"

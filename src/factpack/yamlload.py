@@ -128,6 +128,8 @@ def _pos(node: yaml.Node) -> tuple[int, int]:
     return node.start_mark.line + 1, node.start_mark.column + 1
 
 
+_RECURSIVE = "recursive YAML alias (a value that contains itself)"
+
 MAX_DEPTH = 40
 """Deepest nesting of mappings and sequences accepted (an annotation needs about 5)."""
 
@@ -144,6 +146,11 @@ _SYNTAX_HINTS = (
     ("found unexpected end of stream", "", "close the quote that starts here"),
     ("expected a single document", "", "one annotation per file: remove the second '---'"),
     ("found undefined alias", "", "define the &anchor before the *alias, or write the value out"),
+    (
+        "did not find expected key",
+        "",
+        "check the indentation and the quotes on this line and the lines above",
+    ),
     (
         "mapping values are not allowed",
         "",
@@ -220,7 +227,9 @@ def load_yaml(text: str) -> Loaded:
             )
         )
         return out
-    out.data = _build(root, (), out, set())
+    data = _build(root, (), out, set())
+    # A recursive alias is an attack shape, not a typo: refuse the document, not one value.
+    out.data = None if any(e.message == _RECURSIVE for e in out.errors) else data
     return out
 
 
@@ -270,20 +279,20 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
 
 def _build(node: yaml.Node, path: Path_, out: Loaded, active: set[int]) -> Any:
     out.positions[path] = _pos(node)
-    if isinstance(node, yaml.ScalarNode):
-        if node.tag not in _PLAIN_TAGS:
-            line, col = _pos(node)
-            out.errors.append(
-                YamlError(
-                    line, col, f"unsupported YAML tag {node.tag}", "remove the tag", code="yaml-tag"
-                )
+    allowed = _PLAIN_TAGS if isinstance(node, yaml.ScalarNode) else {_KIND_TAGS[type(node)]}
+    if node.tag not in allowed:
+        line, col = _pos(node)
+        out.errors.append(
+            YamlError(
+                line, col, f"unsupported YAML tag {node.tag}", "remove the tag", code="yaml-tag"
             )
+        )
+        return None
+    if isinstance(node, yaml.ScalarNode):
         return scalar_value(node.value, node.style)
     if id(node) in active:
         line, col = _pos(node)
-        out.errors.append(
-            YamlError(line, col, "recursive YAML alias", "remove the alias", code="yaml-alias")
-        )
+        out.errors.append(YamlError(line, col, _RECURSIVE, "remove the alias", code="yaml-alias"))
         return None
     if len(path) >= MAX_DEPTH:
         line, col = _pos(node)
