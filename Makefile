@@ -55,6 +55,12 @@ release: dataset ## write/update dist/releases.json (the index published beside 
 test: $(STAMP) ## run the test suite
 	$(BIN)/python -m pytest -n 2 -q
 
+SIZES ?= 1000 10000 100000
+BUILD_ARGS ?=
+.PHONY: bench
+bench: $(STAMP) ## benchmark the build on generated corpora (SIZES="1000 10000"); writes bench/results.json, bench/RESULTS.md
+	$(BIN)/python -m bench.run --sizes $(SIZES) --build-args "$(BUILD_ARGS)"
+
 .PHONY: lint
 lint: $(STAMP) ## ruff and mypy
 	$(BIN)/ruff check src tests bench scripts

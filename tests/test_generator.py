@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import json
 import sys
 from collections import Counter
 from pathlib import Path
@@ -118,3 +119,21 @@ def test_generation_is_deterministic_and_prefix_stable(tmp_path: Path) -> None:
     assert gen.build_article(7, 3, gen.load_vocabularies()) != gen.build_article(
         8, 3, gen.load_vocabularies()
     )
+
+
+def test_generated_corpus_builds_and_reports_stage_timings(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from factpack.cli import cli
+
+    corpus = tmp_path / "corpus"
+    gen.generate(20, corpus, jobs=1)
+    timings = tmp_path / "timings.json"
+    args = ["build", "--seeds", str(corpus), "--dist", str(tmp_path / "dist")]
+    args += ["--build-dir", str(tmp_path / "build"), "--timings", str(timings)]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert "articles 20," in result.output
+    stages = json.loads(timings.read_text(encoding="utf-8"))
+    for stage in ("load", "assemble", "validate", "write", "package", "frictionless"):
+        assert stages[stage] >= 0.0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -299,8 +300,20 @@ def new_cmd(text: Path, language: str) -> None:
     help="Worker processes for loading changed articles.",
 )
 @click.option("--force", is_flag=True, help="Rebuild even when nothing changed.")
+@click.option(
+    "--timings",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the wall seconds of each build stage to this JSON file.",
+)
 def build_cmd(
-    seeds: Path, dist: Path, build_dir: Path, schema_dir: Path | None, jobs: int, force: bool
+    seeds: Path,
+    dist: Path,
+    build_dir: Path,
+    schema_dir: Path | None,
+    jobs: int,
+    force: bool,
+    timings: Path | None,
 ) -> None:
     """Build the dataset release dist/<name>-<version>/ (+ .zip) from seeds/."""
     from factpack import release
@@ -314,6 +327,8 @@ def build_cmd(
         bar.close()
         _fail(exc)
     bar.close()
+    if timings is not None:
+        timings.write_text(json.dumps(result.timings, indent=2) + "\n", encoding="utf-8")
     for line in result.warnings:
         click.echo(line, err=True)
     if result.up_to_date:

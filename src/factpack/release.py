@@ -17,6 +17,7 @@ import multiprocessing
 import os
 import pickle
 import shutil
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -70,6 +71,20 @@ class BuildResult:
     cached: int
     up_to_date: bool = False
     warnings: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    """Wall seconds per stage (load, assemble, validate, write, package, site, duckdb,
+    frictionless), for ``factpack build --timings`` and bench/."""
+
+
+@contextlib.contextmanager
+def _timed(timings: dict[str, float] | None, stage: str) -> Iterator[None]:
+    """Add the wall time of the ``with`` body to ``timings[stage]``."""
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        if timings is not None:
+            timings[stage] = timings.get(stage, 0.0) + time.perf_counter() - start
 
 
 def library_versions() -> dict[str, str]:
@@ -242,32 +257,41 @@ def _failure_lines(failures: list[Failure]) -> list[str]:
 
 
 def stage_release(
-    tables: dict[str, Any], schema: Schema, staging: Path, created: str
+    tables: dict[str, Any],
+    schema: Schema,
+    staging: Path,
+    created: str,
+    timings: dict[str, float] | None = None,
 ) -> tuple[Path, Path]:
     """Write a complete release into ``staging/<name>-<version>/`` and its zip beside it."""
     name = package.release_name(schema)
     out = staging / name
     data = out / "data"
     data.mkdir(parents=True)
-    for table_name in schema.tables:
-        write.write_parquet(tables[table_name], data / f"{table_name}.parquet")
-        write.write_csv(tables[table_name], data / f"{table_name}.csv")
-    descriptor = package.datapackage_descriptor(schema, out, created)
-    (out / "datapackage.json").write_text(package.json_text(descriptor), encoding="utf-8")
-    counts = {n: tables[n].num_rows for n in schema.tables}
-    card = package.data_card(schema, counts, created, library_versions())
-    (out / "README.md").write_text(card, encoding="utf-8")
-    (out / "CITATION.cff").write_text(package.citation_cff(schema, created), encoding="utf-8")
+    with _timed(timings, "write"):
+        for table_name in schema.tables:
+            write.write_parquet(tables[table_name], data / f"{table_name}.parquet")
+            write.write_csv(tables[table_name], data / f"{table_name}.csv")
+    with _timed(timings, "package"):
+        descriptor = package.datapackage_descriptor(schema, out, created)
+        (out / "datapackage.json").write_text(package.json_text(descriptor), encoding="utf-8")
+        counts = {n: tables[n].num_rows for n in schema.tables}
+        card = package.data_card(schema, counts, created, library_versions())
+        (out / "README.md").write_text(card, encoding="utf-8")
+        (out / "CITATION.cff").write_text(package.citation_cff(schema, created), encoding="utf-8")
     try:
         from factpack import site
     except ImportError:  # pragma: no cover - the review site is optional
         site = None  # type: ignore[assignment]
     if site is not None:
-        site.build_site(out)
-    (out / package.SUMS_FILE).write_text(package.sha256sums_text(out), encoding="utf-8")
-    zip_path = staging / f"{name}.zip"
-    package.write_zip(out, zip_path, created)
-    write.write_duckdb(tables, schema, out / f"{schema.package['name']}.duckdb")
+        with _timed(timings, "site"):
+            site.build_site(out)
+    with _timed(timings, "package"):
+        (out / package.SUMS_FILE).write_text(package.sha256sums_text(out), encoding="utf-8")
+        zip_path = staging / f"{name}.zip"
+        package.write_zip(out, zip_path, created)
+    with _timed(timings, "duckdb"):
+        write.write_duckdb(tables, schema, out / f"{schema.package['name']}.duckdb")
     return out, zip_path
 
 
@@ -321,9 +345,11 @@ def build(
         dist_dir.mkdir(parents=True, exist_ok=True)
         _recover(dist_dir, name)
         env_key = environment_key(schema)
-        rows, loaded, problems = load_rows(
-            yaml_paths, build_dir, env_key, schema_root, jobs, progress
-        )
+        timings: dict[str, float] = {}
+        with _timed(timings, "load"):
+            rows, loaded, problems = load_rows(
+                yaml_paths, build_dir, env_key, schema_root, jobs, progress
+            )
         warnings = [p.format() for p in problems]
         release_key = hashlib.sha256(
             "\0".join(
@@ -341,17 +367,22 @@ def build(
             and key_file.read_text() == f"{name} {release_key}\n"
         ):
             zip_target.touch()
-            return BuildResult(target, zip_target, {}, len(yaml_paths), 0, len(yaml_paths), True)
-        tables = assemble(rows, schema)
-        failures = validate_tables(tables, schema)
-        failures += cross_checks(tables, schema)
+            return BuildResult(
+                target, zip_target, {}, len(yaml_paths), 0, len(yaml_paths), True, timings=timings
+            )
+        with _timed(timings, "assemble"):
+            tables = assemble(rows, schema)
+        with _timed(timings, "validate"):
+            failures = validate_tables(tables, schema)
+            failures += cross_checks(tables, schema)
         if failures:
             raise BuildFailed(_failure_lines(failures))
         staging = dist_dir / f".staging-{os.getpid()}"
         shutil.rmtree(staging, ignore_errors=True)
         try:
-            staged_dir, staged_zip = stage_release(tables, schema, staging, created)
-            problems_4 = check_release(staged_dir)
+            staged_dir, staged_zip = stage_release(tables, schema, staging, created, timings)
+            with _timed(timings, "frictionless"):
+                problems_4 = check_release(staged_dir)
             if problems_4:
                 raise BuildFailed(problems_4)
             target, zip_target = publish(staged_dir, staged_zip, dist_dir)
@@ -367,4 +398,5 @@ def build(
             loaded,
             len(yaml_paths) - loaded,
             warnings=warnings,
+            timings=timings,
         )
