@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import pyarrow as pa
+import pytest
 
 from factpack.formulas import describe, formula_cells
 
@@ -42,3 +46,29 @@ def test_describe_is_one_line_per_cell_and_capped() -> None:
 
 def test_empty_tables() -> None:
     assert formula_cells({"x": pa.table({"id": pa.array([], pa.string())})}) == []
+
+
+def test_build_keeps_formula_cells_verbatim_reports_and_warns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from factpack import release
+
+    seeds = tmp_path / "seeds"
+    shutil.copytree(Path(__file__).parent / "fixtures" / "build" / "seeds", seeds)
+    path = seeds / "001_alpha.yaml"
+    text = path.read_text(encoding="utf-8")
+    text = text.replace(
+        "claim_text: any attack took place", 'claim_text: \'=HYPERLINK("http://x","y")\''
+    )
+    path.write_text(text.replace("summary: A drone", "summary: -A drone", 1), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    result = release.build(seeds, tmp_path / "dist", tmp_path / "build", jobs=1)
+    formula_lines = [w for w in result.warnings if "spreadsheet may run it" in w]
+    assert len(formula_lines) == 2
+    assert formula_lines[0].startswith("claims.csv: claim_text of alpha:C2 starts with '='")
+    assert formula_lines[1].startswith("events.csv: summary of alpha:E1 starts with '-'")
+    card = (result.release_dir / "README.md").read_text(encoding="utf-8")
+    assert "**Spreadsheet warning:** 2 CSV cells start with" in card
+    assert "`claims.claim_text` (1), `events.summary` (1)" in card
+    csv_text = (result.release_dir / "data" / "claims.csv").read_text(encoding="utf-8")
+    assert '"=HYPERLINK(""http://x"",""y"")"' in csv_text  # verbatim, CSV-quoted only

@@ -191,8 +191,12 @@ def data_card(
     counts: Mapping[str, int],
     created: str,
     versions: Mapping[str, str],
+    formulas: Sequence[tuple[str, str, str, str]] = (),
 ) -> str:
-    """Return the release's README.md: what, how built, counts, dictionary, query, cite."""
+    """Return the release's README.md: what, how built, counts, dictionary, query, cite.
+
+    ``formulas`` (:func:`factpack.formulas.formula_cells`) adds a spreadsheet warning.
+    """
     pkg = schema.package
     name = release_name(schema)
     authors = ", ".join(_authors(schema)) or "the contributors"
@@ -222,6 +226,7 @@ def data_card(
         "CSV files: UTF-8 without BOM, a header row, LF line ends, an empty cell is a null, "
         "dates `YYYY-MM-DD`, datetimes in UTC as `YYYY-MM-DDTHH:MM:SSZ`.",
         "",
+        *_formula_warning(formulas),
         "## How it was built",
         "",
         "Each article is kept verbatim (`articles.text`) with a hand-written annotation that "
@@ -274,6 +279,24 @@ def data_card(
         "",
     ]
     return "\n".join(lines)
+
+
+def _formula_warning(formulas: Sequence[tuple[str, str, str, str]]) -> list[str]:
+    """The data card's warning about CSV cells a spreadsheet would run as formulas."""
+    if not formulas:
+        return []
+    where: dict[str, int] = {}
+    for table, _, column, _ in formulas:
+        where[f"`{table}.{column}`"] = where.get(f"`{table}.{column}`", 0) + 1
+    listed = ", ".join(f"{k} ({v})" for k, v in where.items())
+    return [
+        f"**Spreadsheet warning:** {len(formulas)} CSV cell{'s' * (len(formulas) != 1)} "
+        f"start{'s' * (len(formulas) == 1)} with `=`, `+`, `-`, `@`, a tab or a carriage "
+        f"return: {listed}. They are kept verbatim, as the articles have them; a spreadsheet "
+        "program may run such a cell as a formula. Import the CSV files with every column as "
+        "text, or use the Parquet files or DuckDB.",
+        "",
+    ]
 
 
 def release_files(release_dir: Path, exclude_suffixes: Sequence[str] = (".duckdb",)) -> list[str]:

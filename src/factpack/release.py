@@ -17,8 +17,9 @@ import multiprocessing
 import os
 import pickle
 import shutil
+import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -27,6 +28,8 @@ from typing import Any
 import factpack
 from factpack import package, write
 from factpack.checks import Failure, check_release, cross_checks, validate_tables
+from factpack.formulas import FormulaCell, formula_cells
+from factpack.formulas import describe as describe_formulas
 from factpack.problems import FactpackError, Problem, display_path
 from factpack.schema import Schema, load_schema
 from factpack.tables import Row, article_rows, assemble
@@ -169,6 +172,11 @@ def process_article(task: tuple[str, str | None]) -> tuple[str, Rows | None, lis
     return yaml_path, rows, problems
 
 
+def _worker_init() -> None:
+    """Workers ignore Ctrl-C: the main process stops them (no traceback per worker)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _cache_path(build_dir: Path, yaml_path: Path) -> Path:
     return build_dir / "articles" / f"{yaml_path.stem}.pickle"
 
@@ -237,7 +245,7 @@ def load_rows(
 
     if jobs > 1 and len(tasks) >= POOL_THRESHOLD:
         ctx = multiprocessing.get_context("spawn")
-        with ctx.Pool(min(jobs, len(tasks))) as pool:
+        with ctx.Pool(min(jobs, len(tasks)), initializer=_worker_init) as pool:
             for result in pool.imap_unordered(process_article, tasks, chunksize=8):
                 take(result)
     else:
@@ -262,6 +270,7 @@ def stage_release(
     staging: Path,
     created: str,
     timings: dict[str, float] | None = None,
+    formulas: Sequence[FormulaCell] = (),
 ) -> tuple[Path, Path]:
     """Write a complete release into ``staging/<name>-<version>/`` and its zip beside it."""
     name = package.release_name(schema)
@@ -276,7 +285,7 @@ def stage_release(
         descriptor = package.datapackage_descriptor(schema, out, created)
         (out / "datapackage.json").write_text(package.json_text(descriptor), encoding="utf-8")
         counts = {n: tables[n].num_rows for n in schema.tables}
-        card = package.data_card(schema, counts, created, library_versions())
+        card = package.data_card(schema, counts, created, library_versions(), formulas)
         (out / "README.md").write_text(card, encoding="utf-8")
         (out / "CITATION.cff").write_text(package.citation_cff(schema, created), encoding="utf-8")
     try:
@@ -333,8 +342,28 @@ def build(
 
     Raises:
         BuildFailed: any validation layer failed; ``dist/`` is left as it was.
-        FactpackError: bad input (no annotations, unreadable schema/).
+        FactpackError: bad input (no annotations, unreadable schema/), or a disk error (full
+            disk, read-only ``dist/``) as one line naming the path.
     """
+    try:
+        return _build(seeds_dir, dist_dir, build_dir, schema_root, jobs, progress, force)
+    except OSError as exc:
+        where = display_path(exc.filename) if exc.filename else display_path(dist_dir)
+        raise FactpackError(
+            f"{where}: cannot write ({exc.strerror or exc}); free some space or fix the "
+            f"permissions and build again (a half-written release is never published)"
+        ) from None
+
+
+def _build(
+    seeds_dir: Path,
+    dist_dir: Path,
+    build_dir: Path,
+    schema_root: Path | None,
+    jobs: int,
+    progress: Callable[[str], None] | None,
+    force: bool,
+) -> BuildResult:
     schema = load_schema(schema_root)
     name = package.release_name(schema)
     yaml_paths = sorted(seeds_dir.glob("*.yaml"))
@@ -377,10 +406,14 @@ def build(
             failures += cross_checks(tables, schema)
         if failures:
             raise BuildFailed(_failure_lines(failures))
+        formulas = formula_cells(tables)
+        warnings += describe_formulas(formulas)
         staging = dist_dir / f".staging-{os.getpid()}"
         shutil.rmtree(staging, ignore_errors=True)
         try:
-            staged_dir, staged_zip = stage_release(tables, schema, staging, created, timings)
+            staged_dir, staged_zip = stage_release(
+                tables, schema, staging, created, timings, formulas
+            )
             with _timed(timings, "frictionless"):
                 problems_4 = check_release(staged_dir)
             if problems_4:

@@ -1,0 +1,283 @@
+"""Faults during a build: killed builds, concurrent builds, a full disk, a read-only dist/.
+
+A generated corpus (bench/generate.py) is built once (release v1); then builds of an edited
+corpus (v2) are killed with SIGINT and SIGKILL at several points, and after each kill the v1
+release in dist/ must be byte for byte what it was. The next build must succeed, and give the
+same files as a build from scratch. Builds run as real processes (``factpack build``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from factpack import release, write
+from factpack.cli import cli
+
+ROOT = Path(__file__).resolve().parents[1]
+N_ARTICLES = 20
+NAME = "factpack-news-events-0.1.0"
+CLI = [sys.executable, "-c", "from factpack.cli import main; main()"]
+
+
+def build_cmd(work: Path, *extra: str) -> list[str]:
+    return [*CLI, "build", "--seeds", "seeds", "--dist", "dist", "--build-dir", "build", *extra]
+
+
+def tree_digest(root: Path) -> dict[str, str]:
+    """sha256 of every file under ``root`` (relative POSIX path -> hex)."""
+    return {
+        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+def release_state(work: Path) -> dict[str, str]:
+    """The published release: its folder's files and its zip."""
+    dist = work / "dist"
+    state = {f"{NAME}/{k}": v for k, v in tree_digest(dist / NAME).items()}
+    state[f"{NAME}.zip"] = hashlib.sha256((dist / f"{NAME}.zip").read_bytes()).hexdigest()
+    return state
+
+
+def edit_corpus(seeds: Path, tag: str) -> None:
+    """Change every article's first event summary (the release's content changes)."""
+    for path in sorted(seeds.glob("*.yaml")):
+        text = path.read_text(encoding="utf-8")
+        assert 'summary: "' in text
+        path.write_text(text.replace('summary: "', f'summary: "{tag} ', 1), encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def v1(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict[str, str], bytes]]:
+    """A work folder with seeds/, dist/ and build/ after a successful build (v1), and the
+    SHA256SUMS of the edited corpus (v2) built from scratch elsewhere (both built at once)."""
+    work = tmp_path_factory.mktemp("faults")
+    fresh = tmp_path_factory.mktemp("fresh")
+    subprocess.run(
+        [sys.executable, "-m", "bench.generate", str(N_ARTICLES), str(work / "seeds")],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+    shutil.copytree(work / "seeds", fresh / "seeds")
+    edit_corpus(fresh / "seeds", "v2")
+    procs = [
+        subprocess.Popen(build_cmd(w), cwd=w, stderr=subprocess.PIPE, text=True)
+        for w in (work, fresh)
+    ]
+    for proc in procs:
+        assert proc.wait(timeout=120) == 0, proc.communicate()[1]
+        proc.communicate()
+    yield work, release_state(work), (fresh / "dist" / NAME / "SHA256SUMS").read_bytes()
+
+
+def copy_work(src: Path, dst: Path) -> Path:
+    shutil.copytree(src, dst, symlinks=True)
+    return dst
+
+
+def run_and_kill(
+    work: Path, when: Callable[[Path], bool], sig: signal.Signals, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """Start a build, send ``sig`` as soon as ``when(work)`` holds, and wait for the end.
+
+    The build runs in its own session, so the signal reaches it and its workers only.
+    """
+    proc = subprocess.Popen(
+        build_cmd(work, "--force"),
+        cwd=work,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + timeout
+    try:
+        while not when(work):
+            if proc.poll() is not None:
+                out, err = proc.communicate()
+                raise AssertionError(f"the build ended before the kill point: {err}")
+            assert time.monotonic() < deadline, "kill point never reached"
+            time.sleep(0.002)
+        # To the whole process group, as Ctrl-C in a terminal (or kill -9 of the job) does.
+        os.killpg(proc.pid, sig)
+        out, err = proc.communicate(timeout=timeout)
+    finally:
+        # The build's own worker processes (same session, which this test started).
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+def loading_half(work: Path) -> bool:
+    return len(list((work / "build" / "articles").glob("*.pickle"))) >= N_ARTICLES // 2
+
+
+def staging(work: Path) -> bool:
+    return any((work / "dist").glob(".staging-*/*/data/*.parquet"))
+
+
+def checking(work: Path) -> bool:
+    """The release is written (the .duckdb comes last) and being checked (frictionless)."""
+    return any((work / "dist").glob(".staging-*/*/*.duckdb"))
+
+
+POINTS = {"loading": loading_half, "staging": staging, "checking": checking}
+
+
+@pytest.mark.parametrize(
+    ("point", "sig"),
+    [
+        ("loading", signal.SIGINT),
+        ("loading", signal.SIGKILL),
+        ("staging", signal.SIGKILL),
+        ("checking", signal.SIGINT),
+    ],
+)
+def test_killed_build_leaves_the_previous_release_intact(
+    v1: tuple[Path, dict[str, str], bytes], tmp_path: Path, point: str, sig: signal.Signals
+) -> None:
+    work = copy_work(v1[0], tmp_path / "work")
+    edit_corpus(work / "seeds", "v2")
+    if point == "loading":
+        shutil.rmtree(work / "build" / "articles")  # so that articles are loaded, not cached
+    done = run_and_kill(work, POINTS[point], sig)
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr, done.stderr
+    if sig == signal.SIGINT:
+        assert done.returncode in (1, 130), done.stderr
+    assert release_state(work) == v1[1]
+    # The next build succeeds, cleans up, and equals a build from scratch.
+    again = subprocess.run(build_cmd(work), cwd=work, capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr
+    assert sorted(p.name for p in (work / "dist").iterdir()) == [NAME, f"{NAME}.zip"]
+    assert release_state(work) != v1[1]
+    assert "v2 " in (work / "dist" / NAME / "data" / "events.csv").read_text(encoding="utf-8")
+    assert (work / "dist" / NAME / "SHA256SUMS").read_bytes() == v1[2]
+
+
+def test_two_builds_at_once(v1: tuple[Path, dict[str, str], bytes], tmp_path: Path) -> None:
+    """Two `factpack build` at once: the lock serialises them (the second finds the first's
+    release up to date); both succeed; dist/ and build/ hold one release and its cache."""
+    work = copy_work(v1[0], tmp_path / "work")
+    edit_corpus(work / "seeds", "v2")
+    procs = [
+        subprocess.Popen(
+            build_cmd(work),
+            cwd=work,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    results = [(p.wait(timeout=120), p.communicate()[1]) for p in procs]
+    assert [rc for rc, _ in results] == [0, 0], results
+    assert sorted(p.name for p in (work / "dist").iterdir()) == [NAME, f"{NAME}.zip"]
+    assert sorted(p.name for p in (work / "build" / "articles").iterdir()) == sorted(
+        f"{p.stem}.pickle" for p in (work / "seeds").glob("*.yaml")
+    )
+    check = subprocess.run(
+        [*CLI, "validate", f"dist/{NAME}"], cwd=work, capture_output=True, text=True
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
+# --------------------------------------------------------------------- disk faults
+
+
+SMALL = Path(__file__).parent / "fixtures" / "build" / "seeds"
+
+
+def _cli_build(tmp_path: Path, dist: Path, *extra: str) -> tuple[int, str, str]:
+    args = ["--seeds", str(SMALL), "--dist", str(dist), "--build-dir", str(tmp_path / "b")]
+    result = CliRunner().invoke(cli, ["build", *args, *extra])
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(
+        result.exception
+    )
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("err", "words"),
+    [(errno.ENOSPC, "No space left on device"), (errno.EROFS, "Read-only file system")],
+)
+def test_disk_errors_are_one_clear_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, err: int, words: str
+) -> None:
+    """A write that fails (full disk, read-only) is one line, exit 1, dist/ as it was."""
+    monkeypatch.chdir(tmp_path)
+    code, _, _ = _cli_build(tmp_path, tmp_path / "dist")
+    assert code == 0
+    before = tree_digest(tmp_path / "dist")
+
+    def fail(*args: object, **kwargs: object) -> None:
+        raise OSError(err, os.strerror(err))
+
+    monkeypatch.setattr(write, "write_parquet", fail)
+    monkeypatch.setattr(release.write, "write_parquet", fail)
+    code, _, stderr = _cli_build(tmp_path, tmp_path / "dist", "--force")
+    assert code == 1
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1 and words in lines[0], stderr
+    assert "dist" in lines[0]
+    assert tree_digest(tmp_path / "dist") == before
+
+
+def _mount(*args: str) -> bool:
+    return subprocess.run(["mount", *args], capture_output=True).returncode == 0
+
+
+def _can_mount(tmp_path: Path) -> bool:
+    probe = tmp_path / "probe"
+    probe.mkdir()
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        return False
+    if not _mount("-t", "tmpfs", "-o", "size=64k", "tmpfs", str(probe)):
+        return False
+    subprocess.run(["umount", str(probe)], check=True)
+    return True
+
+
+def test_real_full_disk_and_read_only_dist(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With root: dist/ on a 64 kB tmpfs, then dist/ bind-mounted read-only."""
+    if not _can_mount(tmp_path):
+        pytest.skip("needs root and mount (tmpfs, bind)")
+    monkeypatch.chdir(tmp_path)
+    full = tmp_path / "full"
+    full.mkdir()
+    assert _mount("-t", "tmpfs", "-o", "size=64k", "tmpfs", str(full))
+    try:
+        code, _, stderr = _cli_build(tmp_path, full)
+        assert code == 1
+        assert "No space left on device" in stderr and len(stderr.strip().splitlines()) == 1
+        assert list(full.iterdir()) == []
+    finally:
+        subprocess.run(["umount", str(full)], check=True)
+    dist = tmp_path / "dist"
+    code, _, _ = _cli_build(tmp_path, dist)
+    assert code == 0
+    before = tree_digest(dist)
+    assert _mount("--bind", "-o", "ro", str(dist), str(dist))
+    try:
+        code, _, stderr = _cli_build(tmp_path, dist, "--force")
+        assert code == 1
+        assert "Read-only file system" in stderr and len(stderr.strip().splitlines()) == 1
+    finally:
+        subprocess.run(["umount", str(dist)], check=True)
+    assert tree_digest(dist) == before
