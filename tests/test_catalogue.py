@@ -12,18 +12,19 @@ counts (inputs tried, clear errors, crashes).
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 
-from factpack.annotations import MAX_ANNOTATION_BYTES, MAX_TEXT_BYTES
+from factpack.annotations import _SCHEMA_CODES, MAX_ANNOTATION_BYTES, MAX_TEXT_BYTES
 from factpack.cli import cli
 from test_check import EXPECTED as CHECK_EXPECTED
 from test_check import FIXTURES as CHECK_FIXTURES
@@ -258,3 +259,58 @@ def test_zz_report_counts() -> None:
     """Printed with -s: the catalogue's counts (crashes must be 0)."""
     print(f"\ncatalogue: {TALLY}")
     assert TALLY["crashes"] == 0
+
+
+# --------------------------------------------------------------------- docs/errors.md
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "factpack"
+ERRORS_DOC = Path(__file__).resolve().parents[1] / "docs" / "errors.md"
+OWN_MODULES = ("annotations.py", "yamlload.py", "selectors.py", "scaffold.py", "formulas.py")
+
+
+def _calls(tree: ast.AST) -> Iterator[ast.Call]:
+    return (node for node in ast.walk(tree) if isinstance(node, ast.Call))
+
+
+def _codes_in_source() -> dict[str, str]:
+    """Every rule code given as ``code="..."`` anywhere in src/factpack (code -> file)."""
+    codes: dict[str, str] = {}
+    for path in sorted(SRC.glob("*.py")):
+        for call in _calls(ast.parse(path.read_text(encoding="utf-8"))):
+            for kw in call.keywords:
+                if kw.arg == "code" and isinstance(kw.value, ast.Constant):
+                    codes[str(kw.value.value)] = path.name
+        codes.update({c: "annotations.py" for c in _SCHEMA_CODES.values()})
+    return codes
+
+
+def test_every_error_code_is_documented() -> None:
+    codes = _codes_in_source()
+    assert len(codes) >= 35, sorted(codes)
+    doc = ERRORS_DOC.read_text(encoding="utf-8")
+    missing = sorted(c for c in codes if f"| `{c}` |" not in doc)
+    assert missing == [], f"add these codes to docs/errors.md: {missing}"
+    documented = set(re.findall(r"^\| `([a-z0-9-]+)` \|", doc, flags=re.M))
+    assert documented - set(codes) == set(), "docs/errors.md documents codes nobody uses"
+
+
+def test_every_problem_in_the_checker_has_a_code() -> None:
+    """Each Problem(...) / YamlError(...) / checker.add(...) call in the checker's modules
+    names its rule code."""
+    for name in OWN_MODULES:
+        tree = ast.parse((SRC / name).read_text(encoding="utf-8"))
+        for call in _calls(tree):
+            func = call.func
+            called = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
+            if (
+                called not in ("Problem", "YamlError", "add")
+                or (called == "add"
+                and not (
+                    isinstance(func, ast.Attribute)
+                    and isinstance(func.value, ast.Name)
+                    and func.value.id == "self"
+                ))
+            ):
+                continue
+            has_code = any(kw.arg == "code" for kw in call.keywords) or len(call.args) >= 6
+            assert has_code, f"{name}:{call.lineno}: {called}(...) without code="

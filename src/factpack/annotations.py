@@ -81,15 +81,23 @@ def decode_text(data: bytes, shown: str) -> tuple[str | None, list[Problem]]:
             )
         ]
     problems = []
-    for char, what, fix, code in (
-        ("\x00", "a NUL character", "remove it", "text-nul"),
-        ("\r", "a carriage return (CR)", "use LF line ends (dos2unix)", "text-crlf"),
-    ):
-        at = text.find(char)
-        if at >= 0:
-            line = text.count("\n", 0, at) + 1
-            col = at - (text.rfind("\n", 0, at) + 1) + 1
-            problems.append(Problem(shown, line, col, f"text contains {what}", fix, code=code))
+    if (at := text.find("\x00")) >= 0:
+        line, col = _line_col(text, at)
+        problems.append(
+            Problem(shown, line, col, "text contains a NUL character", "remove it", code="text-nul")
+        )
+    if (at := text.find("\r")) >= 0:
+        line, col = _line_col(text, at)
+        problems.append(
+            Problem(
+                shown,
+                line,
+                col,
+                "text contains a carriage return (CR)",
+                "use LF line ends (dos2unix)",
+                code="text-crlf",
+            )
+        )
     return (None if problems else text), problems
 
 
@@ -235,8 +243,9 @@ _SCHEMA_CODES = {
     "minLength": "empty",
     "minimum": "range",
     "maximum": "range",
+    "": "schema",
 }
-"""JSON Schema keyword -> problem code (anything else: ``schema``)."""
+"""JSON Schema keyword -> problem code (``""``: any other keyword)."""
 
 _ID_KINDS = {"S": ("source", "sources"), "E": ("event", "events"), "C": ("claim", "claims")}
 _ID_PATTERN = re.compile(r"^\^([SEC])\[0-9\]\+\$$")
@@ -313,7 +322,7 @@ def _schema_problems(data: Any, loaded: Loaded, shown: str) -> list[Problem]:
                     required.append((path, key))
             continue
         line, col = loaded.where(path)
-        code = _SCHEMA_CODES.get(str(kind), "schema")
+        code = _SCHEMA_CODES.get(str(kind), _SCHEMA_CODES[""])
         if kind == "enum":
             options = [v for v in wanted if v is not None]
             guess = _suggest(inst, options)
