@@ -302,15 +302,74 @@ def test_every_problem_in_the_checker_has_a_code() -> None:
         for call in _calls(tree):
             func = call.func
             called = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
-            if (
-                called not in ("Problem", "YamlError", "add")
-                or (called == "add"
+            if called not in ("Problem", "YamlError", "add") or (
+                called == "add"
                 and not (
                     isinstance(func, ast.Attribute)
                     and isinstance(func.value, ast.Name)
                     and func.value.id == "self"
-                ))
+                )
             ):
                 continue
             has_code = any(kw.arg == "code" for kw in call.keywords) or len(call.args) >= 6
             assert has_code, f"{name}:{call.lineno}: {called}(...) without code="
+
+
+# --------------------------------------------------------------------- the build's side
+
+
+def test_build_refuses_colliding_article_ids(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from factpack.release import BuildFailed, build
+
+    seeds = tmp_path / "seeds"
+    shutil.copytree(CATALOGUE / "content_ids_collide", seeds)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(BuildFailed) as info:
+        build(seeds, tmp_path / "dist", tmp_path / "build", jobs=1)
+    assert info.value.lines == [
+        "seeds/002_odesa.yaml:0:0: article id 'odesa' is also the id of seeds/001_odesa.yaml; ids are the file name without its '<number>_' prefix: rename one of them"
+    ]
+    assert not (tmp_path / "dist").exists()
+
+
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [(-3, 10), (20, 10), (5, 5), (0, 10_000)],
+    ids=["negative", "reversed", "empty", "past-the-end"],
+)
+def test_offsets_that_do_not_cut_the_evidence_fail_layer_3(
+    start: int, end: int, tmp_path: Path
+) -> None:
+    """Offsets are never written by hand (quotes are resolved to them), but the tables are
+    checked anyway: negative, reversed, empty or out-of-range spans are refused."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from factpack.annotations import load_article
+    from factpack.checks import cross_checks
+    from factpack.schema import load_schema
+    from factpack.tables import article_rows, assemble
+
+    shutil.copy(CHECK_FIXTURES / "valid.yaml", tmp_path / "a1.yaml")
+    shutil.copy(CHECK_FIXTURES / "article.txt", tmp_path / "a1.txt")
+    article, problems = load_article(tmp_path / "a1.yaml")
+    assert article is not None, problems
+    schema = load_schema()
+    tables = assemble([article_rows(article, schema)], schema)
+    claims = tables["claims"]
+    first = pc.equal(claims.column("claim_id"), "a1:C1")
+    for name, value in (("char_start", start), ("char_end", end)):
+        i = claims.schema.get_field_index(name)
+        column = pc.if_else(
+            first, pa.scalar(value, claims.schema.field(name).type), claims.column(name)
+        )
+        claims = claims.set_column(i, name, column)
+    tables["claims"] = claims
+    lines = [f.format() for f in cross_checks(tables, schema)]
+    assert any(
+        line.startswith("claims.evidence_text (a1:C1): value")
+        and "evidence_text = articles.text[char_start:char_end]" in line
+        for line in lines
+    ), lines

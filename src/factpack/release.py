@@ -27,6 +27,7 @@ from typing import Any
 
 import factpack
 from factpack import package, write
+from factpack.annotations import id_collisions
 from factpack.checks import Failure, check_release, cross_checks, validate_tables
 from factpack.formulas import FormulaCell, formula_cells
 from factpack.formulas import describe as describe_formulas
@@ -168,7 +169,8 @@ def process_article(task: tuple[str, str | None]) -> tuple[str, Rows | None, lis
     try:
         rows = article_rows(article, _schema(schema_root))
     except FactpackError as exc:
-        return yaml_path, None, [*problems, Problem(display_path(yaml_path), 0, 0, str(exc))]
+        shown = display_path(yaml_path)
+        return yaml_path, None, [*problems, Problem(shown, 0, 0, str(exc), code="rows")]
     return yaml_path, rows, problems
 
 
@@ -369,6 +371,9 @@ def _build(
     yaml_paths = sorted(seeds_dir.glob("*.yaml"))
     if not yaml_paths:
         raise FactpackError(f"{display_path(seeds_dir)}: no annotation files (*.yaml) found")
+    collisions = id_collisions(yaml_paths)
+    if collisions:
+        raise BuildFailed([p.format() for p in collisions])
     created = package.created_timestamp(schema)
     with build_lock(build_dir):
         dist_dir.mkdir(parents=True, exist_ok=True)
