@@ -209,7 +209,10 @@ def test_bad_usage_exits_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     [
         (b"", "empty.yaml:1:1: the annotation is empty; it must be a mapping"),
         (b"- a\n- b\n", "empty.yaml:1:1: the annotation is a list, not a mapping"),
-        (b"a: \xff\n", "empty.yaml:1:4: annotation is not valid UTF-8 (byte 0xff); save it as UTF-8"),
+        (
+            b"a: \xff\n",
+            "empty.yaml:1:4: annotation is not valid UTF-8 (byte 0xff); save it as UTF-8",
+        ),
         (b"a: !!python/object x\n", "empty.yaml:1:4: unsupported YAML tag"),
         (b"a: &x [*x]\n", "empty.yaml:1:4: recursive YAML alias"),
     ],
@@ -282,4 +285,5 @@ def test_fast_schema_path_agrees_with_jsonschema(name: str) -> None:
         return
     validator, _ = _schema_parts()
     clean = not list(validator.iter_errors(loaded.data))
+    assert isinstance(validator.schema, dict)
     assert _fast_valid(validator.schema, loaded.data, validator.schema) == clean

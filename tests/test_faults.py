@@ -143,10 +143,9 @@ POINTS = {"loading": loading_half, "staging": staging, "checking": checking}
 @pytest.mark.parametrize(
     ("point", "sig"),
     [
-        ("loading", signal.SIGINT),
-        ("loading", signal.SIGKILL),
-        ("staging", signal.SIGKILL),
-        ("checking", signal.SIGINT),
+        ("loading", signal.SIGINT),  # Ctrl-C while workers load articles
+        ("staging", signal.SIGKILL),  # kill -9 while the release is being written
+        ("checking", signal.SIGKILL),  # kill -9 while frictionless checks it
     ],
 )
 def test_killed_build_leaves_the_previous_release_intact(

@@ -237,13 +237,15 @@ def mutated(draw: st.DrawFn) -> tuple[str | bytes, str | bytes]:
             parent[path[-1]] = draw(st.sampled_from(["S1", "E1", "C1", "S99", "", "C1 "]))
         if not doc:
             break
-    yaml_text: str | bytes = dump(doc)
+    source = dump(doc)
+    yaml_text: str | bytes = source
+    text_out: str | bytes = text
     how = draw(st.sampled_from(["as-is", "truncate", "bytes", "text-bytes", "dup-key"]))
     if how == "truncate":
         assert isinstance(yaml_text, str)
         yaml_text = yaml_text[: draw(st.integers(0, len(yaml_text)))]
     elif how == "bytes":
-        raw = bytearray(yaml_text.encode())
+        raw = bytearray(source.encode())
         at = draw(st.integers(0, len(raw)))
         raw[at:at] = draw(st.binary(min_size=1, max_size=4))
         yaml_text = bytes(raw)
@@ -251,11 +253,11 @@ def mutated(draw: st.DrawFn) -> tuple[str | bytes, str | bytes]:
         raw = bytearray(text.encode())
         at = draw(st.integers(0, len(raw)))
         raw[at:at] = draw(st.binary(min_size=1, max_size=4))
-        text = bytes(raw)
+        text_out = bytes(raw)
     elif how == "dup-key":
         assert isinstance(yaml_text, str)
         yaml_text = yaml_text.replace("\n  title:", "\n  title: again\n  title:", 1)
-    return yaml_text, text
+    return yaml_text, text_out
 
 
 @settings(PROFILE, max_examples=200)
