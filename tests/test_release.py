@@ -348,3 +348,16 @@ def test_readme_shows_the_data_card_queries() -> None:
     readme = (REPO / "README.md").read_text()
     for _, sql in EXAMPLE_QUERIES:
         assert f"```sql\n{sql}\n```" in readme
+
+
+def test_cache_files_half_written_by_a_killed_build_are_removed(tmp_path: Path) -> None:
+    copy_seeds(tmp_path)
+    partial = tmp_path / "build" / "articles" / ".001_alpha.pickle.4242.tmp"
+    partial.parent.mkdir(parents=True)
+    partial.write_bytes(b"half")
+    run_build(tmp_path)
+    assert not partial.exists()
+    assert sorted(p.name for p in partial.parent.iterdir()) == [
+        "001_alpha.pickle",
+        "002_beta.pickle",
+    ]

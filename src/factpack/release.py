@@ -194,6 +194,12 @@ def _read_cache(path: Path, key: str) -> Rows | None:
     return rows if isinstance(rows, dict) else None
 
 
+def _remove_partial_cache_files(build_dir: Path) -> None:
+    """Delete cache files half-written by a killed build (runs under the lock)."""
+    for tmp in (build_dir / "articles").glob(".*.tmp"):
+        tmp.unlink(missing_ok=True)
+
+
 def _write_atomic(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_bytes(data)
@@ -374,6 +380,7 @@ def _build(
     with build_lock(build_dir):
         dist_dir.mkdir(parents=True, exist_ok=True)
         _recover(dist_dir, name)
+        _remove_partial_cache_files(build_dir)
         env_key = environment_key(schema)
         timings: dict[str, float] = {}
         with _timed(timings, "load"):
