@@ -16,7 +16,7 @@ import duckdb
 import pytest
 
 from factpack import release
-from factpack.checks import check_release
+from factpack.checks import Failure, check_release
 from factpack.package import EXAMPLE_QUERIES
 from factpack.progress import Progress
 
@@ -222,15 +222,28 @@ def test_broken_annotation_fails_and_leaves_dist_untouched(tmp_path: Path) -> No
     assert not list((tmp_path / "dist").glob(".*"))
 
 
-def test_cross_table_failure_leaves_dist_untouched(tmp_path: Path) -> None:
+def test_article_id_collision_fails_early_and_leaves_dist_untouched(tmp_path: Path) -> None:
     seeds = copy_seeds(tmp_path)
     run_build(tmp_path)
     before = _snapshot(tmp_path / "dist")
     # a second article with the same article id: the ids collide across articles
     for suffix in (".txt", ".yaml"):
         shutil.copy(seeds / f"002_beta{suffix}", seeds / f"003_beta{suffix}")
-    with pytest.raises(release.BuildFailed, match=r"articles\.article_id"):
+    with pytest.raises(release.BuildFailed, match=r"003_beta\.yaml:0:0: article id 'beta' is also"):
         run_build(tmp_path)
+    assert _snapshot(tmp_path / "dist") == before
+
+
+def test_cross_table_failure_leaves_dist_untouched(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    copy_seeds(tmp_path)
+    run_build(tmp_path)
+    before = _snapshot(tmp_path / "dist")
+    failure = Failure("claims", "source_id", 0, "x:C1", "x:S9", "foreign key", "cross")
+    monkeypatch.setattr(release, "cross_checks", lambda tables, schema: [failure])
+    with pytest.raises(release.BuildFailed, match=r"claims\.source_id"):
+        run_build(tmp_path, force=True)
     assert _snapshot(tmp_path / "dist") == before
 
 

@@ -27,6 +27,7 @@ from typing import Any
 
 import factpack
 from factpack import package, write
+from factpack.annotations import id_collisions
 from factpack.checks import Failure, check_release, cross_checks, validate_tables
 from factpack.formulas import FormulaCell, formula_cells
 from factpack.formulas import describe as describe_formulas
@@ -376,6 +377,9 @@ def _build(
     yaml_paths = sorted(seeds_dir.glob("*.yaml"))
     if not yaml_paths:
         raise FactpackError(f"{display_path(seeds_dir)}: no annotation files (*.yaml) found")
+    collisions = id_collisions(yaml_paths)
+    if collisions:
+        raise BuildFailed([p.format() for p in collisions])
     created = package.created_timestamp(schema)
     with build_lock(build_dir):
         dist_dir.mkdir(parents=True, exist_ok=True)
