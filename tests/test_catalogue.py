@@ -322,13 +322,13 @@ def test_every_problem_in_the_checker_has_a_code() -> None:
 def test_build_refuses_colliding_article_ids(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The build refuses them too (layer 3, unique article_id); nothing is published."""
+    """The build refuses them first, with the checker's message; nothing is published."""
     from factpack.release import BuildFailed, build
 
     seeds = tmp_path / "seeds"
     shutil.copytree(CATALOGUE / "content_ids_collide", seeds)
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(BuildFailed, match=r"articles\.article_id"):
+    with pytest.raises(BuildFailed, match=r"is also the id of"):
         build(seeds, tmp_path / "dist", tmp_path / "build", jobs=1)
     assert not (tmp_path / "dist" / NAME_VERSION).exists()
 
