@@ -42,3 +42,44 @@ def test_source_date_epoch_sets_created(tmp_path: Path, monkeypatch: pytest.Monk
     dist = _build(tmp_path)
     dp = json.loads((dist / NAME / "datapackage.json").read_text())
     assert dp["created"] == "2023-11-14T22:13:20Z"
+
+
+def _edit(seeds: Path) -> None:
+    y = seeds / "002_beta.yaml"
+    y.write_text(y.read_text().replace("Residents doubt the talks.", "Residents doubt it."))
+
+
+def test_incremental_rebuild_equals_a_clean_build(tmp_path: Path) -> None:
+    """Edit one annotation and remove another article: the rebuild (columnar cache + one
+    article loaded) gives the same bytes as a clean build of the same seeds."""
+    inc = tmp_path / "inc"
+    _build(inc)
+    _edit(inc / "seeds")
+    result = release.build(inc / "seeds", inc / "dist", inc / "build")
+    assert (result.loaded, result.cached) == (1, 1)
+    clean = tmp_path / "clean"
+    shutil.copytree(inc / "seeds", clean / "seeds")
+    release.build(clean / "seeds", clean / "dist", clean / "build")
+    assert _files(inc / "dist") == _files(clean / "dist")
+    (inc / "seeds" / "001_alpha.yaml").unlink()
+    (inc / "seeds" / "001_alpha.txt").unlink()
+    shutil.copytree(inc / "seeds", tmp_path / "clean2" / "seeds")
+    removed = release.build(inc / "seeds", inc / "dist", inc / "build")
+    assert (removed.loaded, removed.counts["articles"]) == (0, 1)
+    release.build(tmp_path / "clean2" / "seeds", tmp_path / "clean2" / "dist", tmp_path / "b2")
+    assert _files(inc / "dist") == _files(tmp_path / "clean2" / "dist")
+
+
+def test_incremental_rebuild_uses_the_articles_own_cache_without_the_columnar_one(
+    tmp_path: Path,
+) -> None:
+    """With build/tables/ gone (say, a build killed before writing it), the articles' own
+    cache files are used and nothing is loaded again; the result is still the same."""
+    root = tmp_path / "r"
+    dist = _build(root)
+    before = _files(dist)
+    shutil.rmtree(root / "build" / "tables")
+    again = release.build(root / "seeds", dist, root / "build", force=True)
+    assert (again.loaded, again.cached) == (0, 2)
+    assert _files(dist) == before
+    assert (root / "build" / "tables" / "manifest.json").is_file()

@@ -13,6 +13,7 @@ import contextlib
 import fcntl
 import hashlib
 import importlib.metadata
+import json
 import multiprocessing
 import os
 import pickle
@@ -25,6 +26,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 import factpack
 from factpack import package, write
 from factpack.annotations import id_collisions
@@ -32,8 +36,8 @@ from factpack.checks import Failure, check_release, cross_checks, validate_table
 from factpack.formulas import FormulaCell, formula_cells
 from factpack.formulas import describe as describe_formulas
 from factpack.problems import FactpackError, Problem, display_path
-from factpack.schema import Schema, load_schema
-from factpack.tables import Row, article_rows, assemble
+from factpack.schema import Schema, arrow_schema, load_schema
+from factpack.tables import article_rows, article_tables, combine
 
 LIBRARIES = ("duckdb", "frictionless", "jsonschema", "pandas", "pandera", "pyarrow", "pyyaml")
 """Libraries whose versions are part of the cache key and named in the data card."""
@@ -52,7 +56,13 @@ ARTICLE_MODULES = (
 POOL_THRESHOLD = 16
 """Fewer uncached articles than this are loaded in-process (a pool costs its start-up)."""
 
-Rows = dict[str, list[Row]]
+BATCH_SIZE = 32
+"""Articles per worker task (fewer when there are few): results travel as Arrow tables."""
+
+CACHE_FORMAT = "arrow-1"
+"""Version of the cache files' layout (part of every article's cache key)."""
+
+MANIFEST = "manifest.json"
 
 
 class BuildFailed(FactpackError):
@@ -105,7 +115,7 @@ def environment_key(schema: Schema) -> str:
     digest = hashlib.sha256()
     for path in schema.files:
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-    digest.update(factpack.__version__.encode() + b"\0")
+    digest.update(factpack.__version__.encode() + b"\0" + CACHE_FORMAT.encode() + b"\0")
     for name, version in sorted(library_versions().items()):
         digest.update(f"{name}={version}\0".encode())
     package_dir = Path(factpack.__file__).parent
@@ -154,11 +164,14 @@ def _schema(root: str | None) -> Schema:
     return load_schema(Path(root) if root else None)
 
 
-def process_article(task: tuple[str, str | None]) -> tuple[str, Rows | None, list[Problem]]:
+def process_article(
+    task: tuple[str, str | None],
+) -> tuple[str, dict[str, pa.Table] | None, list[Problem]]:
     """Load, check and tabulate one article (runs in a worker process).
 
     Returns:
-        The yaml path, the rows (None when the article has errors) and its problems.
+        The yaml path, the article's Arrow tables (None when the article has errors) and its
+        problems.
     """
     from factpack.annotations import load_article
 
@@ -166,12 +179,59 @@ def process_article(task: tuple[str, str | None]) -> tuple[str, Rows | None, lis
     article, problems = load_article(Path(yaml_path))
     if article is None:
         return yaml_path, None, problems
+    schema = _schema(schema_root)
     try:
-        rows = article_rows(article, _schema(schema_root))
+        tables = article_tables([article_rows(article, schema)], schema)
     except FactpackError as exc:
         shown = display_path(yaml_path)
         return yaml_path, None, [*problems, Problem(shown, 0, 0, str(exc), code="rows")]
-    return yaml_path, rows, problems
+    return yaml_path, tables, problems
+
+
+@dataclass
+class BatchResult:
+    """What a worker sends back for a batch of articles: small, and columnar."""
+
+    done: list[str]
+    """The stems of every article of the batch (for the progress line)."""
+    tables: dict[str, pa.Table]
+    """The rows of the batch's good articles, one Arrow table per table."""
+    problems: list[Problem]
+    failed: bool
+    """Some article of the batch has errors (its rows are left out)."""
+
+
+def process_batch(task: tuple[list[tuple[str, str]], str | None, str]) -> BatchResult:
+    """Load a batch of articles and write each one's cache file (runs in a worker process).
+
+    Args:
+        task: ``([(yaml path, cache key), ...], schema root, build dir)``.
+    """
+    items, schema_root, build_dir = task
+    pieces: list[dict[str, pa.Table]] = []
+    problems: list[Problem] = []
+    failed = False
+    for yaml_path, key in items:
+        _, tables, probs = process_article((yaml_path, schema_root))
+        problems.extend(probs)
+        if tables is None:
+            failed = True
+            continue
+        pieces.append(tables)
+        entry = {"format": CACHE_FORMAT, "key": key, "tables": tables}
+        path = _cache_path(Path(build_dir), Path(yaml_path))
+        _write_atomic(path, pickle.dumps(entry, protocol=5))
+    stems = [Path(p).stem for p, _ in items]
+    return BatchResult(stems, _concat(pieces), problems, failed)
+
+
+def _concat(pieces: Sequence[dict[str, pa.Table]]) -> dict[str, pa.Table]:
+    """Concatenate per-article tables table by table, one chunk each (unsorted)."""
+    if not pieces:
+        return {}
+    return {
+        name: pa.concat_tables([p[name] for p in pieces]).combine_chunks() for name in pieces[0]
+    }
 
 
 def _worker_init() -> None:
@@ -183,7 +243,8 @@ def _cache_path(build_dir: Path, yaml_path: Path) -> Path:
     return build_dir / "articles" / f"{yaml_path.stem}.pickle"
 
 
-def _read_cache(path: Path, key: str) -> Rows | None:
+def _read_cache(path: Path, key: str) -> dict[str, pa.Table] | None:
+    """Return one article's cached tables, or None (missing, stale, unreadable)."""
     try:
         with path.open("rb") as fh:
             entry = pickle.load(fh)
@@ -191,14 +252,19 @@ def _read_cache(path: Path, key: str) -> Rows | None:
         return None
     if not isinstance(entry, dict) or entry.get("key") != key:
         return None
-    rows = entry.get("rows")
-    return rows if isinstance(rows, dict) else None
+    if entry.get("format") != CACHE_FORMAT:
+        return None
+    tables = entry.get("tables")
+    if not isinstance(tables, dict) or not all(isinstance(t, pa.Table) for t in tables.values()):
+        return None
+    return tables
 
 
 def _remove_partial_cache_files(build_dir: Path) -> None:
     """Delete cache files half-written by a killed build (runs under the lock)."""
-    for tmp in (build_dir / "articles").glob(".*.tmp"):
-        tmp.unlink(missing_ok=True)
+    for folder in (build_dir / "articles", build_dir / "tables"):
+        for tmp in folder.glob(".*.tmp"):
+            tmp.unlink(missing_ok=True)
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
@@ -207,65 +273,180 @@ def _write_atomic(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def load_rows(
+# ------------------------------------------------------------------ the columnar cache
+
+
+def _manifest_token(articles: dict[str, str]) -> str:
+    return hashlib.sha256(json.dumps(articles, sort_keys=True).encode()).hexdigest()
+
+
+def read_table_cache(build_dir: Path, schema: Schema) -> tuple[dict[str, str], dict[str, pa.Table]]:
+    """Return the columnar cache: ``{stem: article key}`` and the assembled tables of them.
+
+    ``build/tables/<table>.arrow`` (Arrow IPC) hold the last build's sorted tables and
+    ``build/tables/manifest.json`` the key of every article in them; each table file carries
+    the manifest's token, so a half-written cache is never mixed with another. Anything
+    missing or inconsistent gives an empty cache (``{}``, ``{}``).
+    """
+    folder = build_dir / "tables"
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        articles = manifest["articles"]
+        if manifest.get("format") != CACHE_FORMAT or not isinstance(articles, dict):
+            return {}, {}
+        token = _manifest_token(articles).encode()
+        tables = {}
+        for name, table in schema.tables.items():
+            with pa.memory_map(str(folder / f"{name}.arrow")) as source:
+                arrow = pa.ipc.open_file(source).read_all()
+            if (arrow.schema.metadata or {}).get(b"factpack_manifest") != token:
+                return {}, {}
+            arrow = arrow.replace_schema_metadata(None)
+            if arrow.schema != arrow_schema(table):
+                return {}, {}
+            tables[name] = arrow
+    except (OSError, ValueError, KeyError, TypeError, pa.ArrowInvalid):
+        return {}, {}
+    return articles, tables
+
+
+def write_table_cache(
+    build_dir: Path, articles: dict[str, str], tables: dict[str, pa.Table]
+) -> None:
+    """Write the columnar cache (see :func:`read_table_cache`); the manifest goes last."""
+    folder = build_dir / "tables"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / MANIFEST).unlink(missing_ok=True)
+    token = _manifest_token(articles).encode()
+    for name, arrow in tables.items():
+        path = folder / f"{name}.arrow"
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tagged = arrow.replace_schema_metadata({b"factpack_manifest": token})
+        with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, tagged.schema) as writer:
+            writer.write_table(tagged)
+        os.replace(tmp, path)
+    text = json.dumps({"format": CACHE_FORMAT, "articles": articles}, sort_keys=True)
+    _write_atomic(folder / MANIFEST, text.encode())
+
+
+def _without_articles(tables: dict[str, pa.Table], article_ids: list[str]) -> dict[str, pa.Table]:
+    """Return the tables without the rows of the given article ids."""
+    if not article_ids:
+        return tables
+    drop = pa.array(sorted(article_ids), pa.string())
+    return {
+        name: arrow.filter(pc.invert(pc.is_in(arrow.column("article_id"), value_set=drop)))
+        for name, arrow in tables.items()
+    }
+
+
+def _batches(items: list[tuple[str, str]], jobs: int) -> list[list[tuple[str, str]]]:
+    """Split the work into batches: small enough to keep every worker busy to the end."""
+    size = max(1, min(BATCH_SIZE, len(items) // (jobs * 8) or 1))
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def load_tables(
     yaml_paths: list[Path],
     build_dir: Path,
     env_key: str,
+    schema: Schema,
     schema_root: Path | None,
     jobs: int = 2,
     progress: Callable[[str], None] | None = None,
-) -> tuple[list[Rows], int, list[Problem]]:
-    """Return every article's rows (cached or freshly loaded), how many were loaded, problems.
+    timings: dict[str, float] | None = None,
+) -> tuple[dict[str, pa.Table], int, list[Problem], dict[str, str]]:
+    """Return the assembled tables, how many articles were loaded, problems, the cache keys.
+
+    Articles whose key equals the columnar cache's come from it (their rows are kept, the
+    others' filtered out, with :mod:`pyarrow.compute`); the rest come from their own cache
+    file (``build/articles/<stem>.pickle``, written by the worker that loaded it, so an
+    interrupted build resumes) or are loaded on ``jobs`` worker processes. The result is the
+    same as a clean build's: rows are sorted by primary key again.
+
+    ``timings`` gets ``load`` (up to the articles' tables) and ``assemble`` (sorting, the
+    columnar cache).
 
     Raises:
         BuildFailed: an article has errors (all errors of all articles are listed).
     """
+    with _timed(timings, "load"):
+        pieces, loaded, problems, keys, stale = _load_pieces(
+            yaml_paths, build_dir, env_key, schema, schema_root, jobs, progress
+        )
+    with _timed(timings, "assemble"):
+        tables = combine(pieces, schema)
+        if stale:
+            write_table_cache(build_dir, keys, tables)
+    return tables, loaded, problems, keys
+
+
+def _load_pieces(
+    yaml_paths: list[Path],
+    build_dir: Path,
+    env_key: str,
+    schema: Schema,
+    schema_root: Path | None,
+    jobs: int,
+    progress: Callable[[str], None] | None,
+) -> tuple[list[dict[str, pa.Table]], int, list[Problem], dict[str, str], bool]:
+    """The pieces of :func:`load_tables`; the last item says the columnar cache is stale."""
+    from factpack.annotations import article_id_of
+
     cache_dir = build_dir / "articles"
     cache_dir.mkdir(parents=True, exist_ok=True)
-    keys = {p: article_key(env_key, p) for p in yaml_paths}
-    rows: dict[Path, Rows] = {}
-    todo = []
+    keys = {p.stem: article_key(env_key, p) for p in yaml_paths}
+    cached_keys, base = read_table_cache(build_dir, schema)
+    if cached_keys:
+        kept = {stem for stem, key in keys.items() if cached_keys.get(stem) == key}
+        gone = [article_id_of(stem) for stem in cached_keys if stem not in kept]
+        base = _without_articles(base, gone)
+    else:
+        kept, base = set(), {}
+    pieces: list[dict[str, pa.Table]] = [base] if base else []
+    todo: list[tuple[str, str]] = []
     for p in yaml_paths:
-        cached = _read_cache(_cache_path(build_dir, p), keys[p])
-        if cached is None:
-            todo.append(p)
-        else:
-            rows[p] = cached
+        if p.stem in kept:
             if progress:
                 progress(p.stem)
-    tasks = [(str(p), str(schema_root) if schema_root else None) for p in todo]
+            continue
+        own = _read_cache(_cache_path(build_dir, p), keys[p.stem])
+        if own is None:
+            todo.append((str(p), keys[p.stem]))
+        else:
+            pieces.append(own)
+            if progress:
+                progress(p.stem)
     problems: list[Problem] = []
     failed = False
+    root = str(schema_root) if schema_root else None
 
-    def take(result: tuple[str, Rows | None, list[Problem]]) -> None:
+    def take(result: BatchResult) -> None:
         nonlocal failed
-        path_s, article_rows_, probs = result
-        path = Path(path_s)
-        problems.extend(probs)
-        if article_rows_ is None:
-            failed = True
-        else:
-            rows[path] = article_rows_
-            entry = {"key": keys[path], "rows": article_rows_}
-            _write_atomic(_cache_path(build_dir, path), pickle.dumps(entry, protocol=5))
+        problems.extend(result.problems)
+        failed = failed or result.failed
+        if result.tables:
+            pieces.append(result.tables)
         if progress:
-            progress(path.stem)
+            for stem in result.done:
+                progress(stem)
 
-    if jobs > 1 and len(tasks) >= POOL_THRESHOLD:
+    if jobs > 1 and len(todo) >= POOL_THRESHOLD:
         ctx = multiprocessing.get_context("spawn")
+        tasks = [(batch, root, str(build_dir)) for batch in _batches(todo, jobs)]
         with ctx.Pool(min(jobs, len(tasks)), initializer=_worker_init) as pool:
-            for result in pool.imap_unordered(process_article, tasks, chunksize=8):
+            for result in pool.imap_unordered(process_batch, tasks):
                 take(result)
     else:
-        for task in tasks:
-            take(process_article(task))
-    stems = {p.stem for p in yaml_paths}
+        for item in todo:
+            take(process_batch(([item], root, str(build_dir))))
+    stems = set(keys)
     for stale in cache_dir.glob("*.pickle"):
         if stale.stem not in stems:
             stale.unlink(missing_ok=True)
     if failed:
         raise BuildFailed([p.format() for p in sorted(problems)])
-    return [rows[p] for p in yaml_paths], len(todo), problems
+    return pieces, len(todo), problems, keys, cached_keys != keys
 
 
 def _failure_lines(failures: list[Failure]) -> list[str]:
@@ -387,14 +568,13 @@ def _build(
         _remove_partial_cache_files(build_dir)
         env_key = environment_key(schema)
         timings: dict[str, float] = {}
-        with _timed(timings, "load"):
-            rows, loaded, problems = load_rows(
-                yaml_paths, build_dir, env_key, schema_root, jobs, progress
-            )
+        tables, loaded, problems, keys = load_tables(
+            yaml_paths, build_dir, env_key, schema, schema_root, jobs, progress, timings
+        )
         warnings = [p.format() for p in problems]
         release_key = hashlib.sha256(
             "\0".join(
-                [env_key, created, package_key(), *(article_key(env_key, p) for p in yaml_paths)]
+                [env_key, created, package_key(), *(keys[p.stem] for p in yaml_paths)]
             ).encode()
         ).hexdigest()
         key_file = build_dir / "release.key"
@@ -411,8 +591,6 @@ def _build(
             return BuildResult(
                 target, zip_target, {}, len(yaml_paths), 0, len(yaml_paths), True, timings=timings
             )
-        with _timed(timings, "assemble"):
-            tables = assemble(rows, schema)
         with _timed(timings, "validate"):
             failures = validate_tables(tables, schema)
             failures += cross_checks(tables, schema)

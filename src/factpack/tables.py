@@ -122,10 +122,10 @@ def article_rows(article: Article, schema: Schema) -> dict[str, list[Row]]:
     return out
 
 
-def assemble(
+def article_tables(
     rows_per_article: Iterable[Mapping[str, list[Row]]], schema: Schema
 ) -> dict[str, pa.Table]:
-    """Assemble all articles' rows into one Arrow table per table, sorted by primary key.
+    """Return the given articles' rows as one Arrow table per table (unsorted).
 
     Raises:
         FactpackError: a value does not fit its column's Arrow type.
@@ -137,11 +137,40 @@ def assemble(
     out: dict[str, pa.Table] = {}
     for name, table in schema.tables.items():
         try:
-            arrow = pa.Table.from_pylist(collected[name], schema=arrow_schema(table))
+            out[name] = pa.Table.from_pylist(collected[name], schema=arrow_schema(table))
         except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
             raise FactpackError(f"{name}: a value does not fit its column type: {exc}") from exc
+    return out
+
+
+def combine(pieces: Iterable[Mapping[str, pa.Table]], schema: Schema) -> dict[str, pa.Table]:
+    """Concatenate per-article (or per-batch) Arrow tables, sort by primary key, one chunk each.
+
+    Every piece must hold each table with the schema's Arrow schema (:func:`article_tables`).
+    The result depends only on the set of rows, not on the pieces' order or size.
+    """
+    collected: dict[str, list[pa.Table]] = {name: [] for name in schema.tables}
+    for piece in pieces:
+        for name in schema.tables:
+            if name in piece and piece[name].num_rows:
+                collected[name].append(piece[name])
+    out: dict[str, pa.Table] = {}
+    for name, table in schema.tables.items():
+        parts = collected[name] or [arrow_schema(table).empty_table()]
+        arrow = pa.concat_tables(parts) if len(parts) > 1 else parts[0]
         out[name] = sort_rows(arrow, table.primary_key).combine_chunks()
     return out
+
+
+def assemble(
+    rows_per_article: Iterable[Mapping[str, list[Row]]], schema: Schema
+) -> dict[str, pa.Table]:
+    """Assemble all articles' rows into one Arrow table per table, sorted by primary key.
+
+    Raises:
+        FactpackError: a value does not fit its column's Arrow type.
+    """
+    return combine([article_tables(rows_per_article, schema)], schema)
 
 
 def sort_rows(arrow: pa.Table, primary_key: Sequence[str]) -> pa.Table:
