@@ -20,6 +20,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -254,6 +255,25 @@ def test_alias_refusal_never_expands(monkeypatch: pytest.MonkeyPatch) -> None:
     assert [e.code for e in loaded.errors] == ["yaml-alias"]
     ok = yamlload.load_yaml("a: &a [1, 2]\nb: *a\n")  # a modest alias is fine
     assert ok.errors == [] and ok.data == {"a": [1, 2], "b": [1, 2]}
+
+
+def test_only_documents_with_aliases_are_measured(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without both '&' and '*' nothing can be an alias: the build is the only walk."""
+    from factpack import yamlload
+
+    measured: list[int] = []
+    real = yamlload.measure
+
+    def counting(root: Any) -> tuple[int, int, Any]:
+        measured.append(1)
+        return real(root)
+
+    monkeypatch.setattr(yamlload, "measure", counting)
+    assert yamlload.load_yaml("a: [1, 2]\nb: 'AT&T'\n").data == {"a": [1, 2], "b": "AT&T"}
+    assert yamlload.load_yaml("a: '*'\n").data == {"a": "*"}
+    assert measured == []
+    assert yamlload.load_yaml("a: &x [1]\nb: *x\n").data == {"a": [1], "b": [1]}
+    assert measured == [1]
 
 
 def test_zz_report_counts() -> None:

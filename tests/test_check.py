@@ -287,3 +287,20 @@ def test_fast_schema_path_agrees_with_jsonschema(name: str) -> None:
     clean = not list(validator.iter_errors(loaded.data))
     assert isinstance(validator.schema, dict)
     assert _fast_valid(validator.schema, loaded.data, validator.schema) == clean
+
+
+def test_positions_follow_the_data_path() -> None:
+    """Positions are found on demand in the node tree: values, keys, the first of duplicate
+    keys, and the nearest existing ancestor of a path the data does not have."""
+    from factpack.yamlload import load_yaml
+
+    loaded = load_yaml("a:\n  b: [x, {c: 1}]\n  b: 2\nd: 'e'\n")
+    assert loaded.where(("a", "b", 1, "c")) == (2, 14)
+    assert loaded.where(("a", "b", 1, "c"), key=True) == (2, 11)
+    assert loaded.where(("a", "b"), key=True) == (2, 3)
+    assert loaded.where(("a", "b", 0)) == (2, 7)
+    assert loaded.where(("a", "b", 5)) == (2, 6)
+    assert loaded.where(("a", "missing", "deeper")) == (2, 3)
+    assert loaded.where(("d",), key=True) == (4, 1)
+    assert loaded.where(()) == (1, 1)
+    assert load_yaml("").where(("a",)) == (1, 1)

@@ -46,6 +46,13 @@ _INF = re.compile(r"^[-+]?\.(?:inf|Inf|INF)$")
 _NAN = re.compile(r"^\.(?:nan|NaN|NAN)$")
 
 _STR_TAG = "tag:yaml.org,2002:str"
+_SEQ_TAG = "tag:yaml.org,2002:seq"
+_MAP_TAG = "tag:yaml.org,2002:map"
+_SCALAR = yaml.ScalarNode
+_SEQ = yaml.SequenceNode
+_MAP = yaml.MappingNode
+_NOT_TEXT_START = frozenset("~nNtTfF0123456789+-.")
+"""First characters of every plain scalar that is not a string (null, bool, int, float)."""
 _PLAIN_TAGS = {
     "tag:yaml.org,2002:null",
     "tag:yaml.org,2002:bool",
@@ -69,32 +76,56 @@ class YamlError:
 
 @dataclass
 class Loaded:
-    """Plain data with positions.
+    """Plain data, with the composed node tree kept to say where each value stands.
+
+    Positions are computed only when asked (:meth:`where`, when a problem is reported), by
+    following a path of the data through the node tree: a clean file never pays for them.
 
     Attributes:
         data: The document as dicts, lists, str, int, float, bool and None.
-        positions: Path of each value to its 1-based ``(line, col)``.
-        key_positions: Path of each mapping entry to the 1-based ``(line, col)`` of its key.
+        root: The composed node tree (None for an empty document or after a syntax error).
         errors: What could not be loaded (syntax errors, duplicate keys, unsupported tags,
             alias bombs, too deep nesting); ``data`` is None after a syntax error or a refused
             alias expansion.
     """
 
     data: Any = None
-    positions: dict[Path_, tuple[int, int]] = field(default_factory=dict)
-    key_positions: dict[Path_, tuple[int, int]] = field(default_factory=dict)
+    root: yaml.Node | None = None
     errors: list[YamlError] = field(default_factory=list)
 
     def where(self, path: Path_, *, key: bool = False) -> tuple[int, int]:
-        """Return the position of ``path`` (its key when ``key``), or of its nearest ancestor."""
-        if key and path in self.key_positions:
-            return self.key_positions[path]
-        p = tuple(path)
-        while p:
-            if p in self.positions:
-                return self.positions[p]
-            p = p[:-1]
-        return self.positions.get((), (1, 1))
+        """Return the 1-based position of ``path`` (of its key when ``key``).
+
+        A path that goes further than the data (a missing key, an index past the end) gives
+        the position of its nearest existing ancestor; the empty path the document's start.
+        """
+        node = self.root
+        if node is None:
+            return 1, 1
+        last = len(path) - 1
+        for i, part in enumerate(path):
+            key_node, child = _child_at(node, part)
+            if child is None:
+                break
+            if key and i == last and key_node is not None:
+                return _pos(key_node)
+            node = child
+        return _pos(node)
+
+
+def _child_at(node: yaml.Node, part: str | int) -> tuple[yaml.Node | None, yaml.Node | None]:
+    """Return the key node and value node that the data's ``part`` of ``node`` came from.
+
+    For a mapping, the first entry whose key is the plain text ``part`` (the data keeps the
+    first of duplicate keys); for a sequence, item ``part``.
+    """
+    if node.__class__ is _MAP and isinstance(part, str):
+        for key_node, value_node in node.value:
+            if key_node.__class__ is _SCALAR and key_node.value == part:
+                return key_node, value_node
+    elif node.__class__ is _SEQ and isinstance(part, int) and 0 <= part < len(node.value):
+        return None, node.value[part]
+    return None, None
 
 
 def scalar_value(value: str, style: str | None) -> Any:
@@ -103,7 +134,7 @@ def scalar_value(value: str, style: str | None) -> Any:
     Quoted and block scalars (any ``style``) are strings; plain ones are resolved here, not by
     PyYAML's YAML 1.1 resolver (which reads ``yes`` as true and ``2023-05-04`` as a date).
     """
-    if style:
+    if style or (value and value[0] not in _NOT_TEXT_START):
         return value
     if _NULL.match(value):
         return None
@@ -172,6 +203,8 @@ def load_yaml(text: str) -> Loaded:
     Nothing is expanded before :func:`measure` has checked the composed graph: a document
     whose aliases would expand it more than :data:`MAX_EXPANSION`-fold, or nested deeper than
     :data:`MAX_DEPTH`, is refused (``errors``, ``data`` None) in time linear in its size.
+    A text without both ``&`` and ``*`` has no anchor or no alias, so every node occurs once
+    in the graph and there is nothing to measure: the build is the only walk.
     """
     out = Loaded()
     try:
@@ -213,6 +246,10 @@ def load_yaml(text: str) -> Loaded:
         return out
     if root is None:
         return out
+    out.root = root
+    if "&" not in text or "*" not in text:
+        out.data = _build(root, 0, out, None)
+        return out
     distinct, expanded, reused = measure(root)
     if expanded > MAX_EXPANSION * distinct + EXPANSION_SLACK:
         line, col = _pos(reused) if reused is not None else (1, 1)
@@ -227,7 +264,7 @@ def load_yaml(text: str) -> Loaded:
             )
         )
         return out
-    data = _build(root, (), out, set())
+    data = _build(root, 0, out, set())
     # A recursive alias is an attack shape, not a typo: refuse the document, not one value.
     out.data = None if any(e.message == _RECURSIVE for e in out.errors) else data
     return out
@@ -277,67 +314,76 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
     return []
 
 
-def _build(node: yaml.Node, path: Path_, out: Loaded, active: set[int]) -> Any:
-    out.positions[path] = _pos(node)
-    allowed = _PLAIN_TAGS if isinstance(node, yaml.ScalarNode) else {_KIND_TAGS[type(node)]}
-    if node.tag not in allowed:
-        line, col = _pos(node)
-        out.errors.append(
-            YamlError(
-                line, col, f"unsupported YAML tag {node.tag}", "remove the tag", code="yaml-tag"
-            )
-        )
-        return None
-    if isinstance(node, yaml.ScalarNode):
+def _error(node: yaml.Node, out: Loaded, message: str, hint: str, *, code: str) -> None:
+    line, col = _pos(node)
+    out.errors.append(YamlError(line, col, message, hint, code=code))
+
+
+def _build(node: yaml.Node, depth: int, out: Loaded, active: set[int] | None) -> Any:
+    """Build the plain data of ``node``, nested ``depth`` levels deep, reporting into ``out``.
+
+    ``active`` holds the collections being built (to refuse a recursive alias); None when the
+    document has no aliases.
+    """
+    cls = node.__class__
+    if isinstance(node, _SCALAR):
+        if node.tag not in _PLAIN_TAGS:
+            _error(node, out, f"unsupported YAML tag {node.tag}", "remove the tag", code="yaml-tag")
+            return None
         return scalar_value(node.value, node.style)
-    if id(node) in active:
-        line, col = _pos(node)
-        out.errors.append(YamlError(line, col, _RECURSIVE, "remove the alias", code="yaml-alias"))
+    if node.tag != (_SEQ_TAG if cls is _SEQ else _MAP_TAG):
+        _error(node, out, f"unsupported YAML tag {node.tag}", "remove the tag", code="yaml-tag")
         return None
-    if len(path) >= MAX_DEPTH:
-        line, col = _pos(node)
-        out.errors.append(
-            YamlError(
-                line,
-                col,
-                f"nested more than {MAX_DEPTH} levels deep",
-                "an annotation is a few levels deep: flatten this value",
-                code="yaml-depth",
-            )
+    if active is not None and id(node) in active:
+        _error(node, out, _RECURSIVE, "remove the alias", code="yaml-alias")
+        return None
+    if depth >= MAX_DEPTH:
+        _error(
+            node,
+            out,
+            f"nested more than {MAX_DEPTH} levels deep",
+            "an annotation is a few levels deep: flatten this value",
+            code="yaml-depth",
         )
         return None
-    active = active | {id(node)}
-    if isinstance(node, yaml.SequenceNode):
-        return [_build(item, (*path, i), out, active) for i, item in enumerate(node.value)]
-    result: dict[str, Any] = {}
-    assert isinstance(node, yaml.MappingNode)
-    for key_node, value_node in node.value:
-        kline, kcol = _pos(key_node)
-        if not isinstance(key_node, yaml.ScalarNode):
-            out.errors.append(
-                YamlError(
-                    kline,
-                    kcol,
+    if active is not None:
+        active.add(id(node))
+    depth += 1
+    result: Any
+    if cls is _SEQ:
+        result = [
+            scalar_value(item.value, item.style)
+            if item.__class__ is _SCALAR and item.tag == _STR_TAG
+            else _build(item, depth, out, active)
+            for item in node.value
+        ]
+    else:
+        result = {}
+        for key_node, value_node in node.value:
+            if key_node.__class__ is not _SCALAR:
+                _error(
+                    key_node,
+                    out,
                     "a mapping key must be a plain name",
                     "write the key as text",
                     code="yaml-key",
                 )
-            )
-            continue
-        key = key_node.value
-        kpath = (*path, key)
-        if key in result:
-            first = out.key_positions[kpath]
-            out.errors.append(
-                YamlError(
-                    kline,
-                    kcol,
-                    f"duplicate key '{key}' (first at line {first[0]})",
+                continue
+            key = key_node.value
+            if key in result:
+                first = next(k for k, _ in node.value if k.__class__ is _SCALAR and k.value == key)
+                _error(
+                    key_node,
+                    out,
+                    f"duplicate key '{key}' (first at line {_pos(first)[0]})",
                     "keep one of them: YAML would silently keep only the last",
                     code="duplicate-key",
                 )
-            )
-            continue
-        out.key_positions[kpath] = (kline, kcol)
-        result[key] = _build(value_node, kpath, out, active)
+                continue
+            if value_node.__class__ is _SCALAR and value_node.tag == _STR_TAG:
+                result[key] = scalar_value(value_node.value, value_node.style)
+            else:
+                result[key] = _build(value_node, depth, out, active)
+    if active is not None:
+        active.discard(id(node))
     return result
