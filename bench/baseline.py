@@ -117,8 +117,8 @@ def run(corpus: Path, out: Path, jobs: int, schema: Schema) -> dict[str, Any]:
     rows: dict[str, list[dict]] = {t: [] for t in columns}
     with multiprocessing.get_context("fork").Pool(jobs) as pool:
         for part in pool.imap(_load_chunk, jobs_list):
-            for table, r in part.items():
-                rows[table].extend(r)
+            for table_name, r in part.items():
+                rows[table_name].extend(r)
     times["load"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
