@@ -48,7 +48,9 @@ schema: $(STAMP) ## regenerate schema/annotation.schema.json from schema/tables 
 	$(FACTPACK) guide --write
 
 .PHONY: release
-release: dataset ## write/update dist/releases.json (the index published beside the archives)
+release: dataset ## check the release in full, then write/update dist/releases.json
+	$(FACTPACK) build --full-check
+	$(FACTPACK) validate $(RELEASE)
 	$(FACTPACK) release-index dist/
 
 .PHONY: test

@@ -192,10 +192,12 @@ def data_card(
     created: str,
     versions: Mapping[str, str],
     formulas: Sequence[tuple[str, str, str, str]] = (),
+    sampled: bool = False,
 ) -> str:
     """Return the release's README.md: what, how built, counts, dictionary, query, cite.
 
-    ``formulas`` (:func:`factpack.formulas.formula_cells`) adds a spreadsheet warning.
+    ``formulas`` (:func:`factpack.formulas.formula_cells`) adds a spreadsheet warning;
+    ``sampled`` says the build checked the package (layer 4) on a sample, not in full.
     """
     pkg = schema.package
     name = release_name(schema)
@@ -236,7 +238,7 @@ def data_card(
         "`factpack build` checked the annotations (JSON Schema and text), every table against "
         "its schema (pandera), the tables against each other in DuckDB (foreign keys, "
         "evidence equals the text, dates not after publication unless a note says why) and "
-        "the finished package (`frictionless validate`, sha256 of every file). Facts the text "
+        f"the finished package ({_layer4_text(sampled)}). Facts the text "
         "does not state are recorded with their basis (`stated`/`inferred`/`unknown`) and a "
         "note; identifiers that cannot be verified offline are empty, never guessed.",
         "",
@@ -279,6 +281,21 @@ def data_card(
         "",
     ]
     return "\n".join(lines)
+
+
+def _layer4_text(sampled: bool) -> str:
+    """How the build checked the finished package, for the data card."""
+    if sampled:
+        return (
+            "a routine build: `frictionless validate` on a sample of every table's rows, the "
+            "Parquet files equal to the CSV files row for row, sha256 of every file; not yet "
+            "the full check, which `factpack validate` and `make release` run"
+        )
+    return (
+        "in full: `frictionless validate` of every CSV row, primary and foreign keys "
+        "included, the Parquet files equal to the CSV files row for row and read by "
+        "frictionless on a sample, sha256 of every file"
+    )
 
 
 def _formula_warning(formulas: Sequence[tuple[str, str, str, str]]) -> list[str]:

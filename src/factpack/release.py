@@ -32,7 +32,13 @@ import pyarrow.compute as pc
 import factpack
 from factpack import package, write
 from factpack.annotations import id_collisions
-from factpack.checks import Failure, check_release, cross_checks, validate_tables
+from factpack.checks import (
+    Failure,
+    check_release_detail,
+    cross_checks,
+    should_sample,
+    validate_tables,
+)
 from factpack.formulas import FormulaCell, formula_cells
 from factpack.formulas import describe as describe_formulas
 from factpack.problems import FactpackError, Problem, display_path
@@ -88,6 +94,8 @@ class BuildResult:
     timings: dict[str, float] = field(default_factory=dict)
     """Wall seconds per stage (load, assemble, validate, write, package, site, duckdb,
     frictionless), for ``factpack build --timings`` and bench/."""
+    check: str = ""
+    """What layer 4 read (``layer 4: sampled N of M rows; ...`` or ``... all N rows``)."""
 
 
 @contextlib.contextmanager
@@ -460,6 +468,7 @@ def stage_release(
     created: str,
     timings: dict[str, float] | None = None,
     formulas: Sequence[FormulaCell] = (),
+    sampled: bool = False,
 ) -> tuple[Path, Path]:
     """Write a complete release into ``staging/<name>-<version>/`` and its zip beside it."""
     name = package.release_name(schema)
@@ -474,7 +483,9 @@ def stage_release(
         descriptor = package.datapackage_descriptor(schema, out, created)
         (out / "datapackage.json").write_text(package.json_text(descriptor), encoding="utf-8")
         counts = {n: tables[n].num_rows for n in schema.tables}
-        card = package.data_card(schema, counts, created, library_versions(), formulas)
+        card = package.data_card(
+            schema, counts, created, library_versions(), formulas, sampled=sampled
+        )
         (out / "README.md").write_text(card, encoding="utf-8")
         (out / "CITATION.cff").write_text(package.citation_cff(schema, created), encoding="utf-8")
     try:
@@ -526,8 +537,13 @@ def build(
     jobs: int = 2,
     progress: Callable[[str], None] | None = None,
     force: bool = False,
+    full_check: bool = False,
 ) -> BuildResult:
     """Build the release of ``seeds_dir`` into ``dist_dir`` (see the module docstring).
+
+    Layer 4 reads a sample of the rows when the release has more than
+    :data:`factpack.checks.SAMPLE_THRESHOLD` rows, unless ``full_check``; the data card says
+    which check the release passed.
 
     Raises:
         BuildFailed: any validation layer failed; ``dist/`` is left as it was.
@@ -535,7 +551,9 @@ def build(
             disk, read-only ``dist/``) as one line naming the path.
     """
     try:
-        return _build(seeds_dir, dist_dir, build_dir, schema_root, jobs, progress, force)
+        return _build(
+            seeds_dir, dist_dir, build_dir, schema_root, jobs, progress, force, full_check
+        )
     except OSError as exc:
         where = display_path(exc.filename) if exc.filename else display_path(dist_dir)
         raise FactpackError(
@@ -552,6 +570,7 @@ def _build(
     jobs: int,
     progress: Callable[[str], None] | None,
     force: bool,
+    full_check: bool,
 ) -> BuildResult:
     schema = load_schema(schema_root)
     name = package.release_name(schema)
@@ -579,13 +598,14 @@ def _build(
         ).hexdigest()
         key_file = build_dir / "release.key"
         target, zip_target = dist_dir / name, dist_dir / f"{name}.zip"
+        previous = key_file.read_text().split() if key_file.is_file() else []
         if (
             not force
             and loaded == 0
             and target.is_dir()
             and zip_target.is_file()
-            and key_file.is_file()
-            and key_file.read_text() == f"{name} {release_key}\n"
+            and previous[:2] == [name, release_key]
+            and (previous[2:] == ["full"] or not full_check)
         ):
             zip_target.touch()
             return BuildResult(
@@ -598,20 +618,22 @@ def _build(
             raise BuildFailed(_failure_lines(failures))
         formulas = formula_cells(tables)
         warnings += describe_formulas(formulas)
+        sampled = should_sample(sum(t.num_rows for t in tables.values()), full_check)
         staging = dist_dir / f".staging-{os.getpid()}"
         shutil.rmtree(staging, ignore_errors=True)
         try:
             staged_dir, staged_zip = stage_release(
-                tables, schema, staging, created, timings, formulas
+                tables, schema, staging, created, timings, formulas, sampled
             )
             with _timed(timings, "frictionless"):
-                problems_4 = check_release(staged_dir)
-            if problems_4:
-                raise BuildFailed(problems_4)
+                checked = check_release_detail(staged_dir, sample=sampled)
+            if checked.problems:
+                raise BuildFailed(checked.problems)
             target, zip_target = publish(staged_dir, staged_zip, dist_dir)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-        _write_atomic(key_file, f"{name} {release_key}\n".encode())
+        mode = "sample" if sampled else "full"
+        _write_atomic(key_file, f"{name} {release_key} {mode}\n".encode())
         counts = {n: tables[n].num_rows for n in schema.tables}
         return BuildResult(
             target,
@@ -622,4 +644,5 @@ def _build(
             len(yaml_paths) - loaded,
             warnings=warnings,
             timings=timings,
+            check=checked.summary(),
         )
