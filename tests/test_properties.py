@@ -18,7 +18,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from factpack.annotations import load_article
+from factpack.annotations import _schema_parts, fast_validator, load_article
 from factpack.checks import cross_checks, validate_tables
 from factpack.schema import load_schema
 from factpack.tables import article_rows, assemble
@@ -268,6 +268,18 @@ def test_mutated_documents_never_raise(
     yaml_text, text = case
     article, problems = load_article(write(fresh(tmp_path_factory), "a1", yaml_text, text))
     assert_clean_outcome(article, problems)
+
+
+@settings(PROFILE, max_examples=200)
+@given(case=mutated())
+def test_fast_schema_path_agrees_with_jsonschema(case: tuple[str | bytes, str | bytes]) -> None:
+    """The compiled schema says valid exactly when jsonschema finds no error."""
+    yaml_text, _ = case
+    if isinstance(yaml_text, bytes):
+        return
+    data = load_yaml(yaml_text).data
+    validator, _ = _schema_parts()
+    assert fast_validator()(data) == (not any(validator.iter_errors(data)))
 
 
 @settings(PROFILE, max_examples=300)
