@@ -374,3 +374,30 @@ def test_cache_files_half_written_by_a_killed_build_are_removed(tmp_path: Path) 
         "001_alpha.pickle",
         "002_beta.pickle",
     ]
+
+
+def test_zip_uses_the_set_deflate_level_and_matches_the_files(
+    built: tuple[Path, release.BuildResult], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from factpack import package
+
+    rel = built[0] / "dist" / NAME
+    sizes = []
+    for level in (0, 9):
+        monkeypatch.setattr(package, "ZIP_LEVEL", level)
+        out = tmp_path / f"{level}.zip"
+        package.write_zip(rel, out, "2024-01-01T00:00:00Z")
+        with zipfile.ZipFile(out) as zf:
+            info = zf.getinfo(f"{NAME}/data/articles.csv")
+            assert zf.read(info) == (rel / "data" / "articles.csv").read_bytes()
+            sizes.append(info.compress_size)
+    assert sizes[1] < sizes[0]
+
+
+def test_sha256sums_reuses_digests_it_is_given(built: tuple[Path, release.BuildResult]) -> None:
+    from factpack import package
+
+    rel = built[0] / "dist" / NAME
+    text = package.sha256sums_text(rel, {"data/claims.csv": "f" * 64})
+    assert f"{'f' * 64}  data/claims.csv\n" in text
+    assert text.replace(f"{'f' * 64}  data/claims.csv", "") != text
