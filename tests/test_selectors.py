@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -117,3 +119,17 @@ def test_offset_map_round_trips(text: str) -> None:
             folded.folded[:i].endswith(" ")
             and fold(text[: folded.original(i)]) + " " == folded.folded[:i]
         )
+
+
+@given(
+    st.text(
+        alphabet=st.sampled_from(list("ab é\t\n\r\x0b\x1c\x85\xa0\u2003\u2028\u3000'‘’‛′\"“”„″")),
+        max_size=30,
+    )
+)
+def test_fold_maps_every_quote_and_space_like_a_table(text: str) -> None:
+    """ASCII and non-ASCII strings fold alike: each quote to ' or ", each space to one."""
+    table = str.maketrans({**dict.fromkeys("'‘’‛′", "'"), **dict.fromkeys('"“”„″', '"')})
+    spaced = "".join(" " if c.isspace() else c for c in text.translate(table))
+    assert fold(text) == re.sub(" {2,}", " ", spaced)
+    assert FoldedText(text).folded == fold(text)
