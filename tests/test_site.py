@@ -464,3 +464,29 @@ def test_query_examples_on_the_index_run_against_the_release(
     monkeypatch.chdir(release)
     assert len(duckdb.sql(site.EXAMPLE_SQL).fetchall()) == 3
     assert sorted(duckdb.sql(site.EXAMPLE_PY_SQL).fetchall()) == [("alleged", 1), ("denied", 1)]
+
+
+def test_rows_in_any_file_order_give_the_same_site(tmp_path: Path) -> None:
+    """Rows are grouped by article with Arrow: interleaved articles render as grouped ones."""
+    import random
+
+    grouped = write_release(tmp_path / "grouped")
+    rows = fixture_rows()
+    for table in rows.values():
+        random.Random(3).shuffle(table)  # sources: A1, A2, A1 (not adjacent)
+    shuffled = write_release(tmp_path / "shuffled", rows)
+    first = {p.relative_to(grouped): p.read_bytes() for p in site.build_site(grouped)}
+    second = {p.relative_to(shuffled): p.read_bytes() for p in site.build_site(shuffled)}
+    assert first == second
+
+
+def test_a_failed_build_keeps_the_previous_site(tmp_path: Path) -> None:
+    release = write_release(tmp_path / "r")
+    before = {p: p.read_bytes() for p in site.build_site(release)}
+    rows = fixture_rows()
+    rows["claims"][0]["char_start"] += 1
+    write_release(release, rows)
+    with pytest.raises(FactpackError, match="char_start"):
+        site.build_site(release)
+    assert {p: p.read_bytes() for p in before} == before
+    assert sorted(p.name for p in release.iterdir()) == ["data", "datapackage.json", "site"]

@@ -17,6 +17,7 @@ import datetime as dt
 import html
 import itertools
 import json
+import os
 import re
 import shutil
 from collections import Counter
@@ -24,9 +25,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from factpack.problems import FactpackError, display_path
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 TABLES = ("articles", "sources", "events", "claims")
 # Span kinds in nesting order: at equal extent a claim holds an event, an event a source.
@@ -51,17 +55,25 @@ Row = dict[str, Any]
 
 @dataclass(frozen=True)
 class ReleaseData:
-    """What the site shows of one release.
+    """What the site shows of one release, kept as Arrow tables (rows become dicts one
+    article at a time).
 
     Attributes:
         descriptor: The parsed ``datapackage.json``.
-        rows: Table name -> rows (column -> Python value), in primary-key order.
+        tables: Table name -> the Arrow table; sources, events and claims with each article's
+            rows next to each other.
         fields: Table name -> the resource's field descriptors (name, type, description, ...).
+        order: Row numbers of ``tables["articles"]`` in primary-key order.
+        groups: Table name -> article id -> (first row, row count) of that article's rows.
+        keys: Table name -> its primary-key columns.
     """
 
     descriptor: dict[str, Any]
-    rows: dict[str, list[Row]]
+    tables: dict[str, pa.Table]
     fields: dict[str, list[dict[str, Any]]]
+    order: list[int]
+    groups: dict[str, dict[str, tuple[int, int]]]
+    keys: dict[str, list[str]]
 
 
 @dataclass(frozen=True)
@@ -136,6 +148,40 @@ def table_resource(descriptor: dict[str, Any], table: str) -> dict[str, Any]:
     return next((r for r in candidates if r.get("name") == table), {})
 
 
+def _key_order(table: pa.Table, key: list[str]) -> list[int]:
+    """Return the row numbers of ``table`` sorted by the natural order of its key columns."""
+    columns = [table.column(k).to_pylist() if k in table.column_names else None for k in key]
+    keys = [
+        tuple(natural_key(format_value(c[i] if c is not None else None)) for c in columns)
+        for i in range(table.num_rows)
+    ]
+    return sorted(range(table.num_rows), key=keys.__getitem__)
+
+
+def _group_by_article(table: pa.Table) -> tuple[pa.Table, dict[str, tuple[int, int]]]:
+    """Return ``table`` with each article's rows adjacent, and article id -> (first, count).
+
+    A table written article by article (as releases are) is used as it is; otherwise it is
+    reordered once by article id (a stable sort keeps each article's rows in file order).
+    """
+    import pyarrow.compute as pc
+
+    if "article_id" not in table.column_names or table.num_rows == 0:
+        return table, {}
+    ids = table.column("article_id").combine_chunks()
+    runs = pc.run_end_encode(ids)
+    if len(pc.unique(runs.values)) != len(runs.values):
+        table = table.take(pc.sort_indices(ids))
+        runs = pc.run_end_encode(table.column("article_id").combine_chunks())
+    groups: dict[str, tuple[int, int]] = {}
+    start = 0
+    for value, end in zip(runs.values.to_pylist(), runs.run_ends.to_pylist(), strict=True):
+        if value is not None:
+            groups[str(value)] = (start, end - start)
+        start = end
+    return table, groups
+
+
 def read_release_data(release_dir: Path) -> ReleaseData:
     """Read the descriptor and the four tables of the release in ``release_dir``.
 
@@ -154,23 +200,39 @@ def read_release_data(release_dir: Path) -> ReleaseData:
         ) from None
     except (OSError, ValueError) as error:
         raise FactpackError(f"{where}:0:0: cannot read the descriptor: {error}") from None
-    rows: dict[str, list[Row]] = {}
+    tables: dict[str, pa.Table] = {}
     fields: dict[str, list[dict[str, Any]]] = {}
+    groups: dict[str, dict[str, tuple[int, int]]] = {}
+    keys: dict[str, list[str]] = {}
     for table in TABLES:
         schema = _resource_schema(table_resource(descriptor, table), release_dir)
         fields[table] = [f for f in schema.get("fields", []) if isinstance(f, dict)]
         path = release_dir / "data" / f"{table}.parquet"
         try:
-            rows[table] = pq.read_table(path).to_pylist()
+            tables[table] = pq.read_table(path)
         except (OSError, ValueError) as error:
             raise FactpackError(
                 f"{display_path(path)}: cannot read table {table!r} ({error}); "
                 "is the release complete?"
             ) from None
         key = schema.get("primaryKey") or [ID_COLUMN.get(table, "article_id")]
-        key = [key] if isinstance(key, str) else list(key)
-        rows[table].sort(key=lambda r: tuple(natural_key(format_value(r.get(k))) for k in key))
-    return ReleaseData(descriptor=descriptor, rows=rows, fields=fields)
+        keys[table] = [key] if isinstance(key, str) else list(key)
+        if table != "articles":
+            tables[table], groups[table] = _group_by_article(tables[table])
+    order = _key_order(tables["articles"], keys["articles"])
+    return ReleaseData(descriptor, tables, fields, order, groups, keys)
+
+
+def article_rows(data: ReleaseData, article_id: str) -> dict[str, list[Row]]:
+    """Return table -> the rows of one article's sources, events and claims, in key order."""
+    out: dict[str, list[Row]] = {}
+    for table in TABLES[1:]:
+        first, count = data.groups[table].get(article_id, (0, 0))
+        rows = data.tables[table].slice(first, count).to_pylist() if count else []
+        key = data.keys[table]
+        rows.sort(key=lambda r: tuple(natural_key(format_value(r.get(k))) for k in key))
+        out[table] = rows
+    return out
 
 
 # --- spans and the highlighted text ----------------------------------------------------------
@@ -348,9 +410,27 @@ def field_enum(fields: list[dict[str, Any]], name: str) -> list[str]:
     return []
 
 
-def count_items(values: Iterable[Any], order: Sequence[str]) -> list[tuple[str, int]]:
-    """Count values: declared categories first (zeros included), then others, nulls last."""
-    counts = Counter("(empty)" if v is None else format_value(v) for v in values)
+def value_counts(values: pa.Array | pa.ChunkedArray) -> Counter[Any]:
+    """Return value -> count of an Arrow column (null counted as None), counted by Arrow."""
+    import pyarrow.compute as pc
+
+    counts: Counter[Any] = Counter()
+    for item in pc.value_counts(values).to_pylist():
+        counts[item["values"]] += item["counts"]
+    return counts
+
+
+def formatted_counts(values: pa.Array | pa.ChunkedArray) -> Counter[str]:
+    """Return the counts of a column by formatted value, ``(empty)`` for null."""
+    out: Counter[str] = Counter()
+    for value, n in value_counts(values).items():
+        out["(empty)" if value is None else format_value(value)] += n
+    return out
+
+
+def counted_items(counts: Counter[str], order: Sequence[str]) -> list[tuple[str, int]]:
+    """Order counts: declared categories first (zeros included), then others, nulls last."""
+    counts = Counter(counts)
     items = [(v, counts.pop(v, 0)) for v in order]
     empty = counts.pop("(empty)", 0)
     items += sorted(counts.items(), key=lambda kv: natural_key(kv[0]))
@@ -361,19 +441,25 @@ def count_items(values: Iterable[Any], order: Sequence[str]) -> list[tuple[str, 
 
 def events_per_day(events: list[Row]) -> tuple[str, list[tuple[str, int]]]:
     """Count events by ``date_start``: per day, or per month when the range is long."""
-    dates = sorted(e["date_start"] for e in events if isinstance(e.get("date_start"), dt.date))
-    undated = len(events) - len(dates)
+    days = Counter(e["date_start"] for e in events if isinstance(e.get("date_start"), dt.date))
+    return day_chart(days, len(events) - sum(days.values()))
+
+
+def day_chart(days: Counter[dt.date], undated: int) -> tuple[str, list[tuple[str, int]]]:
+    """Return the caption and bars of the events chart from event counts per ``date_start``."""
+    dates = sorted(days)
     items: list[tuple[str, int]] = []
     if dates and (dates[-1] - dates[0]).days < MAX_DAY_BARS:
         caption = "Events per day (date_start, the first possible day)"
-        counts = Counter(dates)
         day = dates[0]
         while day <= dates[-1]:
-            items.append((day.isoformat(), counts[day]))
+            items.append((day.isoformat(), days[day]))
             day += dt.timedelta(days=1)
     elif dates:
         caption = "Events per month (date_start, the first possible day)"
-        months = Counter(d.strftime("%Y-%m") for d in dates)
+        months: Counter[str] = Counter()
+        for d in dates:
+            months[d.strftime("%Y-%m")] += days[d]
         items = sorted(months.items())
     else:
         caption = "Events per day (date_start)"
@@ -461,19 +547,6 @@ LEGEND = (
     '<li><mark class="hl hl-event" data-label="E">event</mark> double underline</li>'
     '<li><mark class="hl hl-claim" data-label="C">claim</mark> dashed underline</li></ul>\n'
 )
-
-
-def group_by_article(data: ReleaseData) -> dict[str, dict[str, list[Row]]]:
-    """Return article id -> table -> that article's rows of sources, events and claims."""
-    out: dict[str, dict[str, list[Row]]] = {
-        str(a["article_id"]): {t: [] for t in TABLES[1:]} for a in data.rows["articles"]
-    }
-    for table in TABLES[1:]:
-        for row in data.rows[table]:
-            article = out.get(str(row.get("article_id")))
-            if article is not None:
-                article[table].append(row)
-    return out
 
 
 def article_page(article: Row, mine: dict[str, list[Row]], data: ReleaseData, script: str) -> str:
@@ -573,58 +646,90 @@ def dictionary(data: ReleaseData) -> str:
     return "".join(out)
 
 
+INDEX_COLUMNS = ("article_id", "title", "publisher", "published_date")
+"""The articles' columns the index lists."""
+
+
+def _column(table: pa.Table, name: str) -> list[Any]:
+    """Return a column as Python values (all None when the table has no such column)."""
+    if name in table.column_names:
+        return table.column(name).to_pylist()
+    return [None] * table.num_rows
+
+
+def _counts(table: pa.Table, name: str) -> Counter[str]:
+    """Count a column's values by formatted value (``(empty)`` for null or no column)."""
+    if name not in table.column_names:
+        return Counter({"(empty)": table.num_rows} if table.num_rows else {})
+    return formatted_counts(table.column(name))
+
+
+def _claim_source_kinds(claims: pa.Table, sources: pa.Table) -> Counter[str]:
+    """Count claims by the ``source_kind`` of their source (``(empty)`` when unknown)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    names = ("source_id", "source_kind")
+    if not all(n in sources.column_names for n in names) or "source_id" not in claims.column_names:
+        return Counter({"(empty)": claims.num_rows} if claims.num_rows else {})
+    at = pc.index_in(
+        claims.column("source_id").cast(pa.string()),
+        value_set=sources.column("source_id").cast(pa.string()).combine_chunks(),
+        skip_nulls=True,
+    )
+    return formatted_counts(sources.column("source_kind").take(at))
+
+
 def index_page(data: ReleaseData) -> str:
     """Return the HTML of the dataset overview."""
     d = data.descriptor
     name, version = str(d.get("name", "")), str(d.get("version", ""))
     counts = "".join(
         f'<tr><td><a href="#dict-{t}"><code>{t}</code></a></td>'
-        f'<td class="num">{len(data.rows[t])}</td>'
+        f'<td class="num">{data.tables[t].num_rows}</td>'
         f'<td><a href="../data/{t}.csv">CSV</a> · <a href="../data/{t}.parquet">Parquet</a></td>'
         "</tr>"
         for t in TABLES
     )
-    per_article: dict[str, Counter[str]] = {}
-    for t in TABLES[1:]:
-        for r in data.rows[t]:
-            per_article.setdefault(str(r.get("article_id")), Counter())[t] += 1
+    listed = {c: _column(data.tables["articles"], c) for c in INDEX_COLUMNS}
     articles = "".join(
-        f'<tr><td><a href="articles/{esc(a["article_id"])}.html">{esc(a.get("title"))}</a></td>'
-        f"<td>{cell(a.get('publisher'))}</td><td>{cell(a.get('published_date'))}</td>"
+        f'<tr><td><a href="articles/{esc(aid)}.html">{esc(title)}</a></td>'
+        f"<td>{cell(publisher)}</td><td>{cell(published)}</td>"
         + "".join(
-            f'<td class="num">{per_article.get(str(a["article_id"]), Counter())[t]}</td>'
-            for t in TABLES[1:]
+            f'<td class="num">{data.groups[t].get(str(aid), (0, 0))[1]}</td>' for t in TABLES[1:]
         )
         + "</tr>"
-        for a in data.rows["articles"]
+        for aid, title, publisher, published in (
+            (listed[c][i] for c in INDEX_COLUMNS) for i in data.order
+        )
     )
-    source_kind = {str(s["source_id"]): s.get("source_kind") for s in data.rows["sources"]}
-    day_caption, day_items = events_per_day(data.rows["events"])
+    events, claims, sources = (data.tables[t] for t in ("events", "claims", "sources"))
+    days = value_counts(events.column("date_start")) if "date_start" in events.column_names else {}
+    dated = Counter({d: n for d, n in days.items() if isinstance(d, dt.date)})
+    day_caption, day_items = day_chart(dated, events.num_rows - sum(dated.values()))
     charts = "".join(
         [
             bar_chart("chart-days", day_caption, day_items),
             bar_chart(
                 "chart-claim-kind",
                 "Claims by kind",
-                count_items(
-                    (c.get("claim_kind") for c in data.rows["claims"]),
-                    field_enum(data.fields["claims"], "claim_kind"),
+                counted_items(
+                    _counts(claims, "claim_kind"), field_enum(data.fields["claims"], "claim_kind")
                 ),
             ),
             bar_chart(
                 "chart-source-kind",
                 "Claims by kind of source",
-                count_items(
-                    (source_kind.get(str(c.get("source_id"))) for c in data.rows["claims"]),
+                counted_items(
+                    _claim_source_kinds(claims, sources),
                     field_enum(data.fields["sources"], "source_kind"),
                 ),
             ),
             bar_chart(
                 "chart-factuality",
                 "Events by factuality",
-                count_items(
-                    (e.get("factuality") for e in data.rows["events"]),
-                    field_enum(data.fields["events"], "factuality"),
+                counted_items(
+                    _counts(events, "factuality"), field_enum(data.fields["events"], "factuality")
                 ),
             ),
         ]
@@ -697,26 +802,52 @@ def build_site(release_dir: Path) -> list[Path]:
         FactpackError: The release is incomplete or its evidence offsets do not match the text.
     """
     data = read_release_data(release_dir)
+    site = release_dir / "site"
+    staging = release_dir / f".site-{os.getpid()}.tmp"
+    if staging.exists():
+        shutil.rmtree(staging)
+    try:
+        (staging / "articles").mkdir(parents=True)
+        written = [
+            _write(staging / "index.html", index_page(data)),
+            _write(staging / "style.css", _asset("style.css")),
+        ]
+        written += write_article_pages(data, staging / "articles", range(len(data.order)))
+        if site.exists():
+            shutil.rmtree(site)
+        staging.rename(site)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)
+    return sorted(site / p.relative_to(staging) for p in written)
+
+
+def _write(path: Path, content: str) -> Path:
+    path.write_bytes(content.encode("utf-8"))
+    return path
+
+
+def write_article_pages(data: ReleaseData, out_dir: Path, positions: Iterable[int]) -> list[Path]:
+    """Render and write the pages of the articles at ``positions`` of the key order, one at a
+    time (only one page and its rows are in memory at once).
+
+    Raises:
+        FactpackError: An article id is not a safe file name, or an article's evidence offsets
+            do not match its text.
+    """
     script = _asset("article.js")
-    pages = {Path("index.html"): index_page(data), Path("style.css"): _asset("style.css")}
-    grouped = group_by_article(data)
-    for article in data.rows["articles"]:
-        if not SAFE_ID.match(str(article.get("article_id"))):
+    articles = data.tables["articles"]
+    written = []
+    for position in positions:
+        article = articles.slice(data.order[position], 1).to_pylist()[0]
+        article_id = article.get("article_id")
+        if not SAFE_ID.match(str(article_id)):
             raise FactpackError(
-                f"data/articles.parquet: article_id {article.get('article_id')!r} is not a "
+                f"data/articles.parquet: article_id {article_id!r} is not a "
                 "safe file name (^[a-z0-9][a-z0-9_-]{0,63}$); rebuild the release"
             )
-        pages[Path("articles") / f"{article['article_id']}.html"] = article_page(
-            article, grouped[str(article["article_id"])], data, script
+        mine = article_rows(data, str(article_id))
+        written.append(
+            _write(out_dir / f"{article_id}.html", article_page(article, mine, data, script))
         )
-    site = release_dir / "site"
-    if site.exists():
-        shutil.rmtree(site)
-    written = []
-    for rel, content in sorted(pages.items()):
-        path = site / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("w", encoding="utf-8", newline="\n") as handle:
-            handle.write(content)
-        written.append(path)
     return written
