@@ -23,6 +23,7 @@ import shutil
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -97,6 +98,7 @@ class Span:
     title: str
 
 
+@lru_cache(maxsize=65536)
 def natural_key(text: str) -> tuple[tuple[int, int | str], ...]:
     """Return a sort key that orders ``C2`` before ``C10``."""
     parts = re.split(r"(\d+)", text)
@@ -124,9 +126,18 @@ def format_value(value: Any) -> str:
     return str(value)
 
 
+_HTML_SPECIAL = re.compile("[&<>\"']")
+_TEXT_SPECIAL = re.compile("[&<>]")
+
+
+def escape(text: str) -> str:
+    """Return ``escape(text)``; text without ``&<>"'`` (most cells) is returned as is."""
+    return html.escape(text) if _HTML_SPECIAL.search(text) else text
+
+
 def esc(value: Any) -> str:
     """Return ``value`` formatted and escaped for HTML text and attributes."""
-    return html.escape(format_value(value), quote=True)
+    return escape(value if value.__class__ is str else format_value(value))
 
 
 # --- reading the release ---------------------------------------------------------------------
@@ -324,7 +335,8 @@ def highlight(text: str, spans: Sequence[Span]) -> str:
             out.append(_open_tag(span, span.row_id not in opened))
             opened.add(span.row_id)
         stack = cover
-        out.append(html.escape(text[a:b], quote=False))
+        piece = text[a:b]
+        out.append(html.escape(piece, quote=False) if _TEXT_SPECIAL.search(piece) else piece)
     out.extend("</mark>" for _ in stack)
     return "".join(out)
 
@@ -339,7 +351,7 @@ def page(title: str, body: str, css: str, script: str = "") -> str:
         "<!DOCTYPE html>\n"
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{html.escape(title)}</title>\n"
+        f"<title>{escape(title)}</title>\n"
         f'<link rel="stylesheet" href="{css}">\n</head>\n<body>\n'
         '<a class="skip" href="#main">Skip to content</a>\n'
         f"{body}{tail}</body>\n</html>\n"
@@ -348,7 +360,7 @@ def page(title: str, body: str, css: str, script: str = "") -> str:
 
 def meta_list(items: Iterable[tuple[str, str]]) -> str:
     """Return a ``<dl class="meta">`` of (term, HTML value) pairs."""
-    inner = "".join(f"<dt>{html.escape(k)}</dt><dd>{v}</dd>" for k, v in items)
+    inner = "".join(f"<dt>{escape(k)}</dt><dd>{v}</dd>" for k, v in items)
     return f'<dl class="meta">{inner}</dl>\n'
 
 
@@ -373,7 +385,7 @@ def bar_chart(chart_id: str, caption: str, items: Sequence[tuple[str, int]]) -> 
         f'<svg class="chart" xmlns="http://www.w3.org/2000/svg" width="{width}" '
         f'height="{height}" viewBox="0 0 {width} {height}" role="img" '
         f'aria-labelledby="{chart_id}-title">',
-        f'<title id="{chart_id}-title">{html.escape(caption)}</title>',
+        f'<title id="{chart_id}-title">{escape(caption)}</title>',
     ]
     if not items:
         parts.append(f'<text x="{label_w}" y="{pad + 15}">no rows</text>')
@@ -382,18 +394,17 @@ def bar_chart(chart_id: str, caption: str, items: Sequence[tuple[str, int]]) -> 
         shown = label if len(label) <= 30 else label[:29] + "…"
         w = round(bar_w * count / top)
         parts.append(
-            f"<g><title>{html.escape(label)}: {count}</title>"
-            f'<text x="{label_w - 6}" y="{y + 15}" text-anchor="end">{html.escape(shown)}</text>'
+            f"<g><title>{escape(label)}: {count}</title>"
+            f'<text x="{label_w - 6}" y="{y + 15}" text-anchor="end">{escape(shown)}</text>'
             f'<rect class="bar" x="{label_w}" y="{y + 3}" width="{w}" height="{row_h - 6}"/>'
             f'<text x="{label_w + w + 4}" y="{y + 15}">{count}</text></g>'
         )
     parts.append("</svg>")
     rows = "".join(
-        f'<tr><td>{html.escape(label)}</td><td class="num">{count}</td></tr>'
-        for label, count in items
+        f'<tr><td>{escape(label)}</td><td class="num">{count}</td></tr>' for label, count in items
     )
     return (
-        f'<figure class="chart" id="{chart_id}"><figcaption>{html.escape(caption)}</figcaption>\n'
+        f'<figure class="chart" id="{chart_id}"><figcaption>{escape(caption)}</figcaption>\n'
         + "".join(parts)
         + f"\n<details><summary>Data</summary><table><tr><th>value</th>"
         f'<th class="num">count</th></tr>{rows}</table></details></figure>\n'
@@ -478,8 +489,13 @@ def _ref(column: str, value: Any, article_id: str, labels: dict[str, str]) -> st
     text = format_value(value)
     local = local_id(text, article_id)
     if text in labels:
-        return f'<a href="#row-{esc(local)}">{esc(local)}</a> {html.escape(labels[text])}'
+        return f'<a href="#row-{esc(local)}">{esc(local)}</a> {escape(labels[text])}'
     return esc(text)
+
+
+@lru_cache(maxsize=1024)
+def _term(name: str) -> str:
+    return f"<dt>{escape(name)}</dt><dd>"
 
 
 def row_item(
@@ -496,7 +512,7 @@ def row_item(
     else:
         who = labels.get(str(row.get("source_id")), format_value(row.get("source_id")))
         head = (
-            f"{html.escape(who)} <i>{esc(row.get('cue'))}</i>: {esc(row.get('claim_text'))} "
+            f"{escape(who)} <i>{esc(row.get('cue'))}</i>: {esc(row.get('claim_text'))} "
             f"<small>({esc(row.get('claim_kind'))})</small>"
         )
     names = [f["name"] for f in fields if "name" in f] or list(row)
@@ -506,7 +522,7 @@ def row_item(
             continue
         value = row.get(name)
         shown = _ref(name, value, article_id, labels) if name in REFERENCES else cell(value)
-        dl.append(f"<dt>{html.escape(name)}</dt><dd>{shown}</dd>")
+        dl.append(f"{_term(name)}{shown}</dd>")
     dl.append(
         f"<dt>evidence</dt><dd>characters {esc(row.get('char_start'))}–"
         f"{esc(row.get('char_end'))}</dd>"
@@ -531,9 +547,9 @@ def relations_list(claims: list[Row], article_id: str, labels: dict[str, str]) -
         b = local_id(str(target), article_id)
         who_a = labels.get(str(claim.get("source_id")), "")
         items.append(
-            f'<li><a href="#span-{esc(a)}">{esc(a)}</a> ({html.escape(who_a)}) '
+            f'<li><a href="#span-{esc(a)}">{esc(a)}</a> ({escape(who_a)}) '
             f"<strong>{esc(claim.get('relation') or 'responds to')}</strong> "
-            f'<a href="#span-{esc(b)}">{esc(b)}</a> ({html.escape(labels.get(str(target), ""))})'
+            f'<a href="#span-{esc(b)}">{esc(b)}</a> ({escape(labels.get(str(target), ""))})'
             "</li>\n"
         )
     if not items:
@@ -750,11 +766,11 @@ def index_page(data: ReleaseData) -> str:
             ("contributors", esc(authors) if authors else cell(None)),
         ]
     )
-    query = html.escape(
+    query = escape(
         f'duckdb -c "{EXAMPLE_SQL}"\n\n# Python\nimport duckdb\n'
         f'duckdb.sql("{EXAMPLE_PY_SQL}").show()'
     )
-    cite = html.escape(f"{authors}. {d.get('title', name)}, version {version}.")
+    cite = escape(f"{authors}. {d.get('title', name)}, version {version}.")
     body = (
         f'<header class="site"><h1>{esc(d.get("title") or name)}</h1></header>\n'
         f'<main id="main">\n<p>{esc(d.get("description"))}</p>\n{meta}'
