@@ -462,8 +462,10 @@ def test_query_examples_on_the_index_run_against_the_release(
     page = (release / "site" / "index.html").read_text("utf-8")
     assert html.escape(site.EXAMPLE_SQL) in page and html.escape(site.EXAMPLE_PY_SQL) in page
     monkeypatch.chdir(release)
-    assert len(duckdb.sql(site.EXAMPLE_SQL).fetchall()) == 3
-    assert sorted(duckdb.sql(site.EXAMPLE_PY_SQL).fetchall()) == [("alleged", 1), ("denied", 1)]
+    joined, counted = duckdb.sql(site.EXAMPLE_SQL), duckdb.sql(site.EXAMPLE_PY_SQL)
+    assert joined is not None and counted is not None
+    assert len(joined.fetchall()) == 3
+    assert sorted(counted.fetchall()) == [("alleged", 1), ("denied", 1)]
 
 
 def test_rows_in_any_file_order_give_the_same_site(tmp_path: Path) -> None:
@@ -490,3 +492,33 @@ def test_a_failed_build_keeps_the_previous_site(tmp_path: Path) -> None:
         site.build_site(release)
     assert {p: p.read_bytes() for p in before} == before
     assert sorted(p.name for p in release.iterdir()) == ["data", "datapackage.json", "site"]
+
+
+def test_pages_rendered_by_two_processes_are_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    one = write_release(tmp_path / "one")
+    two = write_release(tmp_path / "two")
+    first = {p.relative_to(one): p.read_bytes() for p in site.build_site(one, jobs=1)}
+    monkeypatch.setattr(site, "PARALLEL_MIN_ARTICLES", 1)
+    second = {p.relative_to(two): p.read_bytes() for p in site.build_site(two, jobs=2)}
+    assert first == second
+
+
+def test_two_processes_report_the_first_bad_article(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both articles are broken; the one first in key order is reported, as in one process."""
+    rows = fixture_rows()
+    for table in ("sources", "claims"):
+        for row in rows[table]:
+            row["char_start"] += 1
+    release = write_release(tmp_path / "r", rows)
+    with pytest.raises(FactpackError) as alone:
+        site.build_site(release, jobs=1)
+    monkeypatch.setattr(site, "PARALLEL_MIN_ARTICLES", 1)
+    with pytest.raises(FactpackError) as forked:
+        site.build_site(release, jobs=2)
+    assert str(forked.value) == str(alone.value)
+    assert f"{A1}:S1" in str(alone.value)
+    assert not (release / "site").exists()

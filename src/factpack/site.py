@@ -20,6 +20,7 @@ import json
 import os
 import re
 import shutil
+import signal
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -805,11 +806,17 @@ def _asset(name: str) -> str:
     return (resources.files("factpack") / "site_assets" / name).read_text(encoding="utf-8")
 
 
-def build_site(release_dir: Path) -> list[Path]:
+PARALLEL_MIN_ARTICLES = 400
+"""Fewer articles than this are rendered in one process (a second one costs its start-up)."""
+
+
+def build_site(release_dir: Path, jobs: int | None = None) -> list[Path]:
     """Write the review site of the release in ``release_dir`` to ``release_dir/site/``.
 
     Reads only ``datapackage.json`` and ``data/<table>.parquet``. An existing ``site/`` is
-    replaced, so pages of articles no longer in the release do not linger.
+    replaced, so pages of articles no longer in the release do not linger. Article pages are
+    rendered by ``jobs`` processes (default: up to 2, the CPUs available); each page depends
+    only on its own rows, so the output is the same for any number.
 
     Returns:
         The written files, sorted.
@@ -828,7 +835,7 @@ def build_site(release_dir: Path) -> list[Path]:
             _write(staging / "index.html", index_page(data)),
             _write(staging / "style.css", _asset("style.css")),
         ]
-        written += write_article_pages(data, staging / "articles", range(len(data.order)))
+        written += _article_pages(data, staging / "articles", jobs)
         if site.exists():
             shutil.rmtree(site)
         staging.rename(site)
@@ -836,6 +843,52 @@ def build_site(release_dir: Path) -> list[Path]:
         if staging.exists():
             shutil.rmtree(staging)
     return sorted(site / p.relative_to(staging) for p in written)
+
+
+def _default_jobs() -> int:
+    return min(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
+
+
+_SHARED: tuple[ReleaseData, Path] | None = None
+"""The data a forked page worker inherits (copy-on-write: Arrow buffers are not copied)."""
+
+
+def _init_worker() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent reports Ctrl-C, once
+
+
+def _render_chunk(chunk: range) -> list[Path]:
+    assert _SHARED is not None
+    data, out_dir = _SHARED
+    return write_article_pages(data, out_dir, chunk)
+
+
+def _article_pages(data: ReleaseData, out_dir: Path, jobs: int | None) -> list[Path]:
+    """Write every article page, in ``jobs`` forked processes when there are enough pages.
+
+    The pages are split into contiguous chunks of the key order, collected in order: a
+    problem is the one the first failing article in key order raises, as in one process.
+    """
+    global _SHARED
+    import multiprocessing
+
+    count = len(data.order)
+    jobs = _default_jobs() if jobs is None else jobs
+    if (
+        jobs < 2
+        or count < PARALLEL_MIN_ARTICLES
+        or "fork" not in multiprocessing.get_all_start_methods()
+    ):
+        return write_article_pages(data, out_dir, range(count))
+    size = max(1, -(-count // (jobs * 8)))
+    chunks = [range(i, min(i + size, count)) for i in range(0, count, size)]
+    _SHARED = (data, out_dir)
+    try:
+        context = multiprocessing.get_context("fork")
+        with context.Pool(jobs, initializer=_init_worker) as pool:
+            return [path for part in pool.imap(_render_chunk, chunks) for path in part]
+    finally:
+        _SHARED = None
 
 
 def _write(path: Path, content: str) -> Path:
