@@ -69,7 +69,7 @@ def _driver(javascript: bool = True) -> Any:
     except Exception:
         shutil.rmtree(profile, ignore_errors=True)
         raise
-    driver._factpack_profile = profile  # removed after quit
+    driver._factpack_profile = profile  # type: ignore[attr-defined]  # removed after quit
     return driver
 
 
