@@ -13,7 +13,6 @@ Read it back with DuckDB: ``read_parquet('<out_dir>/*/*.parquet', hive_partition
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
 
 import pyarrow as pa
@@ -21,23 +20,12 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from factpack.problems import FactpackError
+from factpack.write import PARQUET_OPTIONS
 
 NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
 """The directory value of rows whose partitioning date is null (the Hive convention)."""
 
 PARTITION_KEY = "year"
-
-PARQUET_OPTIONS: Mapping[str, object] = {
-    "compression": "zstd",
-    "compression_level": 9,
-    "version": "2.6",
-    "data_page_version": "1.0",
-    "use_dictionary": True,
-    "write_statistics": True,
-    "row_group_size": 1_000_000,
-    "store_schema": True,
-}
-"""Fixed Parquet writer settings (the same as the release's single-file tables)."""
 
 
 def partition_years(table: pa.Table, by: str) -> pa.Array:
