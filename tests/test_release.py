@@ -401,3 +401,18 @@ def test_sha256sums_reuses_digests_it_is_given(built: tuple[Path, release.BuildR
     text = package.sha256sums_text(rel, {"data/claims.csv": "f" * 64})
     assert f"{'f' * 64}  data/claims.csv\n" in text
     assert text.replace(f"{'f' * 64}  data/claims.csv", "") != text
+
+
+def test_batch_conversion_names_the_article_whose_values_do_not_fit() -> None:
+    from factpack.schema import load_schema
+
+    schema = load_schema()
+    good = {"articles": [], "sources": [], "events": [], "claims": []}
+    row = {f.name: None for f in schema.table("sources").fields}
+    row.update(source_id="b:S1", article_id="b", char_start="not a number")
+    bad = {**good, "sources": [row]}
+    tables, problems = release.rows_to_tables({"seeds/a.yaml": good, "seeds/b.yaml": bad}, schema)
+    assert list(problems) == ["seeds/b.yaml"]
+    assert problems["seeds/b.yaml"].code == "rows"
+    assert "sources" in problems["seeds/b.yaml"].message
+    assert tables["sources"].num_rows == 0
