@@ -8,7 +8,6 @@ the same inputs give the same bytes.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import os
 import shutil
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from factpack import __version__
+from factpack.releases import sha256_file
 from factpack.schema import Schema, data_dictionary, table_schema_descriptor
 
 DATAPACKAGE_PROFILE = "https://datapackage.org/profiles/2.0/datapackage.json"
@@ -83,15 +83,6 @@ def created_timestamp(schema: Schema, environ: Mapping[str, str] | None = None) 
         else:
             when = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def sha256_file(path: Path) -> str:
-    """Return the hex sha256 of a file."""
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _clean(value: Any) -> Any:

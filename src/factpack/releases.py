@@ -111,11 +111,11 @@ def _inside(base: Path, relative: str) -> Path | None:
     return base / pure
 
 
-def read_release(path: Path) -> Release:
-    """Read the release in directory ``path`` from its ``datapackage.json``.
+def read_descriptor(path: Path) -> dict[str, Any]:
+    """Return the ``datapackage.json`` of the release in directory ``path``.
 
     Raises:
-        FactpackError: The descriptor is missing, not JSON, or names a file outside the release.
+        FactpackError: It is missing, not JSON, or has no resources list.
     """
     descriptor = path / "datapackage.json"
     where = display_path(descriptor)
@@ -124,12 +124,23 @@ def read_release(path: Path) -> Release:
     except FileNotFoundError:
         raise FactpackError(
             f"{display_path(path)}: not a release (no datapackage.json); "
-            "pass a release directory or a version"
+            "run `make dataset`, or pass a release directory or a version"
         ) from None
     except (OSError, ValueError) as error:
         raise FactpackError(f"{where}:0:0: cannot read the descriptor: {error}") from None
     if not isinstance(package, dict) or not isinstance(package.get("resources"), list):
         raise FactpackError(f"{where}:0:0: no resources list; is this a Data Package?")
+    return package
+
+
+def read_release(path: Path) -> Release:
+    """Read the release in directory ``path`` from its ``datapackage.json``.
+
+    Raises:
+        FactpackError: The descriptor is missing, not JSON, or names a file outside the release.
+    """
+    package = read_descriptor(path)
+    where = display_path(path / "datapackage.json")
     tables: dict[str, Path] = {}
     keys: dict[str, list[str]] = {}
     for resource in package["resources"]:

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from factpack.problems import FactpackError, display_path
+from factpack.releases import read_descriptor
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -202,16 +203,7 @@ def read_release_data(release_dir: Path) -> ReleaseData:
     """
     import pyarrow.parquet as pq
 
-    where = display_path(release_dir / "datapackage.json")
-    try:
-        descriptor = json.loads((release_dir / "datapackage.json").read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise FactpackError(
-            f"{display_path(release_dir)}: not a release (no datapackage.json); "
-            "run `make dataset` or pass a release directory"
-        ) from None
-    except (OSError, ValueError) as error:
-        raise FactpackError(f"{where}:0:0: cannot read the descriptor: {error}") from None
+    descriptor = read_descriptor(release_dir)
     tables: dict[str, pa.Table] = {}
     fields: dict[str, list[dict[str, Any]]] = {}
     groups: dict[str, dict[str, tuple[int, int]]] = {}
