@@ -24,19 +24,9 @@ from click.testing import CliRunner
 from factpack import download, releases
 from factpack.cli import cli
 from factpack.problems import FactpackError
-from releasefixture import NAME, serve, write_release, write_sums, write_zip
+from releasefixture import NAME, serve, write_sums, write_zip
 
 TOP = f"{NAME}-0.1.0"
-
-
-@pytest.fixture
-def dist(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("FACTPACK_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.chdir(tmp_path)
-    dist = tmp_path / "dist"
-    write_release(dist)
-    releases.update_index(dist)
-    return dist
 
 
 @pytest.fixture

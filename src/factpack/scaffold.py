@@ -31,7 +31,7 @@ def annotation_skeleton(text: str, raw: bytes, *, language: str = "en") -> str:
         language: ISO 639-1 code of the text.
     """
     first = text.split("\n", 1)[0].strip()
-    title = _yaml_string(first) if first else "null  # TODO: the headline as published"
+    title = _yaml_string(first) if first else "null  # fill in: the headline as published"
     sha = hashlib.sha256(raw).hexdigest()
     return (
         "# yaml-language-server: $schema=../schema/annotation.schema.json\n"
