@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
 
@@ -416,3 +417,29 @@ def test_batch_conversion_names_the_article_whose_values_do_not_fit() -> None:
     assert problems["seeds/b.yaml"].code == "rows"
     assert "sources" in problems["seeds/b.yaml"].message
     assert tables["sources"].num_rows == 0
+
+
+def test_large_old_release_is_deleted_in_the_background(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("deleted in the build process")
+
+    monkeypatch.setattr(release.shutil, "rmtree", refuse)
+    old = tmp_path / "dist" / f".old-{NAME}-1"
+    (old / "site" / "articles").mkdir(parents=True)
+    for i in range(5):
+        (old / "site" / "articles" / f"a{i}.html").write_text("x")
+    release.discard(old, threshold=3)
+    deadline = time.monotonic() + 60
+    while old.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not old.exists()
+
+
+def test_small_old_release_is_deleted_before_publish_returns(tmp_path: Path) -> None:
+    old = tmp_path / f".old-{NAME}-1"
+    (old / "site" / "articles").mkdir(parents=True)
+    (old / "site" / "articles" / "a.html").write_text("x")
+    release.discard(old, threshold=3)
+    assert not old.exists()

@@ -562,8 +562,18 @@ def _recover(dist_dir: Path, name: str) -> None:
         shutil.rmtree(staging, ignore_errors=True)
 
 
+DEFER_DELETE_FILES = 2_000
+"""An old release with more site pages than this is deleted by a background process."""
+
+
 def publish(staged_dir: Path, staged_zip: Path, dist_dir: Path) -> tuple[Path, Path]:
-    """Move a checked release into ``dist/``, replacing the previous one of the same name."""
+    """Move a checked release into ``dist/``, replacing the previous one of the same name.
+
+    The previous release is renamed aside first and deleted once the new one is in place; a
+    large one (tens of thousands of site pages take seconds to unlink) is deleted by a detached
+    process, so the build returns as soon as the new release is published. Whatever such a
+    process has not finished is removed by the next build (:func:`_recover`).
+    """
     target = dist_dir / staged_dir.name
     zip_target = dist_dir / staged_zip.name
     old = dist_dir / f".old-{staged_dir.name}-{os.getpid()}"
@@ -571,8 +581,37 @@ def publish(staged_dir: Path, staged_zip: Path, dist_dir: Path) -> tuple[Path, P
         os.rename(target, old)
     os.rename(staged_dir, target)
     os.replace(staged_zip, zip_target)
-    shutil.rmtree(old, ignore_errors=True)
+    if old.exists():
+        discard(old)
     return target, zip_target
+
+
+def _page_count(release_dir: Path) -> int:
+    try:
+        with os.scandir(release_dir / "site" / "articles") as entries:
+            return sum(1 for _ in entries)
+    except OSError:
+        return 0
+
+
+def discard(old: Path, threshold: int = DEFER_DELETE_FILES) -> None:
+    """Delete a release directory moved aside: now, or in a detached process when it is large."""
+    if _page_count(old) <= threshold:
+        shutil.rmtree(old, ignore_errors=True)
+        return
+    import subprocess
+    import sys
+
+    try:
+        subprocess.Popen(
+            [sys.executable, "-c", "import shutil, sys; shutil.rmtree(sys.argv[1], True)", old],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    except OSError:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def build(
