@@ -1,7 +1,7 @@
 """``make bench``: build generated corpora of several sizes and compare with the floor and baseline.
 
 Per size N (in ``build/bench/N/``): generate the corpus, run ``factpack build --timings`` from
-clean (wall time, peak RSS of the whole process tree sampled from /proc), edit one
+clean (wall time, peak RSS and PSS of the whole process tree sampled from /proc), edit one
 annotation and build again (the incremental rebuild), then measure the floor
 (bench/floor.py) and the baseline (bench/baseline.py) on the same corpus. Writes
 ``bench/results.json`` and ``bench/RESULTS.md``; every build figure is also given as a ratio
@@ -42,8 +42,24 @@ GOALS = {
 TABLES = ("articles", "sources", "events", "claims")
 
 
-def _tree_rss_kb(root: int) -> int:
-    """Sum the resident memory (KiB) of ``root`` and all its descendants, from /proc."""
+def _pss_kb(pid: int) -> int:
+    """Proportional set size of ``pid`` (KiB): shared pages counted once across processes."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", "rb") as fh:
+            for line in fh:
+                if line.startswith(b"Pss:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def _tree_rss_kb(root: int) -> tuple[int, int]:
+    """Sum the resident memory (KiB) of ``root`` and all its descendants, from /proc.
+
+    Returns:
+        (RSS, PSS): RSS counts a page shared by forked workers once per process; PSS splits it.
+    """
     children: dict[int, list[int]] = {}
     rss: dict[int, int] = {}
     for entry in os.scandir("/proc"):
@@ -58,25 +74,27 @@ def _tree_rss_kb(root: int) -> int:
         pid, ppid = int(entry.name), int(fields[1])
         children.setdefault(ppid, []).append(pid)
         rss[pid] = int(fields[21]) * (resource.getpagesize() // 1024)
-    total, todo = 0, [root]
+    total, pss, todo = 0, 0, [root]
     while todo:
         pid = todo.pop()
         total += rss.get(pid, 0)
+        pss += _pss_kb(pid)
         todo.extend(children.get(pid, []))
-    return total
+    return total, pss
 
 
 def timed_run(cmd: list[str], timeout: float | None = None) -> dict[str, Any]:
     """Run ``cmd``; return wall seconds, exit code, output and the peak RSS of its tree (MB)."""
-    peak = 0
+    peak = peak_pss = 0
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     done = threading.Event()
 
     def sample() -> None:
-        nonlocal peak
+        nonlocal peak, peak_pss
         while not done.is_set():
-            peak = max(peak, _tree_rss_kb(proc.pid))
+            rss, pss = _tree_rss_kb(proc.pid)
+            peak, peak_pss = max(peak, rss), max(peak_pss, pss)
             done.wait(0.1)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -95,6 +113,7 @@ def timed_run(cmd: list[str], timeout: float | None = None) -> dict[str, Any]:
         "stdout": out,
         "stderr": err,
         "peak_rss_mb": peak / 1024,
+        "peak_pss_mb": peak_pss / 1024,
     }
 
 
@@ -181,6 +200,7 @@ def measure_size(n: int, base: Path, build_args: list[str], timeout: float) -> d
         "baseline_s": baseline["baseline_s"],
         "incremental_s": inc["wall_s"],
         "peak_rss_mb": full["peak_rss_mb"],
+        "peak_pss_mb": full["peak_pss_mb"],
         "max_process_rss_mb": usage,
         "articles_per_s": n / build_s,
         "rows_per_s": {t: c / build_s for t, c in counts.items()},
@@ -286,15 +306,16 @@ def markdown(results: dict[str, Any]) -> str:
         f"{DEFAULT_SEED}). See docs/scaling.md for what the figures mean.",
         "",
         "| articles | rows | build s | floor s | baseline s | build/floor | baseline/build "
-        "| incremental s | peak RSS MB | articles/s |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| incremental s | peak RSS MB | peak PSS MB | articles/s |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for k in keys:
         s = sizes[k]
         lines.append(
             f"| {s['articles']} | {s['rows']} | {_f(s['build_s'])} | {_f(s['floor_s'])} | "
             f"{_f(s['baseline_s'])} | {s['build_vs_floor']:.2f} | {s['baseline_vs_build']:.2f} | "
-            f"{_f(s['incremental_s'])} | {s['peak_rss_mb']:.0f} | {s['articles_per_s']:.0f} |"
+            f"{_f(s['incremental_s'])} | {s['peak_rss_mb']:.0f} | "
+            f"{s.get('peak_pss_mb', float('nan')):.0f} | {s['articles_per_s']:.0f} |"
         )
     lines += [
         "",
