@@ -67,27 +67,66 @@ def _cell(table: Table, name: str, value: Any, article_id: str) -> Any:
     return value
 
 
+_PLAIN, _ID, _DATE, _DERIVED = range(4)
+_PLANS: dict[int, tuple[Table, tuple[tuple[str, int], ...]]] = {}
+
+
+def _plan(table: Table) -> tuple[tuple[str, int], ...]:
+    """Each column of ``table`` in schema order, with how its cell is made (computed once)."""
+    cached = _PLANS.get(id(table))
+    if cached is not None and cached[0] is table:
+        return cached[1]
+    derived = DERIVED_COLUMNS[table.name]
+    plan = tuple(
+        (
+            f.name,
+            _DERIVED
+            if f.name in derived
+            else _ID
+            if f.name in ID_COLUMNS
+            else _DATE
+            if f.type == "date"
+            else _PLAIN,
+        )
+        for f in table.fields
+    )
+    _PLANS[id(table)] = (table, plan)
+    return plan
+
+
 def _section_rows(article: Article, table: Table) -> list[Row]:
     section = table.name
     id_key = SECTION_ID[section]
-    derived = DERIVED_COLUMNS[section]
+    plan = _plan(table)
+    article_id = article.article_id
+    text = article.text
     rows = []
     for item in article.doc.get(section) or []:
-        local = str(item[id_key])
+        start, end = article.spans[(section, str(item[id_key]))]
+        derived: Row = {
+            "article_id": article_id,
+            "evidence_text": text[start:end],
+            "char_start": start,
+            "char_end": end,
+        }
         row: Row = {}
-        for f in table.fields:
-            if f.name not in derived:
-                row[f.name] = _cell(table, f.name, item.get(f.name), article.article_id)
-        row["article_id"] = article.article_id
-        start, end = article.spans[(section, local)]
-        row["evidence_text"] = article.text[start:end]
-        row["char_start"] = start
-        row["char_end"] = end
-        if "start_utc" in table.field_names:
-            row["start_utc"] = start_utc(
-                item.get("date_start"), item.get("time_local"), item.get("timezone")
-            )
-        rows.append({name: row.get(name) for name in table.field_names})
+        for name, kind in plan:
+            if kind == _DERIVED:
+                if name == "start_utc":
+                    row[name] = start_utc(
+                        item.get("date_start"), item.get("time_local"), item.get("timezone")
+                    )
+                else:
+                    row[name] = derived.get(name)
+                continue
+            value = item.get(name)
+            if value is None or kind == _PLAIN:
+                row[name] = value
+            elif kind == _ID:
+                row[name] = f"{article_id}:{value}"
+            else:
+                row[name] = _cell(table, name, value, article_id)
+        rows.append(row)
     return rows
 
 
