@@ -7,15 +7,21 @@ the same inputs give the same bytes.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import functools
+import hashlib
 import json
 import os
-import shutil
-import sys
-import zipfile
+import re
+import struct
+import zlib
+from collections import deque
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from factpack import __version__
 from factpack.releases import sha256_file
@@ -25,8 +31,16 @@ DATAPACKAGE_PROFILE = "https://datapackage.org/profiles/2.0/datapackage.json"
 PARQUET_MEDIATYPE = "application/vnd.apache.parquet"
 SUMS_FILE = "SHA256SUMS"
 
-ZIP_LEVEL = 6
-"""Deflate level of the zip: level 9 takes ~2x as long for a file <1% smaller."""
+ZIP_LEVEL = 5
+"""Deflate level of the zip, chosen by measurement (docs/release.md, "The zip"): on a
+10k-article release level 5 costs 25% less CPU than 6 for a zip 2.5% larger; 9 costs 1.7x
+as much as 6 for 1% less."""
+ZIP_STORED_SUFFIXES: Sequence[str] = (".parquet",)
+"""Entries stored, not deflated: Parquet is zstd-compressed already (deflate saves 0.5%)."""
+ZIP_JOBS = 2
+"""Threads that deflate zip entries (zlib releases the GIL); the bytes do not depend on it."""
+HASH_JOBS = 2
+"""Threads that hash files for SHA256SUMS (hashlib releases the GIL)."""
 
 PARQUET_MISSING_VALUES = ["", "nan"]
 """missingValues of the Parquet resources: frictionless reads a Parquet null in a number (or
@@ -334,43 +348,449 @@ def release_files(release_dir: Path, exclude_suffixes: Sequence[str] = (".duckdb
     return sorted(out)
 
 
-def sha256sums_text(release_dir: Path, digests: Mapping[str, str] | None = None) -> str:
+def file_digests(release_dir: Path, rels: Sequence[str], jobs: int = HASH_JOBS) -> dict[str, str]:
+    """Return the sha256 (hex) of each of ``rels`` (relative to ``release_dir``).
+
+    hashlib releases the GIL, so ``jobs`` threads hash at once (1 MiB reads). There is no
+    digest cache on purpose: a build stages every file anew (new inode, mtime "now"), so a
+    cache keyed on (size, mtime_ns, inode, device) would never hit, and one trusted within the
+    mtime granularity could keep the digest of a file rewritten in place.
+    """
+    paths = [release_dir / rel for rel in rels]
+    if jobs <= 1 or len(paths) < 2:
+        hexes = [sha256_file(path) for path in paths]
+    else:
+        with ThreadPoolExecutor(jobs) as pool:
+            hexes = list(pool.map(sha256_file, paths, chunksize=64))
+    return dict(zip(rels, hexes, strict=True))
+
+
+def sha256sums_text(
+    release_dir: Path, digests: Mapping[str, str] | None = None, *, jobs: int = HASH_JOBS
+) -> str:
     """Return SHA256SUMS (``sha256sum`` format, sorted by path) of a release.
 
-    ``digests`` holds sha256s already computed (relative path -> hex) for files written once.
+    ``digests`` holds sha256s already computed (relative path -> hex) for files written once;
+    the others are hashed on ``jobs`` threads (:func:`file_digests`).
     """
-    known = digests or {}
-    return "".join(
-        f"{known.get(rel) or sha256_file(release_dir / rel)}  {rel}\n"
-        for rel in release_files(release_dir)
+    known = dict(digests or {})
+    rels = release_files(release_dir)
+    known.update(file_digests(release_dir, [r for r in rels if not known.get(r)], jobs))
+    return "".join(f"{known[rel]}  {rel}\n" for rel in rels)
+
+
+# --- the zip ------------------------------------------------------------------------------
+#
+# A small zip writer of our own (not zipfile) so that an entry's bytes are a function of its
+# name, content and the recipe alone: compressed on worker threads, written in order, and
+# copied raw from the previous zip when the content is unchanged.
+
+_STORED = 0
+_DEFLATED = 8
+_ZIP64_LIMIT = (1 << 31) - 1
+"""Sizes and offsets above this get Zip64 fields (as zipfile: some readers read them signed)."""
+_ZIP_COUNT_LIMIT = 0xFFFF
+"""More entries than this need the Zip64 end record (a 100k-article release has them)."""
+_CHUNK = 1 << 20
+_BATCH = 2 << 20
+"""Small files go to the workers in batches of about this many bytes."""
+_WINDOW = 64 << 20
+"""Uncompressed bytes handed to the workers ahead of the writer (bounds the memory)."""
+_COMMENT_RE = re.compile(r"^(?P<recipe>.*); data (?P<size>\d+) sha256 (?P<sha>[0-9a-f]{64})$")
+
+
+@functools.lru_cache(maxsize=16)
+def _probe(level: int) -> int:
+    """CRC-32 of a fixed text deflated at ``level`` by the running zlib (~300 KB, a few ms)."""
+    text = b"".join(b"%d factpack %d probe\n" % (i, i * 7919 % 10007) for i in range(20000))
+    comp = zlib.compressobj(level, zlib.DEFLATED, -15)
+    return zlib.crc32(comp.compress(text) + comp.flush())
+
+
+def zip_recipe(level: int | None = None) -> str:
+    """Return what decides the compressed bytes of a zip entry; the zip's comment starts so.
+
+    Deflate is deterministic for one zlib build, level and way of feeding it (1 MiB pieces,
+    one compressobj per entry, raw deflate, default memLevel/strategy), so two zips whose
+    recipe is equal hold equal compressed bytes for equal content. The recipe names the zlib
+    the bytes came from (``zlib.ZLIB_RUNTIME_VERSION``) and the CRC-32 of a fixed text
+    deflated by it: forks such as Cloudflare's or Chromium's zlib report the upstream version
+    yet deflate differently, and the probe tells them apart. ``1`` is this writer's format;
+    change it with anything else that changes the bytes (the stored suffixes included).
+    """
+    lv = ZIP_LEVEL if level is None else level
+    stored = ",".join(ZIP_STORED_SUFFIXES) or "-"
+    return (
+        f"factpack-zip 1: stored {stored}, deflate level {lv} "
+        f"(zlib {zlib.ZLIB_RUNTIME_VERSION}, probe {_probe(lv):08x})"
     )
 
 
-def write_zip(release_dir: Path, zip_path: Path, created: str) -> None:
-    """Write the release as a zip: entries under ``<folder>/``, fixed order, time and mode.
-
-    The ``.duckdb`` file stays out. Every entry gets the ``created`` time (not before 1980, the
-    zip epoch) and mode 0644, deflate level :data:`ZIP_LEVEL`; files are streamed, never read
-    whole.
-    """
+def _dos_time(created: str) -> tuple[int, int]:
+    """Return (DOS time, DOS date) of ``created``, not before 1980 (the zip epoch)."""
     when = dt.datetime.fromisoformat(created.replace("Z", "+00:00"))
-    stamp = max(
+    y, mo, d, h, mi, s = max(
         (when.year, when.month, when.day, when.hour, when.minute, when.second),
         (1980, 1, 1, 0, 0, 0),
     )
+    return (h << 11) | (mi << 5) | (s // 2), ((y - 1980) << 9) | (mo << 5) | d
+
+
+def _method(rel: str) -> int:
+    return _STORED if rel.endswith(tuple(ZIP_STORED_SUFFIXES)) else _DEFLATED
+
+
+@dataclass(frozen=True)
+class _Old:
+    """An entry of the previous zip: where its compressed bytes are and what they hold."""
+
+    method: int
+    crc: int
+    size: int
+    csize: int
+    offset: int
+    sha256: str
+
+
+@dataclass
+class _Entry:
+    """One entry ready to write: its header fields and where its (compressed) bytes are."""
+
+    name: bytes
+    method: int
+    crc: int
+    size: int
+    csize: int
+    chunks: list[bytes] | None = None
+    stored_from: Path | None = None
+    old_offset: int | None = None
+
+
+def _parse_sums(text: str) -> dict[str, str]:
+    out = {}
+    for line in text.splitlines():
+        hexd, sep, rel = line.partition("  ")
+        if sep and len(hexd) == 64:
+            out[rel] = hexd
+    return out
+
+
+def _read_old(previous: Path, top: str, recipe: str) -> dict[str, _Old]:
+    """Return the reusable entries of a zip this writer made with ``recipe`` (path -> entry).
+
+    Returns ``{}`` unless everything checks: the end record and comment are intact, the
+    comment's recipe equals ``recipe``, and the sha256 of every byte before the central
+    directory equals the one the comment records (so a corrupt or truncated zip, or one made
+    by anything else, is never reused). Entries are found by walking the local headers (which
+    that sha256 covers), not by trusting the central directory; each one carries the sha256
+    its SHA256SUMS entry (also covered) lists for it.
+    """
+    try:
+        with previous.open("rb") as fh:
+            return _read_old_open(fh, top, recipe)
+    except (OSError, ValueError, struct.error, zlib.error, UnicodeDecodeError):
+        return {}
+
+
+def _read_old_open(fh: BinaryIO, top: str, recipe: str) -> dict[str, _Old]:
+    end = fh.seek(0, os.SEEK_END)
+    tail_len = min(end, 22 + 0xFFFF)
+    fh.seek(end - tail_len)
+    tail = fh.read(tail_len)
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or at + 22 > len(tail):
+        return {}
+    comment_len = struct.unpack_from("<H", tail, at + 20)[0]
+    if at + 22 + comment_len != len(tail):
+        return {}
+    match = _COMMENT_RE.match(tail[at + 22 :].decode("utf-8"))
+    if not match or match["recipe"] != recipe:
+        return {}
+    data_len = int(match["size"])
+    if data_len > end - len(tail) + at:
+        return {}
+    fh.seek(0)
+    digest = hashlib.sha256()
+    left = data_len
+    while left:
+        chunk = fh.read(min(_CHUNK, left))
+        if not chunk:
+            return {}
+        digest.update(chunk)
+        left -= len(chunk)
+    if digest.hexdigest() != match["sha"]:
+        return {}
+    found: dict[str, tuple[int, int, int, int, int]] = {}
+    pos = 0
+    while pos < data_len:
+        fh.seek(pos)
+        head = fh.read(30)
+        sig, _, flags, method, _, _, crc, csize, size, nlen, elen = struct.unpack("<4s5H3L2H", head)
+        if sig != b"PK\x03\x04" or flags & 0x08:
+            return {}
+        name = fh.read(nlen).decode("utf-8")
+        extra = fh.read(elen)
+        if csize == 0xFFFFFFFF or size == 0xFFFFFFFF:
+            tag, _, size, csize = struct.unpack_from("<HHQQ", extra)
+            if tag != 1:
+                return {}
+        start = pos + 30 + nlen + elen
+        found[name] = (method, crc, size, csize, start)
+        pos = start + csize
+    sums_at = found.get(f"{top}/{SUMS_FILE}")
+    if pos != data_len or sums_at is None:
+        return {}
+    method, crc, size, csize, start = sums_at
+    fh.seek(start)
+    raw = fh.read(csize)
+    text = zlib.decompress(raw, -15) if method == _DEFLATED else raw
+    if len(text) != size or zlib.crc32(text) != crc:
+        return {}
+    sums = _parse_sums(text.decode("utf-8"))
+    out = {}
+    for rel, hexd in sums.items():
+        if f"{top}/{rel}" in found:
+            method, crc, size, csize, start = found[f"{top}/{rel}"]
+            out[rel] = _Old(method, crc, size, csize, start, hexd)
+    return out
+
+
+def _batches(release_dir: Path, rels: Sequence[str]) -> list[tuple[list[str], int]]:
+    """Group consecutive files into tasks of about :data:`_BATCH` bytes (few futures)."""
+    out: list[tuple[list[str], int]] = []
+    batch: list[str] = []
+    total = 0
+    for rel in rels:
+        size = (release_dir / rel).stat().st_size
+        if batch and total + size > _BATCH:
+            out.append((batch, total))
+            batch, total = [], 0
+        batch.append(rel)
+        total += size
+    if batch:
+        out.append((batch, total))
+    return out
+
+
+def _prepare_batch(batch: list[tuple[bytes, Path, str, _Old | None]], level: int) -> list[_Entry]:
+    return [_prepare(name, path, _method(rel), level, old) for name, path, rel, old in batch]
+
+
+def _prepare(name: bytes, path: Path, method: int, level: int, old: _Old | None) -> _Entry:
+    """Read one file: its CRC-32 and size, and its deflated bytes unless ``old`` holds them.
+
+    Runs on a worker thread (zlib and the reads release the GIL). Stored entries are copied
+    from the file by the writer, so their bytes are not held here.
+    """
+    crc = size = 0
+    if old is not None or method == _STORED:
+        with path.open("rb") as src:
+            while chunk := src.read(_CHUNK):
+                crc = zlib.crc32(chunk, crc)
+                size += len(chunk)
+        if method == _STORED:
+            return _Entry(name, method, crc, size, size, stored_from=path)
+        if old is not None and (old.method, old.crc, old.size) == (method, crc, size):
+            return _Entry(name, method, crc, size, old.csize, old_offset=old.offset)
+        crc = size = 0
+    comp = zlib.compressobj(level, zlib.DEFLATED, -15)
+    chunks = []
+    with path.open("rb") as src:
+        while chunk := src.read(_CHUNK):
+            crc = zlib.crc32(chunk, crc)
+            size += len(chunk)
+            if piece := comp.compress(chunk):
+                chunks.append(piece)
+    chunks.append(comp.flush())
+    return _Entry(name, method, crc, size, sum(map(len, chunks)), chunks=chunks)
+
+
+class _ZipWriter:
+    """Write entries in the order given, then the central directory and end record."""
+
+    def __init__(self, out: BinaryIO, dos_time: tuple[int, int]) -> None:
+        self.out = out
+        self.time, self.date = dos_time
+        self.digest = hashlib.sha256()
+        self.pos = 0
+        self.central: list[bytes] = []
+
+    def _write(self, data: bytes) -> None:
+        self.out.write(data)
+        self.digest.update(data)
+        self.pos += len(data)
+
+    def add(self, entry: _Entry, old_zip: BinaryIO | None) -> None:
+        offset = self.pos
+        flags = 0 if entry.name.isascii() else 0x800
+        big = entry.size > _ZIP64_LIMIT or entry.csize > _ZIP64_LIMIT
+        extra = struct.pack("<HHQQ", 1, 16, entry.size, entry.csize) if big else b""
+        version = 45 if big else 20
+        self._write(
+            struct.pack(
+                "<4s5H3L2H",
+                b"PK\x03\x04",
+                version,
+                flags,
+                entry.method,
+                self.time,
+                self.date,
+                entry.crc,
+                0xFFFFFFFF if big else entry.csize,
+                0xFFFFFFFF if big else entry.size,
+                len(entry.name),
+                len(extra),
+            )
+            + entry.name
+            + extra
+        )
+        if entry.chunks is not None:
+            for piece in entry.chunks:
+                self._write(piece)
+        elif entry.stored_from is not None:
+            crc = 0
+            with entry.stored_from.open("rb") as src:
+                while chunk := src.read(_CHUNK):
+                    crc = zlib.crc32(chunk, crc)
+                    self._write(chunk)
+            if crc != entry.crc or self.pos - offset - 30 - len(entry.name) - len(extra) != (
+                entry.size
+            ):
+                raise RuntimeError(f"{entry.stored_from}: changed while it was zipped")
+        else:
+            assert old_zip is not None and entry.old_offset is not None
+            old_zip.seek(entry.old_offset)
+            left = entry.csize
+            while left:
+                chunk = old_zip.read(min(_CHUNK, left))
+                if not chunk:
+                    raise RuntimeError("the previous zip was truncated while it was read")
+                self._write(chunk)
+                left -= len(chunk)
+        cextra = b""
+        if entry.size > _ZIP64_LIMIT:
+            cextra += struct.pack("<Q", entry.size)
+        if entry.csize > _ZIP64_LIMIT:
+            cextra += struct.pack("<Q", entry.csize)
+        if offset > _ZIP64_LIMIT:
+            cextra += struct.pack("<Q", offset)
+        if cextra:
+            cextra = struct.pack("<HH", 1, len(cextra)) + cextra
+            version = 45
+        self.central.append(
+            struct.pack(
+                "<4s2B5H3L5H2L",
+                b"PK\x01\x02",
+                version,
+                3,
+                version,
+                flags,
+                entry.method,
+                self.time,
+                self.date,
+                entry.crc,
+                0xFFFFFFFF if entry.csize > _ZIP64_LIMIT else entry.csize,
+                0xFFFFFFFF if entry.size > _ZIP64_LIMIT else entry.size,
+                len(entry.name),
+                len(cextra),
+                0,
+                0,
+                0,
+                0o100644 << 16,
+                0xFFFFFFFF if offset > _ZIP64_LIMIT else offset,
+            )
+            + entry.name
+            + cextra
+        )
+
+    def close(self, recipe: str) -> None:
+        data_len = self.pos
+        comment = f"{recipe}; data {data_len} sha256 {self.digest.hexdigest()}".encode()
+        central = b"".join(self.central)
+        self.out.write(central)
+        count, size = len(self.central), len(central)
+        if count > _ZIP_COUNT_LIMIT or size > _ZIP64_LIMIT or data_len > _ZIP64_LIMIT:
+            end64 = data_len + size
+            self.out.write(
+                struct.pack(
+                    "<4sQ2H2L4Q", b"PK\x06\x06", 44, 45, 45, 0, 0, count, count, size, data_len
+                )
+            )
+            self.out.write(struct.pack("<4sLQL", b"PK\x06\x07", 0, end64, 1))
+            count, size, data_len = 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF
+        self.out.write(
+            struct.pack(
+                "<4s4H2LH",
+                b"PK\x05\x06",
+                0,
+                0,
+                count,
+                count,
+                size,
+                data_len,
+                len(comment),
+            )
+            + comment
+        )
+
+
+def write_zip(
+    release_dir: Path,
+    zip_path: Path,
+    created: str,
+    *,
+    previous: Path | None = None,
+    jobs: int = ZIP_JOBS,
+) -> None:
+    """Write the release as a zip: entries under ``<folder>/``, sorted, fixed time and mode.
+
+    The ``.duckdb`` file stays out. Every entry gets the ``created`` time (not before 1980, the
+    zip epoch) and mode 0644; files ending in :data:`ZIP_STORED_SUFFIXES` (Parquet, already
+    zstd-compressed) are stored, the others deflated at :data:`ZIP_LEVEL`. ``jobs`` threads
+    compress entries (each with its own compressor, so the bytes do not depend on ``jobs``)
+    while this thread writes them in order; memory stays bounded (about 64 MiB ahead).
+    The zip comment is :func:`zip_recipe` plus the size and sha256 of the entries' bytes.
+
+    ``previous`` (the zip of the previous release) makes a rebuild cheap: an entry whose name,
+    method, CRC-32 and size equal the new file's, and whose sha256 in the previous zip's
+    SHA256SUMS equals the one in the new SHA256SUMS, is copied raw (no recompression). The
+    result is byte-identical to a clean zip because the raw bytes are only taken from a zip
+    whose recipe (zlib build, level, stored suffixes, writer format) equals this one's and
+    whose bytes still hash to the sha256 its comment records; anything else (an older or
+    foreign zip, a corrupt or truncated one, ``previous`` being ``zip_path`` itself) is
+    silently ignored and every entry compressed.
+    """
+    level = ZIP_LEVEL
+    recipe = zip_recipe(level)
     top = release_dir.name
-    files = [*release_files(release_dir), SUMS_FILE]
-    files = sorted(set(files))
-    with zipfile.ZipFile(zip_path, "w") as zf:
-        for rel in files:
-            info = zipfile.ZipInfo(f"{top}/{rel}", date_time=stamp)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.create_system = 3
-            info.external_attr = 0o100644 << 16
-            if sys.version_info >= (3, 13):
-                info.compress_level = ZIP_LEVEL
-            else:
-                info._compresslevel = ZIP_LEVEL  # type: ignore[attr-defined]
-            info.file_size = (release_dir / rel).stat().st_size
-            with (release_dir / rel).open("rb") as src, zf.open(info, "w") as dst:
-                shutil.copyfileobj(src, dst, 1 << 20)
+    rels = sorted({*release_files(release_dir), SUMS_FILE})
+    old: dict[str, _Old] = {}
+    if previous is not None and previous.is_file():
+        same = zip_path.exists() and previous.samefile(zip_path)
+        old = {} if same else _read_old(previous, top, recipe)
+    new_sums = _parse_sums((release_dir / SUMS_FILE).read_text("utf-8")) if old else {}
+    with contextlib.ExitStack() as stack:
+        old_zip = stack.enter_context(previous.open("rb")) if old and previous else None
+        out = stack.enter_context(zip_path.open("wb"))
+        pool = stack.enter_context(ThreadPoolExecutor(max(1, jobs)))
+        writer = _ZipWriter(out, _dos_time(created))
+        pending: deque[tuple[int, Future[list[_Entry]]]] = deque()
+        ahead = 0
+        for batch, size in _batches(release_dir, rels):
+            jobs_batch = []
+            for rel in batch:
+                candidate = old.get(rel)
+                if candidate is not None and candidate.sha256 != new_sums.get(rel):
+                    candidate = None
+                jobs_batch.append((f"{top}/{rel}".encode(), release_dir / rel, rel, candidate))
+            pending.append((size, pool.submit(_prepare_batch, jobs_batch, level)))
+            ahead += size
+            while pending and (ahead > _WINDOW or len(pending) > 8 * max(1, jobs)):
+                done, task = pending.popleft()
+                ahead -= done
+                for entry in task.result():
+                    writer.add(entry, old_zip)
+        for _, task in pending:
+            for entry in task.result():
+                writer.add(entry, old_zip)
+        writer.close(recipe)
