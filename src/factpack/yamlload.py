@@ -83,7 +83,9 @@ class Loaded:
 
     Attributes:
         data: The document as dicts, lists, str, int, float, bool and None.
-        root: The composed node tree (None for an empty document or after a syntax error).
+        root: The composed node tree (None for an empty document or after a syntax error;
+            None until :meth:`where` composes ``source`` when the data came from the fast
+            parser, :mod:`factpack.fastyaml`).
         errors: What could not be loaded (syntax errors, duplicate keys, unsupported tags,
             alias bombs, too deep nesting); ``data`` is None after a syntax error or a refused
             alias expansion.
@@ -92,6 +94,8 @@ class Loaded:
     data: Any = None
     root: yaml.Node | None = None
     errors: list[YamlError] = field(default_factory=list)
+    source: str | None = field(default=None, repr=False, compare=False)
+    """The text, while ``root`` is still to be composed (data from :mod:`factpack.fastyaml`)."""
 
     def where(self, path: Path_, *, key: bool = False) -> tuple[int, int]:
         """Return the 1-based position of ``path`` (of its key when ``key``).
@@ -99,6 +103,8 @@ class Loaded:
         A path that goes further than the data (a missing key, an index past the end) gives
         the position of its nearest existing ancestor; the empty path the document's start.
         """
+        if self.source is not None:
+            self.root, self.source = yaml.compose(self.source, Loader=_LOADER), None
         node = self.root
         if node is None:
             return 1, 1
@@ -198,7 +204,22 @@ def _syntax_hint(problem: str, char: str) -> str:
 
 
 def load_yaml(text: str) -> Loaded:
-    """Compose ``text`` and build plain data with the position of every key and value.
+    """Build the plain data of ``text``, able to give the position of every key and value.
+
+    Plain block-style YAML is read by :func:`factpack.fastyaml.parse` (the same data, several
+    times faster), and its node tree is composed only if :meth:`Loaded.where` is called;
+    anything else (and every document with an error) goes to :func:`load_composed`.
+    """
+    from factpack.fastyaml import parse  # it imports this module: import here, not at the top
+
+    data = parse(text)
+    if data is not None:
+        return Loaded(data=data, source=text)
+    return load_composed(text)
+
+
+def load_composed(text: str) -> Loaded:
+    """Compose ``text`` with libyaml and build plain data with the position of every value.
 
     Nothing is expanded before :func:`measure` has checked the composed graph: a document
     whose aliases would expand it more than :data:`MAX_EXPANSION`-fold, or nested deeper than
