@@ -139,8 +139,8 @@ def staging(work: Path) -> bool:
 
 
 def checking(work: Path) -> bool:
-    """The release is written (the .duckdb comes last) and being checked (frictionless)."""
-    return any((work / "dist").glob(".staging-*/*/*.duckdb"))
+    """The release is written (SHA256SUMS comes last) and being checked and zipped."""
+    return any((work / "dist").glob(".staging-*/*/SHA256SUMS"))
 
 
 POINTS = {"loading": loading_half, "staging": staging, "checking": checking}

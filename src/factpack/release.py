@@ -20,8 +20,8 @@ import pickle
 import shutil
 import signal
 import time
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -35,6 +35,7 @@ from factpack import package, write
 from factpack.annotations import id_collisions
 from factpack.checks import (
     Failure,
+    ReleaseCheck,
     check_release_detail,
     cross_checks,
     should_sample,
@@ -44,7 +45,7 @@ from factpack.formulas import FormulaCell, formula_cells
 from factpack.formulas import describe as describe_formulas
 from factpack.problems import FactpackError, Problem, display_path
 from factpack.schema import Schema, arrow_schema, load_schema
-from factpack.tables import Row, article_rows, article_tables, combine
+from factpack.tables import Row, article_rows, article_tables, combine_table
 
 LIBRARIES = ("duckdb", "frictionless", "jsonschema", "pandas", "pandera", "pyarrow", "pyyaml")
 """Libraries whose versions are part of the cache key and named in the data card."""
@@ -407,7 +408,14 @@ def load_tables(
             yaml_paths, build_dir, env_key, schema, schema_root, jobs, progress
         )
     with _timed(timings, "assemble"):
-        tables = combine(pieces, schema)
+        # Table by table, dropping each one's pieces once combined: peak memory is the
+        # tables plus one table's copy, not twice everything.
+        tables = {}
+        for name, table in schema.tables.items():
+            parts = [piece.pop(name) for piece in pieces if name in piece]
+            tables[name] = combine_table(parts, table)
+            del parts
+        del pieces
         if stale:
             write_table_cache(build_dir, keys, tables)
     return tables, loaded, problems, keys
@@ -488,34 +496,69 @@ def _failure_lines(failures: list[Failure]) -> list[str]:
     return [f.format() for f in failures]
 
 
-def stage_release(
-    tables: dict[str, Any],
+def stage_data(
+    tables: dict[str, pa.Table],
     schema: Schema,
     staging: Path,
     created: str,
     timings: dict[str, float] | None = None,
     formulas: Sequence[FormulaCell] = (),
     sampled: bool = False,
-) -> tuple[Path, Path]:
-    """Write a complete release into ``staging/<name>-<version>/`` and its zip beside it."""
+) -> tuple[Path, dict[str, str]]:
+    """Write the tables part of a release into ``staging/<name>-<version>/``.
+
+    Parquet and CSV files, the DuckDB file (written on a thread meanwhile: DuckDB and
+    pyarrow's writers release the GIL), ``datapackage.json``, the data card and
+    ``CITATION.cff``. After this the Arrow tables are no longer needed.
+
+    Returns:
+        The release dir and the sha256 of the data files (relative path -> hex), computed once.
+    """
     name = package.release_name(schema)
     out = staging / name
     data = out / "data"
     data.mkdir(parents=True)
-    with _timed(timings, "write"):
-        for table_name in schema.tables:
-            write.write_parquet(tables[table_name], data / f"{table_name}.parquet")
-            write.write_csv(tables[table_name], data / f"{table_name}.csv")
+    counts = {n: tables[n].num_rows for n in schema.tables}
+    db_path = out / f"{schema.package['name']}.duckdb"
+    with ThreadPoolExecutor(1) as pool:
+        db = pool.submit(
+            _timed_call, timings, "duckdb", write.write_duckdb, tables, schema, db_path
+        )
+        with _timed(timings, "write"):
+            for table_name in schema.tables:
+                write.write_parquet(tables[table_name], data / f"{table_name}.parquet")
+                write.write_csv(tables[table_name], data / f"{table_name}.csv")
+        _duckdb_result(db, db_path)
     with _timed(timings, "package"):
         digests: dict[str, str] = {}
         descriptor = package.datapackage_descriptor(schema, out, created, digests)
         (out / "datapackage.json").write_text(package.json_text(descriptor), encoding="utf-8")
-        counts = {n: tables[n].num_rows for n in schema.tables}
         card = package.data_card(
             schema, counts, created, library_versions(), formulas, sampled=sampled
         )
         (out / "README.md").write_text(card, encoding="utf-8")
         (out / "CITATION.cff").write_text(package.citation_cff(schema, created), encoding="utf-8")
+    return out, digests
+
+
+def _duckdb_result(future: Future[None], db_path: Path) -> None:
+    """Wait for the DuckDB file; its I/O errors (full disk...) become one line, as OSError do."""
+    import duckdb
+
+    try:
+        future.result()
+    except duckdb.Error as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise FactpackError(
+            f"{display_path(db_path)}: cannot write the DuckDB file ({first}); free some space "
+            f"or fix the permissions and build again (a half-written release is never published)"
+        ) from None
+
+
+def stage_site_and_sums(
+    out: Path, digests: Mapping[str, str], timings: dict[str, float] | None = None
+) -> None:
+    """Write the review site (from the staged tables) and ``SHA256SUMS`` of the release."""
     try:
         from factpack import site
     except ImportError:  # pragma: no cover - the review site is optional
@@ -526,16 +569,25 @@ def stage_release(
     with _timed(timings, "package"):
         sums = package.sha256sums_text(out, digests)
         (out / package.SUMS_FILE).write_text(sums, encoding="utf-8")
-    zip_path = staging / f"{name}.zip"
-    # The zip (zlib) and the DuckDB file (duckdb) release the GIL: write them at once.
+
+
+def check_and_zip(
+    out: Path, created: str, sampled: bool, timings: dict[str, float] | None = None
+) -> tuple[ReleaseCheck, Path]:
+    """Layer 4 on the staged release while its zip is written beside it on a thread.
+
+    The zip is written from the staged files (zlib releases the GIL, so the two overlap); a
+    release that fails layer 4 is never published, zip included.
+    """
+    zip_path = out.parent / f"{out.name}.zip"
     with ThreadPoolExecutor(1) as pool:
         zipped = pool.submit(
             _timed_call, timings, "package", package.write_zip, out, zip_path, created
         )
-        with _timed(timings, "duckdb"):
-            write.write_duckdb(tables, schema, out / f"{schema.package['name']}.duckdb")
+        with _timed(timings, "frictionless"):
+            checked = check_release_detail(out, sample=sampled)
         zipped.result()
-    return out, zip_path
+    return checked, zip_path
 
 
 def _timed_call(
@@ -704,14 +756,16 @@ def _build(
         formulas = formula_cells(tables)
         warnings += describe_formulas(formulas)
         sampled = should_sample(sum(t.num_rows for t in tables.values()), full_check)
+        counts = {n: tables[n].num_rows for n in schema.tables}
         staging = dist_dir / f".staging-{os.getpid()}"
         shutil.rmtree(staging, ignore_errors=True)
         try:
-            staged_dir, staged_zip = stage_release(
+            staged_dir, digests = stage_data(
                 tables, schema, staging, created, timings, formulas, sampled
             )
-            with _timed(timings, "frictionless"):
-                checked = check_release_detail(staged_dir, sample=sampled)
+            del tables  # the rest reads the staged files: peak memory is one copy of the data
+            stage_site_and_sums(staged_dir, digests, timings)
+            checked, staged_zip = check_and_zip(staged_dir, created, sampled, timings)
             if checked.problems:
                 raise BuildFailed(checked.problems)
             target, zip_target = publish(staged_dir, staged_zip, dist_dir)
@@ -719,7 +773,6 @@ def _build(
             shutil.rmtree(staging, ignore_errors=True)
         mode = "sample" if sampled else "full"
         _write_atomic(key_file, f"{name} {release_key} {mode}\n".encode())
-        counts = {n: tables[n].num_rows for n in schema.tables}
         return BuildResult(
             target,
             zip_target,

@@ -182,6 +182,17 @@ def article_tables(
     return out
 
 
+def combine_table(parts: list[pa.Table], table: Table) -> pa.Table:
+    """Concatenate one table's pieces, sort by primary key (reading order), one chunk.
+
+    The result depends only on the set of rows, not on the pieces' order or size.
+    """
+    parts = [p for p in parts if p.num_rows] or [arrow_schema(table).empty_table()]
+    arrow = pa.concat_tables(parts) if len(parts) > 1 else parts[0]
+    del parts
+    return sort_rows(arrow, table.primary_key).combine_chunks()
+
+
 def combine(pieces: Iterable[Mapping[str, pa.Table]], schema: Schema) -> dict[str, pa.Table]:
     """Concatenate per-article (or per-batch) Arrow tables, sort by primary key, one chunk each.
 
@@ -191,14 +202,11 @@ def combine(pieces: Iterable[Mapping[str, pa.Table]], schema: Schema) -> dict[st
     collected: dict[str, list[pa.Table]] = {name: [] for name in schema.tables}
     for piece in pieces:
         for name in schema.tables:
-            if name in piece and piece[name].num_rows:
+            if name in piece:
                 collected[name].append(piece[name])
-    out: dict[str, pa.Table] = {}
-    for name, table in schema.tables.items():
-        parts = collected[name] or [arrow_schema(table).empty_table()]
-        arrow = pa.concat_tables(parts) if len(parts) > 1 else parts[0]
-        out[name] = sort_rows(arrow, table.primary_key).combine_chunks()
-    return out
+    return {
+        name: combine_table(collected.pop(name), table) for name, table in schema.tables.items()
+    }
 
 
 def assemble(
