@@ -38,9 +38,10 @@ _PLAIN_KEY = r"[^\s\-?:,\[\]{}#&*!|>'\"%@`][^\s:#]*(?: +[^\s:#]+)*"
 """A plain key: not starting with an indicator, without ':', '#' or line-end spaces."""
 _FLOW_KEY = r"[^\s\-?:,\[\]{}#&*!|>'\"%@`][^\s:#,\[\]{}]*(?: +[^\s:#,\[\]{}]+)*"
 """A plain key in a flow mapping: a plain key without flow indicators ',[]{}'."""
-_KEY = rf"(?:({_PLAIN_KEY})|\"([^\"\\]+)\"|'((?:[^']|'')+)')"
-_LINE = re.compile(rf"^( *)(-(?: +|$))?(?:{_KEY}:(?: +|$))?(.*)$", re.MULTILINE)
-"""Indentation, sequence dash, key (plain, double- or single-quoted, not empty), the rest.
+_KEY = rf"(?:({_PLAIN_KEY})|\"([^\"\\\n]+)\"|'((?:[^'\n]|'')+)')"
+_LINE = re.compile(rf'^( *)(-(?: +|$))?(?:{_KEY}:(?: +|$))?(?:("[^"\\\n]*") *|(.*))$', re.MULTILINE)
+"""Indentation, sequence dash, key (plain, double- or single-quoted, not empty), and either a
+double-quoted value without escapes (with its quotes) or the rest.
 
 Matched over the whole text with ``findall``: a group that took no part is "" (so an empty
 quoted key is not recognised as a key, and the line is declined)."""
@@ -71,8 +72,9 @@ class _Decline(Exception):
     """Raised to give the document up to the libyaml path."""
 
 
-Line = tuple[int, int, str, str | None, str]
-"""A content line: index, indentation, dash (with its spaces) or "", key or None, rest."""
+Line = tuple[int, int, str, str | None, str, str]
+"""A content line: index, indentation, dash (with its spaces) or "", key or None, rest, and
+a double-quoted value without escapes (with its quotes) or ""."""
 
 
 def parse(text: str) -> Any | None:
@@ -98,13 +100,13 @@ def parse(text: str) -> Any | None:
 
 class _Parser:
     def __init__(self, text: str) -> None:
-        self.rows: list[tuple[str, str, str, str, str, str]] = _LINE.findall(text)
+        self.rows: list[tuple[str, str, str, str, str, str, str]] = _LINE.findall(text)
         self.text = text
         self.lines: list[str] | None = None
         self.count = text.count("\n") + 1
         if len(self.rows) != self.count:
             raise _Decline
-        self.eof: Line = (self.count, -1, "", None, "")
+        self.eof: Line = (self.count, -1, "", None, "", "")
         self.newline_at_end = text.endswith("\n")
 
     def next(self, i: int) -> Line:
@@ -112,17 +114,17 @@ class _Parser:
         rows = self.rows
         count = self.count
         while i < count:
-            sp, dash, plain, dq, sq, rest = rows[i]
+            sp, dash, plain, dq, sq, quoted, rest = rows[i]
             if plain:
                 if len(plain) > 1000:
                     raise _Decline  # libyaml allows at most 1024 characters of implicit key
-                return i, len(sp), dash, plain, rest
+                return i, len(sp), dash, plain, rest, quoted
             if dq:
-                return i, len(sp), dash, dq, rest
+                return i, len(sp), dash, dq, rest, quoted
             if sq:
-                return i, len(sp), dash, sq.replace("''", "'"), rest
-            if dash or (rest and rest[0] != "#"):
-                return i, len(sp), dash, None, rest
+                return i, len(sp), dash, sq.replace("''", "'"), rest, quoted
+            if dash or quoted or (rest and rest[0] != "#"):
+                return i, len(sp), dash, None, rest, quoted
             i += 1
         return self.eof
 
@@ -130,13 +132,32 @@ class _Parser:
         """Read a block mapping whose first entry is ``cur``; return it and the line after."""
         if depth > MAX_DEPTH:
             raise _Decline
-        i, ind, dash, key, rest = cur
+        rows = self.rows
+        count = self.count
+        i, ind, dash, key, rest, quoted = cur
         out: dict[str, Any] = {}
         while True:
             if key is None or dash or key in out:
                 raise _Decline
             value: Any
-            if not rest or rest[0] == "#":
+            if quoted or (rest and rest[0] != "#"):
+                if quoted:
+                    out[key] = quoted[1:-1]
+                    j = i + 1
+                else:
+                    value = _COMMON.get(rest, _MISSING)  # null, true, false
+                    if value is _MISSING:
+                        value, j = self.value(rest, i, ind)
+                    else:
+                        j = i + 1
+                    out[key] = value
+                if j < count:  # the next line is most often the next key, plain, of this mapping
+                    sp, dash, key, _, _, quoted, rest = rows[j]
+                    if key and not dash and len(sp) == ind and len(key) <= 1000:
+                        i = j
+                        continue
+                cur = self.next(j)
+            else:
                 cur = self.next(i + 1)
                 below = cur[1]
                 if below > ind or (below == ind and cur[2]):
@@ -146,11 +167,8 @@ class _Parser:
                         value, cur = self.mapping(cur, depth + 1)
                 else:
                     value = None
-            else:
-                value, j = self.value(rest, i, ind)
-                cur = self.next(j)
-            out[key] = value
-            i, below, dash, key, rest = cur
+                out[key] = value
+            i, below, dash, key, rest, quoted = cur
             if below < ind:
                 return out, cur
             if below > ind:
@@ -160,19 +178,22 @@ class _Parser:
         """Read a block sequence whose first item is ``cur``; return it and the line after."""
         if depth > MAX_DEPTH:
             raise _Decline
-        i, ind, dash, key, rest = cur
+        i, ind, dash, key, rest, quoted = cur
         out: list[Any] = []
         while dash:
             value: Any
             if key is not None:
-                value, cur = self.mapping((i, ind + len(dash), "", key, rest), depth + 1)
+                value, cur = self.mapping((i, ind + len(dash), "", key, rest, quoted), depth + 1)
+            elif quoted:
+                value = quoted[1:-1]
+                cur = self.next(i + 1)
             elif not rest or rest[0] == "#" or (rest[0] == "-" and rest[1:2] in ("", " ")):
                 raise _Decline  # an item on the lines below, or a nested "- - x"
             else:
                 value, j = self.value(rest, i, ind)
                 cur = self.next(j)
             out.append(value)
-            i, below, dash, key, rest = cur
+            i, below, dash, key, rest, quoted = cur
             if below < ind:
                 return out, cur
             if below > ind:
@@ -318,14 +339,14 @@ def _flow_scalar(m: re.Match[str]) -> Any:
 
 def _flow(rest: str) -> dict[str, Any] | list[Any]:
     """Read a one-line flow mapping or flow sequence of scalars (``rest`` starts with it)."""
-    if _FLOW_EMPTY.match(rest):
-        return {} if rest[0] == "{" else []
     pos = 1
     if rest[0] == "{":
         mapping: dict[str, Any] = {}
         while True:
             m = _FLOW_PAIR.match(rest, pos)
             if m is None:
+                if pos == 1 and _FLOW_EMPTY.match(rest):
+                    return mapping
                 raise _Decline
             key = m.group(1)
             if key is None:
@@ -336,18 +357,20 @@ def _flow(rest: str) -> dict[str, Any] | list[Any]:
             pos = m.end()
             if m.group(6) == "}":
                 break
-        if _AFTER_FLOW.match(rest, pos) is None:
+        if pos != len(rest) and _AFTER_FLOW.match(rest, pos) is None:
             raise _Decline
         return mapping
     items: list[Any] = []
     while True:
         m = _FLOW_ITEM.match(rest, pos)
         if m is None:
+            if pos == 1 and _FLOW_EMPTY.match(rest):
+                return items
             raise _Decline
         items.append(_flow_scalar(m))
         pos = m.end()
         if m.group(4) == "]":
             break
-    if _AFTER_FLOW.match(rest, pos) is None:
+    if pos != len(rest) and _AFTER_FLOW.match(rest, pos) is None:
         raise _Decline
     return items
