@@ -13,7 +13,10 @@ This module is on the researcher's side: it never imports the build side.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import datetime as dt
+import hashlib
 import html
 import itertools
 import json
@@ -21,8 +24,11 @@ import os
 import re
 import shutil
 import signal
+import stat
+import sys
+import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -69,6 +75,8 @@ class ReleaseData:
         order: Row numbers of ``tables["articles"]`` in primary-key order.
         groups: Table name -> article id -> (first row, row count) of that article's rows.
         keys: Table name -> its primary-key columns.
+        schemas: Table name -> the Arrow schema of its Parquet file (all columns, also when
+            only some were read).
     """
 
     descriptor: dict[str, Any]
@@ -77,6 +85,7 @@ class ReleaseData:
     order: list[int]
     groups: dict[str, dict[str, tuple[int, int]]]
     keys: dict[str, list[str]]
+    schemas: dict[str, pa.Schema] = dataclasses.field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -100,11 +109,17 @@ class Span:
     title: str
 
 
+_DIGITS = re.compile(r"(\d+)")
+
+
+def _natural_key(text: str) -> tuple[tuple[int, int | str], ...]:
+    return tuple((1, int(p)) if p.isdigit() else (0, p) for p in _DIGITS.split(text) if p)
+
+
 @lru_cache(maxsize=65536)
 def natural_key(text: str) -> tuple[tuple[int, int | str], ...]:
     """Return a sort key that orders ``C2`` before ``C10``."""
-    parts = re.split(r"(\d+)", text)
-    return tuple((1, int(p)) if p.isdigit() else (0, p) for p in parts if p)
+    return _natural_key(text)
 
 
 def local_id(row_id: str, article_id: str) -> str:
@@ -128,13 +143,14 @@ def format_value(value: Any) -> str:
     return str(value)
 
 
-_HTML_SPECIAL = re.compile("[&<>\"']")
 _TEXT_SPECIAL = re.compile("[&<>]")
 
 
 def escape(text: str) -> str:
-    """Return ``escape(text)``; text without ``&<>"'`` (most cells) is returned as is."""
-    return html.escape(text) if _HTML_SPECIAL.search(text) else text
+    """Return ``html.escape(text)``; text without ``&<>"'`` (most cells) is returned as is."""
+    if "&" in text or "<" in text or ">" in text or '"' in text or "'" in text:
+        return html.escape(text)
+    return text
 
 
 def esc(value: Any) -> str:
@@ -195,16 +211,28 @@ def _group_by_article(table: pa.Table) -> tuple[pa.Table, dict[str, tuple[int, i
     return table, groups
 
 
-def read_release_data(release_dir: Path) -> ReleaseData:
+def read_release_data(
+    release_dir: Path,
+    columns: Mapping[str, Collection[str]] | None = None,
+    articles: Collection[str] | None = None,
+) -> ReleaseData:
     """Read the descriptor and the four tables of the release in ``release_dir``.
+
+    Args:
+        release_dir: The release directory.
+        columns: Table name -> the columns to read besides ``article_id`` and the primary
+            key (those the file has); all when None.
+        articles: Read only the rows of these article ids; all rows when None.
 
     Raises:
         FactpackError: The descriptor or a table is missing or unreadable.
     """
+    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     descriptor = read_descriptor(release_dir)
     tables: dict[str, pa.Table] = {}
+    schemas: dict[str, pa.Schema] = {}
     fields: dict[str, list[dict[str, Any]]] = {}
     groups: dict[str, dict[str, tuple[int, int]]] = {}
     keys: dict[str, list[str]] = {}
@@ -212,19 +240,80 @@ def read_release_data(release_dir: Path) -> ReleaseData:
         schema = _resource_schema(table_resource(descriptor, table), release_dir)
         fields[table] = [f for f in schema.get("fields", []) if isinstance(f, dict)]
         path = release_dir / "data" / f"{table}.parquet"
+        key = schema.get("primaryKey") or [ID_COLUMN.get(table, "article_id")]
+        keys[table] = [key] if isinstance(key, str) else list(key)
         try:
-            tables[table] = pq.read_table(path)
+            schemas[table] = pq.read_schema(path)
+            wanted = None
+            if columns is not None:
+                needed = {"article_id", *keys[table], *columns.get(table, ())}
+                wanted = [c for c in schemas[table].names if c in needed]
+            where = None
+            if articles is not None and "article_id" in schemas[table].names:
+                where = pc.field("article_id").isin(sorted(articles))
+            tables[table] = pq.read_table(path, columns=wanted, filters=where)
         except (OSError, ValueError) as error:
             raise FactpackError(
                 f"{display_path(path)}: cannot read table {table!r} ({error}); "
                 "is the release complete?"
             ) from None
-        key = schema.get("primaryKey") or [ID_COLUMN.get(table, "article_id")]
-        keys[table] = [key] if isinstance(key, str) else list(key)
         if table != "articles":
             tables[table], groups[table] = _group_by_article(tables[table])
     order = _key_order(tables["articles"], keys["articles"])
-    return ReleaseData(descriptor, tables, fields, order, groups, keys)
+    return ReleaseData(descriptor, tables, fields, order, groups, keys, schemas)
+
+
+def _take(table: pa.Table, rows: list[int]) -> pa.Table:
+    """Return the rows of ``table`` at ``rows`` (a slice when they are consecutive)."""
+    import pyarrow as pa
+
+    if not rows:
+        return table.slice(0, 0)
+    first = rows[0]
+    if rows[-1] - first + 1 == len(rows) and rows == list(range(first, first + len(rows))):
+        return table.slice(first, len(rows))
+    return table.take(pa.array(rows, type=pa.int64()))
+
+
+def _to_rows(table: pa.Table) -> list[Row]:
+    """Return ``table`` as row dicts, converting each column to Python once."""
+    names = table.column_names
+    if not names:
+        return [{} for _ in range(table.num_rows)]
+    columns = [column.to_pylist() for column in table.columns]
+    return [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
+
+
+def _row_sort_key(key: list[str]) -> Callable[[Row], Any]:
+    """Return the sort key of rows in the natural order of their primary-key columns."""
+    if len(key) == 1:
+        (name,) = key
+        return lambda r: _natural_key(format_value(r.get(name)))
+    return lambda r: tuple(_natural_key(format_value(r.get(k))) for k in key)
+
+
+def chunk_rows(
+    data: ReleaseData, positions: Sequence[int]
+) -> list[tuple[Row, dict[str, list[Row]]]]:
+    """Return (article row, table -> its rows in key order) for the articles at ``positions``
+    of the key order, converting each table's columns to Python once for the whole chunk.
+    """
+    articles = _to_rows(_take(data.tables["articles"], [data.order[p] for p in positions]))
+    ids = [str(a.get("article_id")) for a in articles]
+    out: list[tuple[Row, dict[str, list[Row]]]] = [(a, {}) for a in articles]
+    for table in TABLES[1:]:
+        spans = [data.groups[table].get(i, (0, 0)) for i in ids]
+        rows = _to_rows(
+            _take(data.tables[table], [r for first, n in spans for r in range(first, first + n)])
+        )
+        sort_key = _row_sort_key(data.keys[table])
+        at = 0
+        for (_, mine), (_, count) in zip(out, spans, strict=True):
+            part = rows[at : at + count]
+            at += count
+            part.sort(key=sort_key)
+            mine[table] = part
+    return out
 
 
 def article_rows(data: ReleaseData, article_id: str) -> dict[str, list[Row]]:
@@ -232,9 +321,8 @@ def article_rows(data: ReleaseData, article_id: str) -> dict[str, list[Row]]:
     out: dict[str, list[Row]] = {}
     for table in TABLES[1:]:
         first, count = data.groups[table].get(article_id, (0, 0))
-        rows = data.tables[table].slice(first, count).to_pylist() if count else []
-        key = data.keys[table]
-        rows.sort(key=lambda r: tuple(natural_key(format_value(r.get(k))) for k in key))
+        rows = _to_rows(data.tables[table].slice(first, count)) if count else []
+        rows.sort(key=_row_sort_key(data.keys[table]))
         out[table] = rows
     return out
 
@@ -357,9 +445,12 @@ def meta_list(items: Iterable[tuple[str, str]]) -> str:
     return f'<dl class="meta">{inner}</dl>\n'
 
 
+NULL_CELL = '<span class="null">—</span>'
+
+
 def cell(value: Any) -> str:
     """Return a value as HTML, an em dash in grey for null."""
-    return '<span class="null">—</span>' if value is None else esc(value)
+    return NULL_CELL if value is None else esc(value)
 
 
 def bar_chart(chart_id: str, caption: str, items: Sequence[tuple[str, int]]) -> str:
@@ -510,11 +601,17 @@ def row_item(
         )
     names = [f["name"] for f in fields if "name" in f] or list(row)
     dl = []
+    id_column = ID_COLUMN[table]
     for name in names:
-        if name in HIDDEN_COLUMNS or name == ID_COLUMN[table]:
+        if name in HIDDEN_COLUMNS or name == id_column:
             continue
         value = row.get(name)
-        shown = _ref(name, value, article_id, labels) if name in REFERENCES else cell(value)
+        if value is None:
+            shown = NULL_CELL
+        elif name in REFERENCES:
+            shown = _ref(name, value, article_id, labels)
+        else:
+            shown = escape(value if value.__class__ is str else format_value(value))
         dl.append(f"{_term(name)}{shown}</dd>")
     dl.append(
         f"<dt>evidence</dt><dd>characters {esc(row.get('char_start'))}–"
@@ -558,6 +655,14 @@ LEGEND = (
 )
 
 
+def _by_id(data: ReleaseData, table: str, rows: list[Row]) -> list[Row]:
+    """Return rows in the natural order of their id (as they are when that is their key)."""
+    id_column = ID_COLUMN[table]
+    if data.keys[table] == [id_column] and all(r[id_column].__class__ is str for r in rows):
+        return rows  # chunk_rows sorted them by this very key
+    return sorted(rows, key=lambda r: _natural_key(str(r[id_column])))
+
+
 def article_page(article: Row, mine: dict[str, list[Row]], data: ReleaseData, script: str) -> str:
     """Return the HTML page of one article."""
     article_id = str(article["article_id"])
@@ -595,14 +700,14 @@ def article_page(article: Row, mine: dict[str, list[Row]], data: ReleaseData, sc
         table = KIND_TABLE[kind]
         items = "".join(
             row_item(kind, r, data.fields[table], article_id, labels)
-            for r in sorted(mine[table], key=lambda r: natural_key(str(r[ID_COLUMN[table]])))
+            for r in _by_id(data, table, mine[table])
         )
         sections.append(
             f'<section aria-labelledby="h-{table}"><h2 id="h-{table}">{heading} '
             f"({len(mine[table])})</h2>\n<ol>\n{items}</ol></section>\n"
         )
     lang = esc(article.get("language") or "en")
-    claims = sorted(mine["claims"], key=lambda r: natural_key(str(r["claim_id"])))
+    claims = _by_id(data, "claims", mine["claims"])
     relations = relations_list(claims, article_id, labels)
     body = (
         '<header class="site"><nav><a href="../index.html">← Dataset overview</a></nav>\n'
@@ -794,15 +899,34 @@ def index_page(data: ReleaseData) -> str:
 # --- writing ---------------------------------------------------------------------------------
 
 
+ASSETS = ("style.css", "article.js")
+"""The files of ``factpack/site_assets`` the pages use."""
+
+
 def _asset(name: str) -> str:
     return (resources.files("factpack") / "site_assets" / name).read_text(encoding="utf-8")
 
 
 PARALLEL_MIN_ARTICLES = 400
 """Fewer articles than this are rendered in one process (a second one costs its start-up)."""
+CHUNK_ARTICLES = 64
+"""Articles whose rows are converted to Python together (bounds the memory of a worker)."""
+INDEX_READ: dict[str, tuple[str, ...]] = {
+    "articles": INDEX_COLUMNS,
+    "sources": ("source_id", "source_kind"),
+    "events": ("date_start", "factuality"),
+    "claims": ("claim_kind", "source_id"),
+}
+"""The columns the index page needs (besides ``article_id`` and the primary keys)."""
 
 
-def build_site(release_dir: Path, jobs: int | None = None) -> list[Path]:
+def build_site(
+    release_dir: Path,
+    jobs: int | None = None,
+    *,
+    page_keys: Mapping[str, str] | None = None,
+    cache_dir: Path | None = None,
+) -> list[Path]:
     """Write the review site of the release in ``release_dir`` to ``release_dir/site/``.
 
     Reads only ``datapackage.json`` and ``data/<table>.parquet``. An existing ``site/`` is
@@ -810,13 +934,25 @@ def build_site(release_dir: Path, jobs: int | None = None) -> list[Path]:
     rendered by ``jobs`` processes (default: up to 2, the CPUs available); each page depends
     only on its own rows, so the output is the same for any number.
 
+    With ``page_keys`` and ``cache_dir`` an article page is reused from the cache when its
+    entry (see :func:`entry_key`) is there and intact, and every rendered page is stored
+    there; entries this build did not use are deleted. The pages are the same bytes as
+    without a cache.
+
+    Args:
+        release_dir: The release directory.
+        jobs: Processes that render article pages (default: up to 2).
+        page_keys: Article id -> a key that changes whenever anything the article's page
+            shows could change (its rows); articles without a key are always rendered.
+        cache_dir: The directory of cached pages (created when missing; site's own).
+
     Returns:
         The written files, sorted.
 
     Raises:
         FactpackError: The release is incomplete or its evidence offsets do not match the text.
     """
-    data = read_release_data(release_dir)
+    overview = read_release_data(release_dir, INDEX_READ)
     site = release_dir / "site"
     staging = release_dir / f".site-{os.getpid()}.tmp"
     if staging.exists():
@@ -824,10 +960,34 @@ def build_site(release_dir: Path, jobs: int | None = None) -> list[Path]:
     try:
         (staging / "articles").mkdir(parents=True)
         written = [
-            _write(staging / "index.html", index_page(data)),
+            _write(staging / "index.html", index_page(overview)),
             _write(staging / "style.css", _asset("style.css")),
         ]
-        written += _article_pages(data, staging / "articles", jobs)
+        ids = [str(a) for a in _column(overview.tables["articles"], "article_id")]
+        cache = None
+        missing: Collection[str] | None = None  # None: every article
+        if page_keys is not None and cache_dir is not None and len(set(ids)) == len(ids):
+            fingerprint = site_fingerprint(overview)
+            cache = PageCache(
+                cache_dir,
+                {
+                    i: entry_key(fingerprint, i, page_keys[i])
+                    for i in ids
+                    if SAFE_ID.match(i) and i in page_keys
+                },
+            )
+            hits = cache.reuse(staging / "articles")
+            written += hits.values()
+            missing = {i for i in ids if i not in hits}
+            if not hits or any(not SAFE_ID.match(i) for i in missing):
+                missing = None  # read every row (a bad id is reported in key order)
+        del overview
+        if missing is None or missing:
+            data = read_release_data(release_dir, articles=missing)
+            written += _article_pages(data, staging / "articles", jobs, cache)
+            del data
+        if cache is not None:
+            cache.prune()
         if site.exists():
             shutil.rmtree(site)
         staging.rename(site)
@@ -837,11 +997,167 @@ def build_site(release_dir: Path, jobs: int | None = None) -> list[Path]:
     return sorted(site / p.relative_to(staging) for p in written)
 
 
+# --- the page cache --------------------------------------------------------------------------
+
+CACHE_FORMAT = "factpack-site-page-cache-1"
+CACHE_ENTRY = re.compile(r"^([0-9a-f]{64})-([0-9]+)-([0-9]+)\.html$")
+"""A cache entry's name: ``<entry key>-<size in bytes>-<mtime in whole seconds>.html``."""
+CACHE_TMP = ".tmp-"
+"""The name prefix of an entry being written (never reused; pruned)."""
+
+
+def site_fingerprint(data: ReleaseData) -> str:
+    """Return the sha256 of everything an article page depends on besides its own rows.
+
+    That is this module's source, its assets, the Python and pyarrow versions, the release's
+    name, version and title, the fields (names, descriptions, ...) and primary keys of the
+    tables, and the columns and types of the Parquet files.
+    """
+    import pyarrow
+
+    digest = hashlib.sha256(
+        f"{CACHE_FORMAT}\0python {sys.version_info[0]}.{sys.version_info[1]}\0"
+        f"pyarrow {pyarrow.__version__}\0".encode()
+    )
+    digest.update(Path(__file__).read_bytes() + b"\0")
+    for name in ASSETS:
+        digest.update(name.encode() + b"\0" + _asset(name).encode() + b"\0")
+    shown = {
+        "descriptor": {k: data.descriptor.get(k) for k in ("name", "version", "title")},
+        "fields": data.fields,
+        "keys": data.keys,
+        "columns": {t: [[f.name, str(f.type)] for f in s] for t, s in data.schemas.items()},
+    }
+    digest.update(json.dumps(shown, sort_keys=True, default=str).encode())
+    return digest.hexdigest()
+
+
+def entry_key(fingerprint: str, article_id: str, page_key: str) -> str:
+    """Return the cache key of one article page: sha256 of the site fingerprint, the article
+    id and the build's key of the article."""
+    return hashlib.sha256(f"{fingerprint}\0{article_id}\0{page_key}".encode()).hexdigest()
+
+
+@dataclass
+class PageCache:
+    """The cached article pages of one build.
+
+    An entry is written to a temporary name, given the mtime in its name, then renamed: a
+    killed build leaves at most a temporary file, never a partial entry. It is reused only
+    when its size and mtime are still those in its name; nothing factpack does writes into
+    an existing file (pages and entries are always new files), and any write into the file
+    from elsewhere changes its mtime, so a hard link between the release's page and the
+    entry never lets a changed page be reused.
+
+    Attributes:
+        directory: The cache directory.
+        keys: Article id -> its entry key (articles without one are not cached).
+        used: The entry names this build reused or stored (the others are pruned).
+    """
+
+    directory: Path
+    keys: dict[str, str]
+    used: set[str] = dataclasses.field(default_factory=set)
+
+    def _listing(self) -> dict[str, tuple[str, int, int]]:
+        found: dict[str, tuple[str, int, int]] = {}
+        try:
+            with os.scandir(self.directory) as entries:
+                for entry in entries:
+                    match = CACHE_ENTRY.match(entry.name)
+                    if match:
+                        found[match[1]] = (entry.name, int(match[2]), int(match[3]))
+        except FileNotFoundError:
+            pass
+        return found
+
+    def reuse(self, out_dir: Path) -> dict[str, Path]:
+        """Link (or copy) every intact cached page into ``out_dir``; return id -> page."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        listing = self._listing()
+        hits: dict[str, Path] = {}
+        can_link = True
+        for article_id, key in self.keys.items():
+            found = listing.get(key)
+            if found is None:
+                continue
+            name, size, stamp = found
+            source = self.directory / name
+            target = out_dir / f"{article_id}.html"
+            try:
+                info = os.stat(source)
+                if not (
+                    stat.S_ISREG(info.st_mode)
+                    and info.st_size == size
+                    and info.st_mtime_ns == stamp * 1_000_000_000
+                ):
+                    continue
+                if can_link:
+                    try:
+                        os.link(source, target)
+                    except OSError:  # another file system, or no hard links here
+                        can_link = False
+                if not can_link and not _copy(source, target, size):
+                    continue
+            except OSError:
+                continue
+            hits[article_id] = target
+            self.used.add(name)
+        return hits
+
+    def store(self, article_id: str, page: Path, size: int) -> str | None:
+        """Store the just-written ``page`` as the entry of ``article_id``; return its name."""
+        key = self.keys.get(article_id)
+        if key is None:
+            return None
+        stamp = int(time.time())
+        name = f"{key}-{size}-{stamp}.html"
+        temporary = self.directory / f"{CACHE_TMP}{os.getpid()}-{key}"
+        try:
+            temporary.unlink(missing_ok=True)
+            try:
+                os.link(page, temporary)
+            except OSError:
+                shutil.copyfile(page, temporary)
+            os.utime(temporary, ns=(stamp * 1_000_000_000,) * 2)
+            os.replace(temporary, self.directory / name)
+        except OSError:  # the cache only saves time: a page that cannot be stored is rendered
+            with contextlib.suppress(OSError):
+                temporary.unlink(missing_ok=True)
+            return None
+        self.used.add(name)
+        return name
+
+    def prune(self) -> None:
+        """Delete every entry (and temporary file) this build did not use."""
+        try:
+            with os.scandir(self.directory) as entries:
+                names = [e.name for e in entries]
+        except FileNotFoundError:
+            return
+        for name in names:
+            if (CACHE_ENTRY.match(name) or name.startswith(CACHE_TMP)) and name not in self.used:
+                with contextlib.suppress(OSError):
+                    (self.directory / name).unlink()
+
+
+def _copy(source: Path, target: Path, size: int) -> bool:
+    """Copy a cache entry to a new file; False (nothing written) when it is not ``size`` bytes."""
+    content = source.read_bytes()
+    if len(content) != size:
+        return False
+    _write_bytes(target, content)
+    return True
+
+
+# --- rendering the article pages -------------------------------------------------------------
+
+
 def _default_jobs() -> int:
     return min(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
 
 
-_SHARED: tuple[ReleaseData, Path] | None = None
+_SHARED: tuple[ReleaseData, Path, PageCache | None] | None = None
 """The data a forked page worker inherits (copy-on-write: Arrow buffers are not copied)."""
 
 
@@ -849,13 +1165,18 @@ def _init_worker() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent reports Ctrl-C, once
 
 
-def _render_chunk(chunk: range) -> list[Path]:
+def _render_chunk(chunk: range) -> tuple[list[Path], set[str]]:
     assert _SHARED is not None
-    data, out_dir = _SHARED
-    return write_article_pages(data, out_dir, chunk)
+    data, out_dir, cache = _SHARED
+    if cache is not None:
+        cache.used = set()  # this process' copy: report only this chunk's entries
+    paths = _write_pages(data, out_dir, chunk, cache)
+    return paths, cache.used if cache is not None else set()
 
 
-def _article_pages(data: ReleaseData, out_dir: Path, jobs: int | None) -> list[Path]:
+def _article_pages(
+    data: ReleaseData, out_dir: Path, jobs: int | None, cache: PageCache | None = None
+) -> list[Path]:
     """Write every article page, in ``jobs`` forked processes when there are enough pages.
 
     The pages are split into contiguous chunks of the key order, collected in order: a
@@ -871,44 +1192,67 @@ def _article_pages(data: ReleaseData, out_dir: Path, jobs: int | None) -> list[P
         or count < PARALLEL_MIN_ARTICLES
         or "fork" not in multiprocessing.get_all_start_methods()
     ):
-        return write_article_pages(data, out_dir, range(count))
+        return _write_pages(data, out_dir, range(count), cache)
     size = max(1, -(-count // (jobs * 8)))
     chunks = [range(i, min(i + size, count)) for i in range(0, count, size)]
-    _SHARED = (data, out_dir)
+    _SHARED = (data, out_dir, cache)
     try:
         context = multiprocessing.get_context("fork")
+        paths: list[Path] = []
         with context.Pool(jobs, initializer=_init_worker) as pool:
-            return [path for part in pool.imap(_render_chunk, chunks) for path in part]
+            for part, used in pool.imap(_render_chunk, chunks):
+                paths += part
+                if cache is not None:
+                    cache.used |= used
+        return paths
     finally:
         _SHARED = None
 
 
+def _write_bytes(path: Path, content: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+    try:
+        view = memoryview(content)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)
+
+
 def _write(path: Path, content: str) -> Path:
-    path.write_bytes(content.encode("utf-8"))
+    _write_bytes(path, content.encode("utf-8"))
     return path
 
 
 def write_article_pages(data: ReleaseData, out_dir: Path, positions: Iterable[int]) -> list[Path]:
-    """Render and write the pages of the articles at ``positions`` of the key order, one at a
-    time (only one page and its rows are in memory at once).
+    """Render and write the pages of the articles at ``positions`` of the key order, a chunk
+    of :data:`CHUNK_ARTICLES` at a time (only those pages' rows are in memory at once).
 
     Raises:
         FactpackError: An article id is not a safe file name, or an article's evidence offsets
             do not match its text.
     """
+    return _write_pages(data, out_dir, positions, None)
+
+
+def _write_pages(
+    data: ReleaseData, out_dir: Path, positions: Iterable[int], cache: PageCache | None
+) -> list[Path]:
     script = _asset("article.js")
-    articles = data.tables["articles"]
     written = []
-    for position in positions:
-        article = articles.slice(data.order[position], 1).to_pylist()[0]
-        article_id = article.get("article_id")
-        if not SAFE_ID.match(str(article_id)):
-            raise FactpackError(
-                f"data/articles.parquet: article_id {article_id!r} is not a "
-                "safe file name (^[a-z0-9][a-z0-9_-]{0,63}$); rebuild the release"
-            )
-        mine = article_rows(data, str(article_id))
-        written.append(
-            _write(out_dir / f"{article_id}.html", article_page(article, mine, data, script))
-        )
+    todo = list(positions)
+    for at in range(0, len(todo), CHUNK_ARTICLES):
+        for article, mine in chunk_rows(data, todo[at : at + CHUNK_ARTICLES]):
+            article_id = article.get("article_id")
+            if not SAFE_ID.match(str(article_id)):
+                raise FactpackError(
+                    f"data/articles.parquet: article_id {article_id!r} is not a "
+                    "safe file name (^[a-z0-9][a-z0-9_-]{0,63}$); rebuild the release"
+                )
+            content = article_page(article, mine, data, script).encode("utf-8")
+            path = out_dir / f"{article_id}.html"
+            _write_bytes(path, content)
+            written.append(path)
+            if cache is not None:
+                cache.store(str(article_id), path, len(content))
     return written
