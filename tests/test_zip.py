@@ -334,3 +334,16 @@ def test_file_digests_and_sha256sums_on_threads(tmp_path: Path) -> None:
     assert text == package.sha256sums_text(rel, jobs=1)
     assert text.splitlines()[0] == f"{hashlib.sha256(files['README.md']).hexdigest()}  README.md"
     assert "duckdb" not in text
+
+
+def test_a_previous_release_of_another_version_is_reused(
+    tmp_path: Path, compressions: list[int]
+) -> None:
+    old = _release(tmp_path / "old", _files()).rename(tmp_path / "old" / "demo-0.9")
+    previous = tmp_path / "demo-0.9.zip"
+    _zip(old, previous)
+    new = _release(tmp_path / "new", _edited(_files()))
+    clean = _zip(new, tmp_path / "clean.zip")
+    compressions.clear()
+    assert _zip(new, tmp_path / "inc.zip", previous=previous) == clean
+    assert len(compressions) == 4

@@ -475,7 +475,7 @@ def _parse_sums(text: str) -> dict[str, str]:
     return out
 
 
-def _read_old(previous: Path, top: str, recipe: str) -> dict[str, _Old]:
+def _read_old(previous: Path, recipe: str) -> dict[str, _Old]:
     """Return the reusable entries of a zip this writer made with ``recipe`` (path -> entry).
 
     Returns ``{}`` unless everything checks: the end record and comment are intact, the
@@ -483,16 +483,17 @@ def _read_old(previous: Path, top: str, recipe: str) -> dict[str, _Old]:
     directory equals the one the comment records (so a corrupt or truncated zip, or one made
     by anything else, is never reused). Entries are found by walking the local headers (which
     that sha256 covers), not by trusting the central directory; each one carries the sha256
-    its SHA256SUMS entry (also covered) lists for it.
+    its SHA256SUMS entry (also covered) lists for it. Keys are paths inside the release
+    folder: the folder's name (the version) does not change the compressed bytes.
     """
     try:
         with previous.open("rb") as fh:
-            return _read_old_open(fh, top, recipe)
+            return _read_old_open(fh, recipe)
     except (OSError, ValueError, struct.error, zlib.error, UnicodeDecodeError):
         return {}
 
 
-def _read_old_open(fh: BinaryIO, top: str, recipe: str) -> dict[str, _Old]:
+def _read_old_open(fh: BinaryIO, recipe: str) -> dict[str, _Old]:
     end = fh.seek(0, os.SEEK_END)
     tail_len = min(end, 22 + 0xFFFF)
     fh.seek(end - tail_len)
@@ -521,6 +522,7 @@ def _read_old_open(fh: BinaryIO, top: str, recipe: str) -> dict[str, _Old]:
     if digest.hexdigest() != match["sha"]:
         return {}
     found: dict[str, tuple[int, int, int, int, int]] = {}
+    tops: set[str] = set()
     pos = 0
     while pos < data_len:
         fh.seek(pos)
@@ -535,10 +537,12 @@ def _read_old_open(fh: BinaryIO, top: str, recipe: str) -> dict[str, _Old]:
             if tag != 1:
                 return {}
         start = pos + 30 + nlen + elen
-        found[name] = (method, crc, size, csize, start)
+        top, _, rel = name.partition("/")
+        tops.add(top)
+        found[rel] = (method, crc, size, csize, start)
         pos = start + csize
-    sums_at = found.get(f"{top}/{SUMS_FILE}")
-    if pos != data_len or sums_at is None:
+    sums_at = found.get(SUMS_FILE)
+    if pos != data_len or sums_at is None or len(tops) != 1:
         return {}
     method, crc, size, csize, start = sums_at
     fh.seek(start)
@@ -549,8 +553,8 @@ def _read_old_open(fh: BinaryIO, top: str, recipe: str) -> dict[str, _Old]:
     sums = _parse_sums(text.decode("utf-8"))
     out = {}
     for rel, hexd in sums.items():
-        if f"{top}/{rel}" in found:
-            method, crc, size, csize, start = found[f"{top}/{rel}"]
+        if rel in found:
+            method, crc, size, csize, start = found[rel]
             out[rel] = _Old(method, crc, size, csize, start, hexd)
     return out
 
@@ -767,7 +771,7 @@ def write_zip(
     old: dict[str, _Old] = {}
     if previous is not None and previous.is_file():
         same = zip_path.exists() and previous.samefile(zip_path)
-        old = {} if same else _read_old(previous, top, recipe)
+        old = {} if same else _read_old(previous, recipe)
     new_sums = _parse_sums((release_dir / SUMS_FILE).read_text("utf-8")) if old else {}
     with contextlib.ExitStack() as stack:
         old_zip = stack.enter_context(previous.open("rb")) if old and previous else None
