@@ -556,38 +556,69 @@ def _duckdb_result(future: Future[None], db_path: Path) -> None:
 
 
 def stage_site_and_sums(
-    out: Path, digests: Mapping[str, str], timings: dict[str, float] | None = None
+    out: Path,
+    digests: Mapping[str, str],
+    timings: dict[str, float] | None = None,
+    page_keys: Mapping[str, str] | None = None,
+    cache_dir: Path | None = None,
 ) -> None:
-    """Write the review site (from the staged tables) and ``SHA256SUMS`` of the release."""
+    """Write the review site (from the staged tables) and ``SHA256SUMS`` of the release.
+
+    ``page_keys`` (article id -> key of everything its page shows) and ``cache_dir`` let the
+    site reuse the pages of unchanged articles (:func:`factpack.site.build_site`).
+    """
     try:
         from factpack import site
     except ImportError:  # pragma: no cover - the review site is optional
         site = None  # type: ignore[assignment]
     if site is not None:
         with _timed(timings, "site"):
-            site.build_site(out)
+            site.build_site(out, page_keys=page_keys, cache_dir=cache_dir)
     with _timed(timings, "package"):
         sums = package.sha256sums_text(out, digests)
         (out / package.SUMS_FILE).write_text(sums, encoding="utf-8")
 
 
+def page_keys_of(keys: Mapping[str, str], code_key: str) -> dict[str, str]:
+    """Return article id -> page key: the article's cache key and all of factpack's source.
+
+    The article key covers its annotation, text, ``schema/`` (package metadata included) and
+    library versions; ``code_key`` (:func:`package_key`) every module the page depends on.
+    """
+    from factpack.annotations import article_id_of
+
+    return {
+        article_id_of(stem): hashlib.sha256(f"{key}\0{code_key}".encode()).hexdigest()
+        for stem, key in keys.items()
+    }
+
+
 def check_and_zip(
-    out: Path, created: str, sampled: bool, timings: dict[str, float] | None = None
+    out: Path,
+    created: str,
+    sampled: bool,
+    timings: dict[str, float] | None = None,
+    previous: Path | None = None,
 ) -> tuple[ReleaseCheck, Path]:
     """Layer 4 on the staged release while its zip is written beside it on a thread.
 
     The zip is written from the staged files (zlib releases the GIL, so the two overlap); a
-    release that fails layer 4 is never published, zip included.
+    release that fails layer 4 is never published, zip included. ``previous`` is the zip of
+    the release being replaced: its unchanged entries are copied, not compressed again.
     """
     zip_path = out.parent / f"{out.name}.zip"
     with ThreadPoolExecutor(1) as pool:
         zipped = pool.submit(
-            _timed_call, timings, "package", package.write_zip, out, zip_path, created
+            _timed_call, timings, "package", _write_zip, out, zip_path, created, previous
         )
         with _timed(timings, "frictionless"):
             checked = check_release_detail(out, sample=sampled)
         zipped.result()
     return checked, zip_path
+
+
+def _write_zip(out: Path, zip_path: Path, created: str, previous: Path | None) -> None:
+    package.write_zip(out, zip_path, created, previous=previous)
 
 
 def _timed_call(
@@ -728,10 +759,9 @@ def _build(
             yaml_paths, build_dir, env_key, schema, schema_root, jobs, progress, timings
         )
         warnings = [p.format() for p in problems]
+        code_key = package_key()
         release_key = hashlib.sha256(
-            "\0".join(
-                [env_key, created, package_key(), *(keys[p.stem] for p in yaml_paths)]
-            ).encode()
+            "\0".join([env_key, created, code_key, *(keys[p.stem] for p in yaml_paths)]).encode()
         ).hexdigest()
         key_file = build_dir / "release.key"
         target, zip_target = dist_dir / name, dist_dir / f"{name}.zip"
@@ -764,8 +794,11 @@ def _build(
                 tables, schema, staging, created, timings, formulas, sampled
             )
             del tables  # the rest reads the staged files: peak memory is one copy of the data
-            stage_site_and_sums(staged_dir, digests, timings)
-            checked, staged_zip = check_and_zip(staged_dir, created, sampled, timings)
+            stage_site_and_sums(
+                staged_dir, digests, timings, page_keys_of(keys, code_key), build_dir / "site"
+            )
+            old_zip = zip_target if zip_target.is_file() else None
+            checked, staged_zip = check_and_zip(staged_dir, created, sampled, timings, old_zip)
             if checked.problems:
                 raise BuildFailed(checked.problems)
             target, zip_target = publish(staged_dir, staged_zip, dist_dir)
