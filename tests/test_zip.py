@@ -347,3 +347,20 @@ def test_a_previous_release_of_another_version_is_reused(
     compressions.clear()
     assert _zip(new, tmp_path / "inc.zip", previous=previous) == clean
     assert len(compressions) == 4
+
+
+def test_a_flipped_byte_anywhere_in_the_previous_zip_never_gives_a_wrong_zip(
+    tmp_path: Path,
+) -> None:
+    files = {f"site/{i}.html": f"<p>{i}</p>\n".encode() * 40 for i in range(6)}
+    files["data/t.parquet"] = b"PAR1" * 50
+    old = _release(tmp_path / "old", files)
+    good = tmp_path / "good.zip"
+    _zip(old, good)
+    new = _release(tmp_path / "new", {**files, "site/9.html": b"<p>new</p>\n"})
+    clean = _zip(new, tmp_path / "clean.zip")
+    data = good.read_bytes()
+    previous = tmp_path / "old.zip"
+    for at in range(0, len(data), 7):
+        previous.write_bytes(data[:at] + bytes([data[at] ^ 0xFF]) + data[at + 1 :])
+        assert _zip(new, tmp_path / "inc.zip", previous=previous) == clean, at
