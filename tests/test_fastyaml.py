@@ -293,6 +293,9 @@ def test_deep_nesting_declined() -> None:
 
 def test_long_key_declined() -> None:
     assert parse("k" * 1100 + ": 1\n") is None
+    assert parse('"' + "k" * 1100 + '": 1\n') is None
+    assert parse("'" + "k" * 1100 + "': 1\n") is None
+    assert parse("- " + "k" * 1100 + ": 1\n") is None
     assert _agrees("k" * 900 + ": 1\n")
 
 
@@ -366,7 +369,7 @@ _keys = st.one_of(
 )
 _values = st.recursive(
     _scalars,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_keys, inner, max_size=4),
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(_keys, inner, max_size=4)),
     max_leaves=12,
 )
 _documents = st.dictionaries(_keys, _values, min_size=1, max_size=5)

@@ -1,7 +1,8 @@
 """A fast, exact parser for the block-style YAML that annotations are written in.
 
 :func:`parse` reads the subset of YAML that annotation files use, line by line (one regular
-expression per line, no per-character loop in Python), and returns the same plain data as the
+expression matched over the whole text, a few string operations per line, no per-character
+loop in Python), and returns the same plain data as the
 libyaml path of :func:`factpack.yamlload.load_yaml` (YAML 1.2 core schema for plain scalars,
 quoted and block scalars are strings, dates stay strings) -- or None, "decline", for anything it
 is not certain about; the caller then composes the text with libyaml as before.
@@ -72,7 +73,7 @@ class _Decline(Exception):
     """Raised to give the document up to the libyaml path."""
 
 
-Line = tuple[int, int, str, str | None, str, str]
+_Line = tuple[int, int, str, str | None, str, str]
 """A content line: index, indentation, dash (with its spaces) or "", key or None, rest, and
 a double-quoted value without escapes (with its quotes) or ""."""
 
@@ -106,29 +107,26 @@ class _Parser:
         self.count = text.count("\n") + 1
         if len(self.rows) != self.count:
             raise _Decline
-        self.eof: Line = (self.count, -1, "", None, "", "")
+        self.eof: _Line = (self.count, -1, "", None, "", "")
         self.newline_at_end = text.endswith("\n")
 
-    def next(self, i: int) -> Line:
+    def next(self, i: int) -> _Line:
         """Return the first content line (not blank, not a comment) at or after ``i``."""
         rows = self.rows
         count = self.count
         while i < count:
             sp, dash, plain, dq, sq, quoted, rest = rows[i]
-            if plain:
-                if len(plain) > 1000:
+            if plain or dq or sq:
+                if len(plain or dq or sq) > 1000:
                     raise _Decline  # libyaml allows at most 1024 characters of implicit key
-                return i, len(sp), dash, plain, rest, quoted
-            if dq:
-                return i, len(sp), dash, dq, rest, quoted
-            if sq:
-                return i, len(sp), dash, sq.replace("''", "'"), rest, quoted
+                key = plain or dq or sq.replace("''", "'")
+                return i, len(sp), dash, key, rest, quoted
             if dash or quoted or (rest and rest[0] != "#"):
                 return i, len(sp), dash, None, rest, quoted
             i += 1
         return self.eof
 
-    def mapping(self, cur: Line, depth: int) -> tuple[dict[str, Any], Line]:
+    def mapping(self, cur: _Line, depth: int) -> tuple[dict[str, Any], _Line]:
         """Read a block mapping whose first entry is ``cur``; return it and the line after."""
         if depth > MAX_DEPTH:
             raise _Decline
@@ -174,7 +172,7 @@ class _Parser:
             if below > ind:
                 raise _Decline
 
-    def sequence(self, cur: Line, depth: int) -> tuple[list[Any], Line]:
+    def sequence(self, cur: _Line, depth: int) -> tuple[list[Any], _Line]:
         """Read a block sequence whose first item is ``cur``; return it and the line after."""
         if depth > MAX_DEPTH:
             raise _Decline
