@@ -522,3 +522,19 @@ def test_two_processes_report_the_first_bad_article(
     assert str(forked.value) == str(alone.value)
     assert f"{A1}:S1" in str(alone.value)
     assert not (release / "site").exists()
+
+
+@pytest.mark.parametrize(
+    "ids",
+    [
+        # The fast path: every id is <article_id>:<local id not starting with a digit>.
+        [f"{A1}:{x}" for x in ("C10", "C2", "C1", "C01", "S3", "E12", "", "C2b", "C2a")],
+        # The general one: a local id starting with a digit, an id of another article.
+        [f"{A1}:{x}" for x in ("C10", "10", "9x", "C2", "x")] + ["other:C1"],
+    ],
+)
+def test_rows_sort_in_natural_key_order_of_the_whole_id(ids: list[str]) -> None:
+    rows = [{"claim_id": row_id, "n": i} for i, row_id in enumerate(ids)]
+    expected = sorted(rows, key=lambda r: site.natural_key(str(r["claim_id"])))
+    site._sort_rows(rows, ["claim_id"], A1)
+    assert rows == expected

@@ -132,6 +132,8 @@ def format_value(value: Any) -> str:
     """Return a cell value as text: ISO dates, UTC times with ``Z``, ``true``/``false``."""
     if value is None:
         return ""
+    if value.__class__ is int:
+        return str(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, dt.datetime):
@@ -181,7 +183,7 @@ def _key_order(table: pa.Table, key: list[str]) -> list[int]:
     """Return the row numbers of ``table`` sorted by the natural order of its key columns."""
     columns = [table.column(k).to_pylist() if k in table.column_names else None for k in key]
     keys = [
-        tuple(natural_key(format_value(c[i] if c is not None else None)) for c in columns)
+        tuple(_natural_key(format_value(c[i] if c is not None else None)) for c in columns)
         for i in range(table.num_rows)
     ]
     return sorted(range(table.num_rows), key=keys.__getitem__)
@@ -306,14 +308,35 @@ def chunk_rows(
         rows = _to_rows(
             _take(data.tables[table], [r for first, n in spans for r in range(first, first + n)])
         )
-        sort_key = _row_sort_key(data.keys[table])
         at = 0
-        for (_, mine), (_, count) in zip(out, spans, strict=True):
+        for article_id, (_, mine), (_, count) in zip(ids, out, spans, strict=True):
             part = rows[at : at + count]
             at += count
-            part.sort(key=sort_key)
+            _sort_rows(part, data.keys[table], article_id)
             mine[table] = part
     return out
+
+
+def _sort_rows(rows: list[Row], key: list[str], article_id: str) -> None:
+    """Sort one article's rows in the natural order of their primary key, in place.
+
+    Ids ``<article_id>:<local id>`` share the prefix: when no local id starts with a digit,
+    comparing the natural keys of the local ids (cached, they repeat) orders exactly as
+    comparing those of the whole ids, since the prefix ends with ``:``.
+    """
+    if len(key) == 1:
+        (name,) = key
+        prefix = f"{article_id}:"
+        cut = len(prefix)
+        if all(
+            (i := r.get(name)).__class__ is str
+            and i.startswith(prefix)
+            and not _DIGITS.match(i, cut)
+            for r in rows
+        ):
+            rows.sort(key=lambda r: natural_key(r[name][cut:]))
+            return
+    rows.sort(key=_row_sort_key(key))
 
 
 def article_rows(data: ReleaseData, article_id: str) -> dict[str, list[Row]]:
@@ -376,20 +399,17 @@ def _nest_key(span: Span) -> tuple[Any, ...]:
 
 
 def _open_tag(span: Span, first: bool) -> str:
-    attrs = [
-        f'class="hl hl-{span.kind}"',
-        f'data-id="{esc(span.row_id)}"',
-        f'data-row="row-{esc(span.local)}"',
-        f'title="{esc(span.title)}"',
-    ]
+    local = esc(span.local)
+    tag = (
+        f'<mark class="hl hl-{span.kind}" data-id="{esc(span.row_id)}" data-row="row-{local}" '
+        f'title="{esc(span.title)}"'
+    )
     if first:
-        attrs += [
-            f'id="span-{esc(span.local)}"',
-            'tabindex="0"',
-            f'data-label="{esc(span.local)}"',
-            f'aria-describedby="row-{esc(span.local)}"',
-        ]
-    return f"<mark {' '.join(attrs)}>"
+        return (
+            f'{tag} id="span-{local}" tabindex="0" data-label="{local}" '
+            f'aria-describedby="row-{local}">'
+        )
+    return f"{tag}>"
 
 
 def highlight(text: str, spans: Sequence[Span]) -> str:
@@ -403,11 +423,25 @@ def highlight(text: str, spans: Sequence[Span]) -> str:
     """
     order = sorted(spans, key=_nest_key)
     bounds = sorted({0, len(text)} | {s.start for s in spans} | {s.end for s in spans})
+    # Every start and end is a bound, so a span covers the piece a..b exactly when
+    # start <= a < end: sweep the bounds, keeping the covering spans' places in ``order``.
+    starting: dict[int, list[int]] = {}
+    ending: dict[int, list[int]] = {}
+    for i, s in enumerate(order):
+        if s.start < s.end:
+            starting.setdefault(s.start, []).append(i)
+            ending.setdefault(s.end, []).append(i)
+    active: list[int] = []
     out: list[str] = []
     stack: list[Span] = []
     opened: set[str] = set()
     for a, b in itertools.pairwise(bounds):
-        cover = [s for s in order if s.start <= a and s.end >= b]
+        if a in ending:
+            gone = set(ending[a])
+            active = [i for i in active if i not in gone]
+        if a in starting:
+            active = sorted(active + starting[a])
+        cover = [order[i] for i in active]
         keep = 0
         while keep < min(len(stack), len(cover)) and stack[keep] is cover[keep]:
             keep += 1
@@ -582,47 +616,75 @@ def _term(name: str) -> str:
     return f"<dt>{escape(name)}</dt><dd>"
 
 
+Plan = tuple[tuple[str, str, str, bool], ...]
+"""The columns a row's list shows: (``<dt>..</dt><dd>``, the same with the null cell and
+``</dd>``, column name, whether it references a row) in field order."""
+
+
+@lru_cache(maxsize=64)
+def column_plan(table: str, names: tuple[str, ...]) -> Plan:
+    """Return the shown columns of ``table``'s rows, given its field names."""
+    return tuple(
+        (_term(name), f"{_term(name)}{NULL_CELL}</dd>", name, name in REFERENCES)
+        for name in names
+        if name not in HIDDEN_COLUMNS and name != ID_COLUMN[table]
+    )
+
+
+def _field_names(fields: list[dict[str, Any]]) -> tuple[str, ...]:
+    return tuple(f["name"] for f in fields if "name" in f)
+
+
 def row_item(
-    kind: str, row: Row, fields: list[dict[str, Any]], article_id: str, labels: dict[str, str]
+    kind: str,
+    row: Row,
+    fields: list[dict[str, Any]] | Plan,
+    article_id: str,
+    labels: dict[str, str],
 ) -> str:
-    """Return one ``<li>`` of the side list: heading linking to the span, then all columns."""
+    """Return one ``<li>`` of the side list: heading linking to the span, then all columns.
+
+    ``fields`` are the table's field descriptors (every column of the row when none has a
+    name), or their :func:`column_plan`.
+    """
     table = KIND_TABLE[kind]
     row_id = str(row[ID_COLUMN[table]])
-    local = local_id(row_id, article_id)
+    local = esc(local_id(row_id, article_id))
+    get = row.get
     if kind == "source":
-        head = f"{esc(row.get('name'))} <small>({esc(row.get('source_kind'))})</small>"
+        head = f"{esc(get('name'))} <small>({esc(get('source_kind'))})</small>"
     elif kind == "event":
-        head = f"{esc(row.get('summary'))} <small>({esc(row.get('factuality'))})</small>"
+        head = f"{esc(get('summary'))} <small>({esc(get('factuality'))})</small>"
     else:
-        who = labels.get(str(row.get("source_id")), format_value(row.get("source_id")))
+        who = labels.get(str(get("source_id")), format_value(get("source_id")))
         head = (
-            f"{escape(who)} <i>{esc(row.get('cue'))}</i>: {esc(row.get('claim_text'))} "
-            f"<small>({esc(row.get('claim_kind'))})</small>"
+            f"{escape(who)} <i>{esc(get('cue'))}</i>: {esc(get('claim_text'))} "
+            f"<small>({esc(get('claim_kind'))})</small>"
         )
-    names = [f["name"] for f in fields if "name" in f] or list(row)
+    if isinstance(fields, tuple):
+        plan = fields
+    else:
+        plan = column_plan(table, _field_names(fields) or tuple(row))
     dl = []
-    id_column = ID_COLUMN[table]
-    for name in names:
-        if name in HIDDEN_COLUMNS or name == id_column:
-            continue
-        value = row.get(name)
+    for term, null, name, is_ref in plan:
+        value = get(name)
         if value is None:
-            shown = NULL_CELL
-        elif name in REFERENCES:
-            shown = _ref(name, value, article_id, labels)
+            dl.append(null)
+        elif is_ref:
+            dl.append(f"{term}{_ref(name, value, article_id, labels)}</dd>")
         else:
-            shown = escape(value if value.__class__ is str else format_value(value))
-        dl.append(f"{_term(name)}{shown}</dd>")
-    dl.append(
-        f"<dt>evidence</dt><dd>characters {esc(row.get('char_start'))}–"
-        f"{esc(row.get('char_end'))}</dd>"
-    )
+            if value.__class__ is not str:
+                value = format_value(value)
+            if "&" in value or "<" in value or ">" in value or '"' in value or "'" in value:
+                value = html.escape(value)
+            dl.append(f"{term}{value}</dd>")
     return (
-        f'<li class="row row-{kind}" id="row-{esc(local)}">'
-        f'<div class="row-head"><a href="#span-{esc(local)}">{esc(local)}</a> '
+        f'<li class="row row-{kind}" id="row-{local}">'
+        f'<div class="row-head"><a href="#span-{local}">{local}</a> '
         f'<span class="gid">{esc(row_id)}</span><br>{head}</div>'
-        f'<details><summary>all columns</summary><div class="row-body"><dl>{"".join(dl)}</dl>'
-        "</div></details></li>\n"
+        f'<details><summary>all columns</summary><div class="row-body"><dl>{"".join(dl)}'
+        f"<dt>evidence</dt><dd>characters {esc(get('char_start'))}–"
+        f"{esc(get('char_end'))}</dd></dl></div></details></li>\n"
     )
 
 
@@ -698,9 +760,10 @@ def article_page(article: Row, mine: dict[str, list[Row]], data: ReleaseData, sc
     sections = []
     for kind, heading in (("source", "Sources"), ("event", "Events"), ("claim", "Claims")):
         table = KIND_TABLE[kind]
+        names = _field_names(data.fields[table])
+        plan = column_plan(table, names) if names else data.fields[table]
         items = "".join(
-            row_item(kind, r, data.fields[table], article_id, labels)
-            for r in _by_id(data, table, mine[table])
+            row_item(kind, r, plan, article_id, labels) for r in _by_id(data, table, mine[table])
         )
         sections.append(
             f'<section aria-labelledby="h-{table}"><h2 id="h-{table}">{heading} '
@@ -959,10 +1022,9 @@ def build_site(
         shutil.rmtree(staging)
     try:
         (staging / "articles").mkdir(parents=True)
-        written = [
-            _write(staging / "index.html", index_page(overview)),
-            _write(staging / "style.css", _asset("style.css")),
-        ]
+        _write(staging / "index.html", index_page(overview))
+        _write(staging / "style.css", _asset("style.css"))
+        written = ["index.html", "style.css"]
         ids = [str(a) for a in _column(overview.tables["articles"], "article_id")]
         cache = None
         missing: Collection[str] | None = None  # None: every article
@@ -977,14 +1039,17 @@ def build_site(
                 },
             )
             hits = cache.reuse(staging / "articles")
-            written += hits.values()
+            written += (f"articles/{i}.html" for i in hits)
             missing = {i for i in ids if i not in hits}
             if not hits or any(not SAFE_ID.match(i) for i in missing):
                 missing = None  # read every row (a bad id is reported in key order)
         del overview
         if missing is None or missing:
             data = read_release_data(release_dir, articles=missing)
-            written += _article_pages(data, staging / "articles", jobs, cache)
+            written += (
+                f"articles/{p.name}"
+                for p in _article_pages(data, staging / "articles", jobs, cache)
+            )
             del data
         if cache is not None:
             cache.prune()
@@ -994,7 +1059,7 @@ def build_site(
     finally:
         if staging.exists():
             shutil.rmtree(staging)
-    return sorted(site / p.relative_to(staging) for p in written)
+    return [Path(f"{site}/{name}") for name in sorted(written)]
 
 
 # --- the page cache --------------------------------------------------------------------------
@@ -1071,19 +1136,19 @@ class PageCache:
             pass
         return found
 
-    def reuse(self, out_dir: Path) -> dict[str, Path]:
+    def reuse(self, out_dir: Path) -> dict[str, str]:
         """Link (or copy) every intact cached page into ``out_dir``; return id -> page."""
         self.directory.mkdir(parents=True, exist_ok=True)
         listing = self._listing()
-        hits: dict[str, Path] = {}
+        hits: dict[str, str] = {}
         can_link = True
         for article_id, key in self.keys.items():
             found = listing.get(key)
             if found is None:
                 continue
             name, size, stamp = found
-            source = self.directory / name
-            target = out_dir / f"{article_id}.html"
+            source = f"{self.directory}/{name}"
+            target = f"{out_dir}/{article_id}.html"
             try:
                 info = os.stat(source)
                 if not (
@@ -1141,9 +1206,10 @@ class PageCache:
                     (self.directory / name).unlink()
 
 
-def _copy(source: Path, target: Path, size: int) -> bool:
+def _copy(source: str, target: str, size: int) -> bool:
     """Copy a cache entry to a new file; False (nothing written) when it is not ``size`` bytes."""
-    content = source.read_bytes()
+    with open(source, "rb") as handle:
+        content = handle.read()
     if len(content) != size:
         return False
     _write_bytes(target, content)
@@ -1209,7 +1275,7 @@ def _article_pages(
         _SHARED = None
 
 
-def _write_bytes(path: Path, content: bytes) -> None:
+def _write_bytes(path: Path | str, content: bytes) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
     try:
         view = memoryview(content)
