@@ -212,11 +212,14 @@ def data_card(
     versions: Mapping[str, str],
     formulas: Sequence[tuple[str, str, str, str]] = (),
     sampled: bool = False,
+    partitions: Mapping[str, Sequence[str]] | None = None,
 ) -> str:
     """Return the release's README.md: what, how built, counts, dictionary, query, cite.
 
     ``formulas`` (:func:`factpack.formulas.formula_cells`) adds a spreadsheet warning;
-    ``sampled`` says the build checked the package (layer 4) on a sample, not in full.
+    ``sampled`` says the build checked the package (layer 4) on a sample, not in full;
+    ``partitions`` (table -> its partition files, :func:`factpack.partition.partition_files`)
+    describes the partitioned copy of a build with ``--partition-by-year``.
     """
     pkg = schema.package
     name = release_name(schema)
@@ -247,6 +250,7 @@ def data_card(
         "CSV files: UTF-8 without BOM, a header row, LF line ends, an empty cell is a null, "
         "dates `YYYY-MM-DD`, datetimes in UTC as `YYYY-MM-DDTHH:MM:SSZ`.",
         "",
+        *_partition_text(partitions),
         *_formula_warning(formulas),
         "## How it was built",
         "",
@@ -315,6 +319,51 @@ def _layer4_text(sampled: bool) -> str:
         "included, the Parquet files equal to the CSV files row for row and read by "
         "frictionless on a sample, sha256 of every file"
     )
+
+
+def _partition_text(partitions: Mapping[str, Sequence[str]] | None) -> list[str]:
+    """The data card's paragraph on the partitioned copy (none without one)."""
+    if not partitions:
+        return []
+    lines = [
+        "**Partitioned copy** (`data/partitioned/`): every table also as a hive-partitioned "
+        "Parquet dataset, `data/partitioned/<table>/year=YYYY/part-N.parquet`, for reading one "
+        "period without the whole file. `articles` by the year of `published_date`, `events` "
+        "by the year of `date_start`, `sources` and `claims` by the year of their article's "
+        "`published_date`; rows without a date are under `year=__HIVE_DEFAULT_PARTITION__` "
+        "(read as a null year). The files hold the same columns and rows as "
+        "`data/<table>.parquet` (checked when the release was built, and listed in "
+        "`SHA256SUMS`) but are not resources of `datapackage.json`: frictionless reads only "
+        "the first file of a multi-file Parquet resource.",
+        "",
+        "| table | years | files |",
+        "| --- | --- | ---: |",
+    ]
+    for table, files in partitions.items():
+        years = sorted({f.split("/year=", 1)[1].split("/", 1)[0] for f in files})
+        shown = ", ".join("none" if y == "__HIVE_DEFAULT_PARTITION__" else y for y in years)
+        lines.append(f"| `{table}` | {shown or '-'} | {len(files)} |")
+    lines += [
+        "",
+        "```sql",
+        "-- DuckDB: `year` comes from the folder names; a filter on it reads only that folder",
+        "SELECT count(*) FROM read_parquet('data/partitioned/events/*/*.parquet',",
+        "                                  hive_partitioning = true)",
+        "WHERE year = 2024;",
+        "```",
+        "",
+        "```python",
+        "import polars as pl",
+        'events = pl.scan_parquet("data/partitioned/events/**/*.parquet", hive_partitioning=True)',
+        'print(events.filter(pl.col("year") == 2024).collect())',
+        "",
+        "import pyarrow.dataset as ds",
+        'claims = ds.dataset("data/partitioned/claims", format="parquet", partitioning="hive")',
+        'print(claims.to_table(filter=ds.field("year") == 2024).num_rows)',
+        "```",
+        "",
+    ]
+    return lines
 
 
 def _formula_warning(formulas: Sequence[tuple[str, str, str, str]]) -> list[str]:

@@ -13,7 +13,10 @@ Read it back with DuckDB: ``read_parquet('<out_dir>/*/*.parquet', hive_partition
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -47,7 +50,12 @@ def partition_years(table: pa.Table, by: str) -> pa.Array:
 
 
 def write_partitioned(
-    table: pa.Table, out_dir: Path, by: str, *, max_rows: int = 1_000_000
+    table: pa.Table,
+    out_dir: Path,
+    by: str | None = None,
+    *,
+    max_rows: int = 1_000_000,
+    years: pa.Array | None = None,
 ) -> list[Path]:
     """Write ``table`` under ``out_dir`` partitioned by the year of column ``by``.
 
@@ -56,16 +64,29 @@ def write_partitioned(
         out_dir: The dataset directory; created, and must not hold files already.
         by: A date or datetime column.
         max_rows: Most rows per file; a larger partition is split into numbered parts.
+        years: Instead of ``by``: each row's year (integers, null for no year), for a table
+            whose year comes from another table (sources and claims: their article's). The
+            files hold the table's own columns only.
 
     Returns:
         The files written, in order (years ascending, the null partition last).
 
     Raises:
-        FactpackError: a bad column (see :func:`partition_years`), or ``out_dir`` not empty.
+        FactpackError: a bad column (see :func:`partition_years`), neither or both of ``by``
+            and ``years``, ``years`` not one integer per row, or ``out_dir`` not empty.
     """
     if max_rows < 1:
         raise FactpackError(f"max_rows must be at least 1, not {max_rows}")
-    years = partition_years(table, by)
+    if (by is None) == (years is None):
+        raise FactpackError("give the partitioning column (by) or the years, not both or neither")
+    if years is None:
+        assert by is not None  # for mypy: checked just above
+        years = partition_years(table, by)
+    elif len(years) != table.num_rows or not pa.types.is_integer(years.type):
+        raise FactpackError(
+            f"years: {len(years)} values of type {years.type} for {table.num_rows} rows; "
+            "give one integer (or null) per row"
+        )
     out_dir.mkdir(parents=True, exist_ok=True)
     if any(out_dir.iterdir()):
         raise FactpackError(f"{out_dir}: not empty; write a partitioned table into a new folder")
@@ -85,3 +106,193 @@ def write_partitioned(
             pq.write_table(chunk, path, **PARQUET_OPTIONS)
             written.append(path)
     return written
+
+
+# ------------------------------------------------------------------ the release's partitioned copy
+
+PARTITIONED_DIR = "data/partitioned"
+"""Where a release built with ``--partition-by-year`` keeps its partitioned copy."""
+
+DATE_COLUMNS: dict[str, str] = {"articles": "published_date", "events": "date_start"}
+"""The tables partitioned by a date of their own; the others by their article's date."""
+
+ARTICLE_DATE = ("articles", "article_id", "published_date")
+"""(table, key, date column) whose year partitions the tables without a date of their own."""
+
+
+def release_years(tables: Mapping[str, pa.Table]) -> dict[str, pa.Array]:
+    """Return the partition year of every row of every table (null: no date).
+
+    ``articles`` by ``published_date``, ``events`` by ``date_start``, every other table (sources,
+    claims) by the ``published_date`` of the article its ``article_id`` names (null when there is
+    no such article; layer 3 has checked that there is).
+
+    Raises:
+        FactpackError: a table lacks its date column, or its ``article_id``.
+    """
+    articles, key, date = ARTICLE_DATE
+    article_table = tables[articles]
+    article_years = partition_years(article_table, date)
+    out: dict[str, pa.Array] = {}
+    for name, table in tables.items():
+        if name in DATE_COLUMNS:
+            out[name] = partition_years(table, DATE_COLUMNS[name])
+            continue
+        if key not in table.column_names:
+            raise FactpackError(
+                f"cannot partition '{name}' by year: it has no date column and no {key}"
+            )
+        index = pc.index_in(table.column(key), value_set=article_table.column(key))
+        out[name] = article_years.take(index.combine_chunks())
+    return out
+
+
+def write_release_partitions(
+    tables: Mapping[str, pa.Table], release_dir: Path, *, max_rows: int = 1_000_000
+) -> list[str]:
+    """Write every table as ``data/partitioned/<table>/year=YYYY/part-N.parquet``.
+
+    The single files (``data/<table>.parquet`` and ``.csv``) are written apart; this is an
+    additional copy for readers who read by period. Same tables, same bytes.
+
+    Returns:
+        The files written, relative to ``release_dir`` (POSIX), table by table.
+    """
+    years = release_years(tables)
+    written: list[str] = []
+    for name, table in tables.items():
+        out_dir = release_dir / PARTITIONED_DIR / name
+        for path in write_partitioned(table, out_dir, max_rows=max_rows, years=years[name]):
+            written.append(path.relative_to(release_dir).as_posix())
+    return written
+
+
+def partition_files(release_dir: Path) -> dict[str, list[str]]:
+    """Return the partition files of a release by table (relative POSIX paths, sorted)."""
+    root = release_dir / PARTITIONED_DIR
+    if not root.is_dir():
+        return {}
+    out: dict[str, list[str]] = {}
+    for table_dir in sorted(p for p in root.iterdir() if p.is_dir()):
+        files = sorted(table_dir.glob("*/*.parquet"))
+        out[table_dir.name] = [p.relative_to(release_dir).as_posix() for p in files]
+    return out
+
+
+PARTITION_CHECK_MEMORY = "256MB"
+"""DuckDB's memory in :func:`partition_failures`; it spills to a temporary folder past it."""
+
+_FOLDER_RE = r"/year=([^/]+)/part-[0-9]+\.parquet$"
+
+
+def _sql_string(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _expected_folder_sql(name: str, articles_sql: str) -> tuple[str, str]:
+    """Return (join clause, SQL of the folder value a row of ``name`` belongs in)."""
+    if name in DATE_COLUMNS:
+        year = f"year(p.{_ident(DATE_COLUMNS[name])})"
+        join = ""
+    else:
+        _, key, date = ARTICLE_DATE
+        year = f"year(a.{_ident(date)})"
+        join = (
+            f"LEFT JOIN (SELECT {_ident(key)}, {_ident(date)} FROM {articles_sql}) a "
+            f"ON a.{_ident(key)} = p.{_ident(key)}"
+        )
+    return join, f"coalesce(CAST({year} AS VARCHAR), {_sql_string(NULL_PARTITION)})"
+
+
+def _table_failures(con: Any, release_dir: Path, name: str, files: list[str]) -> list[str]:
+    """The checks of :func:`partition_failures` for one table."""
+    single = release_dir / "data" / f"{name}.parquet"
+    single_sql = f"read_parquet({_sql_string(str(single))})"
+    where = f"{PARTITIONED_DIR}/{name}"
+    if not files:
+        ((rows,),) = con.execute(f"SELECT count(*) FROM {single_sql}").fetchall()
+        return [f"{where}: no partition files for {rows} rows"] if rows else []
+    listed = ", ".join(_sql_string(str(release_dir / f)) for f in files)
+    parts_sql = f"read_parquet([{listed}], hive_partitioning = false, filename = true)"
+    single_cols = con.execute(f"DESCRIBE SELECT * FROM {single_sql}").fetchall()
+    part_cols = con.execute(f"DESCRIBE SELECT * EXCLUDE (filename) FROM {parts_sql}").fetchall()
+    if [c[:2] for c in single_cols] != [c[:2] for c in part_cols]:
+        return [f"{where}: columns differ from data/{name}.parquet"]
+    columns = ", ".join(_ident(c[0]) for c in single_cols)
+    out = []
+    # The multiset of rows: a count and a sum of row hashes first (streaming, no hash table);
+    # only when they differ are the rows counted exactly with EXCEPT ALL both ways.
+    fingerprint = "SELECT count(*), sum(hash({cols})::HUGEINT) FROM {src}"
+    a = con.execute(fingerprint.format(cols=columns, src=single_sql)).fetchall()
+    b = con.execute(fingerprint.format(cols=columns, src=parts_sql)).fetchall()
+    if a != b:
+        for x, y, what in (
+            (single_sql, parts_sql, f"data/{name}.parquet not in the partitioned copy"),
+            (parts_sql, single_sql, f"the partitioned copy not in data/{name}.parquet"),
+        ):
+            ((n,),) = con.execute(
+                f"SELECT count(*) FROM (SELECT {columns} FROM {x} "
+                f"EXCEPT ALL SELECT {columns} FROM {y})"
+            ).fetchall()
+            if n:
+                out.append(f"{where}: {n} row(s) of {what}")
+        if not out:
+            out.append(f"{where}: rows differ from data/{name}.parquet")
+    articles_sql = f"read_parquet({_sql_string(str(release_dir / 'data' / 'articles.parquet'))})"
+    join, expected = _expected_folder_sql(name, articles_sql)
+    ((misplaced,),) = con.execute(
+        f"SELECT count(*) FROM {parts_sql} p {join} "
+        f"WHERE regexp_extract(p.filename, {_sql_string(_FOLDER_RE)}, 1) IS DISTINCT FROM "
+        f"{expected}"
+    ).fetchall()
+    if misplaced:
+        out.append(f"{where}: {misplaced} row(s) in the wrong year=... folder")
+    return out
+
+
+def partition_failures(release_dir: Path, tables: Sequence[str] | None = None) -> list[str]:
+    """Check a release's partitioned copy (layer 4); no copy, no problem.
+
+    For every table: the partition files hold exactly the rows of ``data/<table>.parquet``
+    (same columns and types, same multiset of rows) and every row sits in the ``year=``
+    folder of its year (see :func:`release_years`). With a copy, every table of ``tables``
+    (default: every ``data/<table>.parquet``) must have one.
+
+    Returns:
+        One line per problem.
+    """
+    import duckdb
+
+    found = partition_files(release_dir)
+    if not found:
+        return []
+    names = (
+        list(tables)
+        if tables is not None
+        else sorted(p.stem for p in (release_dir / "data").glob("*.parquet"))
+    )
+    out = [f"{PARTITIONED_DIR}/{n}: missing" for n in names if n not in found]
+    out += [
+        f"{PARTITIONED_DIR}/{n}: no data/{n}.parquet for this partitioned table"
+        for n in found
+        if n not in names
+    ]
+    with tempfile.TemporaryDirectory(prefix="factpack-partition-") as spill:
+        config: dict[str, Any] = {"memory_limit": PARTITION_CHECK_MEMORY, "temp_directory": spill}
+        con = duckdb.connect(":memory:", config=config)
+        try:
+            for name in names:
+                if name not in found:
+                    continue
+                try:
+                    out += _table_failures(con, release_dir, name, found[name])
+                except duckdb.Error as exc:
+                    first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                    out.append(f"{PARTITIONED_DIR}/{name}: cannot read: {first}")
+        finally:
+            con.close()
+    return out
