@@ -31,7 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 import factpack
-from factpack import package, write
+from factpack import package, partition, write
 from factpack.annotations import id_collisions
 from factpack.checks import (
     Failure,
@@ -504,12 +504,14 @@ def stage_data(
     timings: dict[str, float] | None = None,
     formulas: Sequence[FormulaCell] = (),
     sampled: bool = False,
+    partition_by_year: bool = False,
 ) -> tuple[Path, dict[str, str]]:
     """Write the tables part of a release into ``staging/<name>-<version>/``.
 
     Parquet and CSV files, the DuckDB file (written on a thread meanwhile: DuckDB and
     pyarrow's writers release the GIL), ``datapackage.json``, the data card and
-    ``CITATION.cff``. After this the Arrow tables are no longer needed.
+    ``CITATION.cff``. After this the Arrow tables are no longer needed. ``partition_by_year``
+    adds ``data/partitioned/`` (:func:`factpack.partition.write_release_partitions`).
 
     Returns:
         The release dir and the sha256 of the data files (relative path -> hex), computed once.
@@ -528,13 +530,21 @@ def stage_data(
             for table_name in schema.tables:
                 write.write_parquet(tables[table_name], data / f"{table_name}.parquet")
                 write.write_csv(tables[table_name], data / f"{table_name}.csv")
+            if partition_by_year:
+                partition.write_release_partitions({n: tables[n] for n in schema.tables}, out)
         _duckdb_result(db, db_path)
     with _timed(timings, "package"):
         digests: dict[str, str] = {}
         descriptor = package.datapackage_descriptor(schema, out, created, digests)
         (out / "datapackage.json").write_text(package.json_text(descriptor), encoding="utf-8")
         card = package.data_card(
-            schema, counts, created, library_versions(), formulas, sampled=sampled
+            schema,
+            counts,
+            created,
+            library_versions(),
+            formulas,
+            sampled=sampled,
+            partitions=partition.partition_files(out),
         )
         (out / "README.md").write_text(card, encoding="utf-8")
         (out / "CITATION.cff").write_text(package.citation_cff(schema, created), encoding="utf-8")
@@ -613,6 +623,7 @@ def check_and_zip(
         )
         with _timed(timings, "frictionless"):
             checked = check_release_detail(out, sample=sampled)
+            checked.problems += partition.partition_failures(out)
         zipped.result()
     return checked, zip_path
 
@@ -706,12 +717,14 @@ def build(
     progress: Callable[[str], None] | None = None,
     force: bool = False,
     full_check: bool = False,
+    partition_by_year: bool = False,
 ) -> BuildResult:
     """Build the release of ``seeds_dir`` into ``dist_dir`` (see the module docstring).
 
     Layer 4 reads a sample of the rows when the release has more than
     :data:`factpack.checks.SAMPLE_THRESHOLD` rows, unless ``full_check``; the data card says
-    which check the release passed.
+    which check the release passed. ``partition_by_year`` adds a hive-partitioned copy of
+    every table (``data/partitioned/<table>/year=YYYY/part-N.parquet``, docs/scaling.md).
 
     Raises:
         BuildFailed: any validation layer failed; ``dist/`` is left as it was.
@@ -720,7 +733,15 @@ def build(
     """
     try:
         return _build(
-            seeds_dir, dist_dir, build_dir, schema_root, jobs, progress, force, full_check
+            seeds_dir,
+            dist_dir,
+            build_dir,
+            schema_root,
+            jobs,
+            progress,
+            force,
+            full_check,
+            partition_by_year,
         )
     except OSError as exc:
         where = display_path(exc.filename) if exc.filename else display_path(dist_dir)
@@ -739,6 +760,7 @@ def _build(
     progress: Callable[[str], None] | None,
     force: bool,
     full_check: bool,
+    partition_by_year: bool = False,
 ) -> BuildResult:
     schema = load_schema(schema_root)
     name = package.release_name(schema)
@@ -760,9 +782,10 @@ def _build(
         )
         warnings = [p.format() for p in problems]
         code_key = package_key()
-        release_key = hashlib.sha256(
-            "\0".join([env_key, created, code_key, *(keys[p.stem] for p in yaml_paths)]).encode()
-        ).hexdigest()
+        parts = [env_key, created, code_key, *(keys[p.stem] for p in yaml_paths)]
+        if partition_by_year:  # the same seeds give another release with the option
+            parts.append("partition-by-year")
+        release_key = hashlib.sha256("\0".join(parts).encode()).hexdigest()
         key_file = build_dir / "release.key"
         target, zip_target = dist_dir / name, dist_dir / f"{name}.zip"
         previous = key_file.read_text().split() if key_file.is_file() else []
@@ -791,7 +814,7 @@ def _build(
         shutil.rmtree(staging, ignore_errors=True)
         try:
             staged_dir, digests = stage_data(
-                tables, schema, staging, created, timings, formulas, sampled
+                tables, schema, staging, created, timings, formulas, sampled, partition_by_year
             )
             del tables  # the rest reads the staged files: peak memory is one copy of the data
             stage_site_and_sums(
