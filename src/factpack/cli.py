@@ -312,6 +312,12 @@ def new_cmd(text: Path, language: str) -> None:
     default=None,
     help="Write the wall seconds of each build stage to this JSON file.",
 )
+@click.option(
+    "--partition-by-year",
+    is_flag=True,
+    help="Also write every table as hive-partitioned Parquet by year: "
+    "data/partitioned/<table>/year=YYYY/part-N.parquet (docs/scaling.md).",
+)
 def build_cmd(
     seeds: Path,
     dist: Path,
@@ -321,6 +327,7 @@ def build_cmd(
     force: bool,
     full_check: bool,
     timings: Path | None,
+    partition_by_year: bool,
 ) -> None:
     """Build the dataset release dist/<name>-<version>/ (+ .zip) from seeds/."""
     from factpack import release
@@ -330,7 +337,15 @@ def build_cmd(
     bar = Progress(n, "articles")
     try:
         result = release.build(
-            seeds, dist, build_dir, schema_dir, jobs, bar, force, full_check=full_check
+            seeds,
+            dist,
+            build_dir,
+            schema_dir,
+            jobs,
+            bar,
+            force,
+            full_check=full_check,
+            partition_by_year=partition_by_year,
         )
     except FactpackError as exc:
         bar.close()
