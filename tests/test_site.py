@@ -538,3 +538,44 @@ def test_rows_sort_in_natural_key_order_of_the_whole_id(ids: list[str]) -> None:
     expected = sorted(rows, key=lambda r: site.natural_key(str(r["claim_id"])))
     site._sort_rows(rows, ["claim_id"], A1)
     assert rows == expected
+
+
+def test_streaming_in_small_windows_and_batches_gives_the_same_pages(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    one = write_release(tmp_path / "one")
+    first = {p.relative_to(one): p.read_bytes() for p in site.build_site(one, jobs=1)}
+    for window, batch in ((1, 1), (1, 3), (2, 1)):
+        monkeypatch.setattr(site, "PARALLEL_MIN_ARTICLES", 1)
+        monkeypatch.setattr(site, "CHUNK_ARTICLES", window)
+        monkeypatch.setattr(site, "STREAM_BATCH_ROWS", batch)
+        two = write_release(tmp_path / f"two-{window}-{batch}")
+        second = {p.relative_to(two): p.read_bytes() for p in site.build_site(two, jobs=2)}
+        assert first == second
+
+
+def test_streaming_needs_each_articles_rows_together_in_article_order(tmp_path: Path) -> None:
+    release = write_release(tmp_path / "r")
+    overview = site.read_release_data(release, site.INDEX_READ)
+    plan = site.stream_plan(overview, None)
+    assert plan is not None and plan.starts["claims"][-1] == len(fixture_rows()["claims"])
+    rows = fixture_rows()
+    rows["sources"].reverse()  # A2's source first: the articles' order is not kept
+    shuffled = site.read_release_data(write_release(tmp_path / "s", rows), site.INDEX_READ)
+    assert site.stream_plan(shuffled, None) is None
+
+
+def test_windows_in_two_processes_report_the_first_bad_article_in_key_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = fixture_rows()
+    for table in ("sources", "claims"):
+        for row in rows[table]:
+            row["char_start"] += 1
+    rows = {t: list(reversed(rs)) for t, rs in rows.items()}  # A2 first in the files
+    release = write_release(tmp_path / "r", rows)
+    monkeypatch.setattr(site, "PARALLEL_MIN_ARTICLES", 1)
+    monkeypatch.setattr(site, "CHUNK_ARTICLES", 1)
+    with pytest.raises(FactpackError, match=f"{A1}:S"):
+        site.build_site(release, jobs=2)
+    assert not (release / "site").exists()

@@ -77,6 +77,8 @@ class ReleaseData:
         keys: Table name -> its primary-key columns.
         schemas: Table name -> the Arrow schema of its Parquet file (all columns, also when
             only some were read).
+        regrouped: The tables whose file did not keep each article's rows together (their
+            rows were reordered by article id).
     """
 
     descriptor: dict[str, Any]
@@ -86,6 +88,7 @@ class ReleaseData:
     groups: dict[str, dict[str, tuple[int, int]]]
     keys: dict[str, list[str]]
     schemas: dict[str, pa.Schema] = dataclasses.field(default_factory=dict)
+    regrouped: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -238,6 +241,7 @@ def read_release_data(
     fields: dict[str, list[dict[str, Any]]] = {}
     groups: dict[str, dict[str, tuple[int, int]]] = {}
     keys: dict[str, list[str]] = {}
+    regrouped: set[str] = set()
     for table in TABLES:
         schema = _resource_schema(table_resource(descriptor, table), release_dir)
         fields[table] = [f for f in schema.get("fields", []) if isinstance(f, dict)]
@@ -260,9 +264,14 @@ def read_release_data(
                 "is the release complete?"
             ) from None
         if table != "articles":
-            tables[table], groups[table] = _group_by_article(tables[table])
+            read = tables[table]
+            tables[table], groups[table] = _group_by_article(read)
+            if tables[table] is not read:
+                regrouped.add(table)
     order = _key_order(tables["articles"], keys["articles"])
-    return ReleaseData(descriptor, tables, fields, order, groups, keys, schemas)
+    return ReleaseData(
+        descriptor, tables, fields, order, groups, keys, schemas, frozenset(regrouped)
+    )
 
 
 def _take(table: pa.Table, rows: list[int]) -> pa.Table:
@@ -1043,8 +1052,12 @@ def build_site(
             missing = {i for i in ids if i not in hits}
             if not hits or any(not SAFE_ID.match(i) for i in missing):
                 missing = None  # read every row (a bad id is reported in key order)
-        del overview
-        if missing is None or missing:
+        plan = stream_plan(overview, missing) if missing is None or missing else None
+        if plan is not None:
+            pages = _streamed_pages(release_dir, overview, plan, staging / "articles", jobs, cache)
+            written += (f"articles/{p.name}" for p in pages)
+        elif missing is None or missing:
+            del overview
             data = read_release_data(release_dir, articles=missing)
             written += (
                 f"articles/{p.name}"
@@ -1322,3 +1335,232 @@ def _write_pages(
             if cache is not None:
                 cache.store(str(article_id), path, len(content))
     return written
+
+
+# --- streaming the tables --------------------------------------------------------------------
+
+STREAM_BATCH_ROWS = 2048
+"""Rows per Arrow batch read from a Parquet file while streaming."""
+
+
+@dataclass(frozen=True)
+class StreamPlan:
+    """How to stream a release whose tables keep each article's rows together, in the order
+    of ``articles.parquet``: the rows of its n-th article are the n-th run of each table.
+
+    Attributes:
+        positions: Row of ``articles.parquet`` -> the article's place in the key order.
+        starts: Table name -> row of ``articles.parquet`` -> the first row of that article in
+            the table (one more entry: the table's row count).
+        todo: Row of ``articles.parquet`` -> whether to render its page (None: all).
+    """
+
+    positions: list[int]
+    starts: dict[str, list[int]]
+    todo: list[bool] | None
+
+
+def stream_plan(overview: ReleaseData, render: Collection[str] | None) -> StreamPlan | None:
+    """Return how to stream the release ``overview`` was read from, rendering the articles
+    ``render`` (all when None); None when a table does not keep the articles' order."""
+    ids = [str(a) for a in _column(overview.tables["articles"], "article_id")]
+    if len(set(ids)) != len(ids):
+        return None
+    starts: dict[str, list[int]] = {}
+    for table in TABLES[1:]:
+        if table in overview.regrouped:
+            return None
+        at = [0]
+        for article_id in ids:
+            first, count = overview.groups[table].get(article_id, (at[-1], 0))
+            if first != at[-1]:
+                return None
+            at.append(first + count)
+        if at[-1] != overview.tables[table].num_rows:
+            return None
+        starts[table] = at
+    positions = [0] * len(ids)
+    for position, row in enumerate(overview.order):
+        positions[row] = position
+    todo = None if render is None else [i in render for i in ids]
+    return StreamPlan(positions, starts, todo)
+
+
+class _RowStream:
+    """The rows of one Parquet file, taken in order a run at a time."""
+
+    def __init__(self, path: Path) -> None:
+        import pyarrow.parquet as pq
+
+        file = pq.ParquetFile(path)
+        self.schema = file.schema_arrow
+        self._batches = file.iter_batches(batch_size=STREAM_BATCH_ROWS)
+        self._pending: list[pa.RecordBatch] = []
+
+    def take(self, count: int, keep: bool) -> pa.Table | None:
+        """Return the next ``count`` rows (None when not ``keep``: they are skipped)."""
+        import pyarrow as pa
+
+        pieces = []
+        while count > 0:
+            if not self._pending:
+                self._pending.append(next(self._batches))
+            batch = self._pending[0]
+            if batch.num_rows <= count:
+                pieces.append(batch)
+                self._pending.pop(0)
+                count -= batch.num_rows
+            else:
+                pieces.append(batch.slice(0, count))
+                self._pending[0] = batch.slice(count)
+                count = 0
+        return pa.Table.from_batches(pieces, schema=self.schema) if keep else None
+
+
+Failure = tuple[int, FactpackError]
+"""A page that could not be rendered: the article's place in the key order, the problem."""
+
+
+def stream_pages(
+    release_dir: Path,
+    data: ReleaseData,
+    plan: StreamPlan,
+    out_dir: Path,
+    cache: PageCache | None = None,
+    part: int = 0,
+    parts: int = 1,
+) -> tuple[list[Path], Failure | None]:
+    """Stream the release's tables and write the pages of ``plan.todo`` in the windows of
+    :data:`CHUNK_ARTICLES` articles numbered ``part`` modulo ``parts``.
+
+    Only one window's rows are in memory at once; ``data`` (read with
+    :data:`INDEX_READ`) gives the descriptor, fields and keys.
+
+    Returns:
+        The written pages, and the problem of the failing article first in key order.
+    """
+    streams = {t: _RowStream(release_dir / "data" / f"{t}.parquet") for t in TABLES}
+    script = _asset("article.js")
+    written: list[Path] = []
+    failure: Failure | None = None
+    count = len(plan.positions)
+    for window, start in enumerate(range(0, count, CHUNK_ARTICLES)):
+        end = min(start + CHUNK_ARTICLES, count)
+        mine = [
+            i
+            for i in range(start, end)
+            if window % parts == part and (plan.todo is None or plan.todo[i])
+        ]
+        keep = bool(mine)
+        articles = streams["articles"].take(end - start, keep)
+        runs = {
+            t: streams[t].take(plan.starts[t][end] - plan.starts[t][start], keep)
+            for t in TABLES[1:]
+        }
+        if articles is None:
+            continue
+        rows = _to_rows(_take(articles, [i - start for i in mine]))
+        ids = [str(a.get("article_id")) for a in rows]
+        grouped: list[dict[str, list[Row]]] = [{} for _ in mine]
+        for table, run in runs.items():
+            at = plan.starts[table]
+            assert run is not None
+            table_rows = _to_rows(
+                _take(run, [r - at[start] for i in mine for r in range(at[i], at[i + 1])])
+            )
+            offset = 0
+            for i, article_id, own in zip(mine, ids, grouped, strict=True):
+                n = at[i + 1] - at[i]
+                own[table] = table_rows[offset : offset + n]
+                offset += n
+                _sort_rows(own[table], data.keys[table], article_id)
+        for i, article, own in zip(mine, rows, grouped, strict=True):
+            try:
+                path = _write_page(article, own, data, script, out_dir, cache)
+            except FactpackError as error:
+                if failure is None or plan.positions[i] < failure[0]:
+                    failure = (plan.positions[i], error)
+                continue
+            written.append(path)
+    return written, failure
+
+
+def _write_page(
+    article: Row,
+    mine: dict[str, list[Row]],
+    data: ReleaseData,
+    script: str,
+    out_dir: Path,
+    cache: PageCache | None,
+) -> Path:
+    """Render and write one article page (and store it in the cache)."""
+    article_id = article.get("article_id")
+    if not SAFE_ID.match(str(article_id)):
+        raise FactpackError(
+            f"data/articles.parquet: article_id {article_id!r} is not a "
+            "safe file name (^[a-z0-9][a-z0-9_-]{0,63}$); rebuild the release"
+        )
+    content = article_page(article, mine, data, script).encode("utf-8")
+    path = out_dir / f"{article_id}.html"
+    _write_bytes(path, content)
+    if cache is not None:
+        cache.store(str(article_id), path, len(content))
+    return path
+
+
+_STREAM: tuple[Path, ReleaseData, StreamPlan, Path, PageCache | None, int] | None = None
+"""What a forked streaming worker inherits."""
+
+
+def _stream_part(part: int) -> tuple[list[Path], Failure | None, set[str]]:
+    assert _STREAM is not None
+    release_dir, data, plan, out_dir, cache, parts = _STREAM
+    if cache is not None:
+        cache.used = set()  # this process' copy: report only what it stored
+    paths, failure = stream_pages(release_dir, data, plan, out_dir, cache, part, parts)
+    return paths, failure, cache.used if cache is not None else set()
+
+
+def _streamed_pages(
+    release_dir: Path,
+    data: ReleaseData,
+    plan: StreamPlan,
+    out_dir: Path,
+    jobs: int | None,
+    cache: PageCache | None,
+) -> list[Path]:
+    """Write the pages of ``plan`` by streaming, in ``jobs`` forked processes when there
+    are enough pages (each reads every table and renders every jobs-th window).
+
+    Raises:
+        FactpackError: The problem of the failing article first in key order.
+    """
+    global _STREAM
+    import multiprocessing
+
+    todo = len(plan.positions) if plan.todo is None else sum(plan.todo)
+    jobs = _default_jobs() if jobs is None else jobs
+    if (
+        jobs < 2
+        or todo < PARALLEL_MIN_ARTICLES
+        or "fork" not in multiprocessing.get_all_start_methods()
+    ):
+        paths, failure = stream_pages(release_dir, data, plan, out_dir, cache)
+        failures = [failure]
+    else:
+        _STREAM = (release_dir, data, plan, out_dir, cache, jobs)
+        try:
+            context = multiprocessing.get_context("fork")
+            with context.Pool(jobs, initializer=_init_worker) as pool:
+                results = pool.map(_stream_part, range(jobs))
+        finally:
+            _STREAM = None
+        paths = [p for part, _, _ in results for p in part]
+        failures = [failure for _, failure, _ in results]
+        if cache is not None:
+            for _, _, used in results:
+                cache.used |= used
+    found = [f for f in failures if f is not None]
+    if found:
+        raise min(found, key=lambda f: f[0])[1]
+    return paths
