@@ -3,15 +3,31 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import shutil
+import subprocess
+import sys
+import zipfile
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
 import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 import pytest
 
-from factpack.partition import NULL_PARTITION, write_partitioned
+from factpack import partition, release
+from factpack.checks import check_release
+from factpack.partition import (
+    NULL_PARTITION,
+    partition_failures,
+    partition_files,
+    release_years,
+    write_partitioned,
+)
 from factpack.problems import FactpackError
+from factpack.write import PARQUET_OPTIONS
 
 
 def _events() -> pa.Table:
@@ -107,3 +123,259 @@ def test_a_folder_with_files_is_refused(tmp_path: Path) -> None:
     (tmp_path / "e" / "old.parquet").write_bytes(b"")
     with pytest.raises(FactpackError, match="not empty"):
         write_partitioned(_events(), tmp_path / "e", "date_start")
+
+
+# ----------------------------------------------------------- the release's partitioned copy
+
+FIXTURE_SEEDS = Path(__file__).parent / "fixtures" / "build" / "seeds"
+NAME = "factpack-news-events-0.1.0"
+TABLES = ("articles", "sources", "events", "claims")
+
+
+def _undated_seed(seeds: Path) -> None:
+    """Add 003_gamma: 002_beta without a publication date and with an undated event."""
+    (seeds / "003_gamma.txt").write_bytes((seeds / "002_beta.txt").read_bytes())
+    drop = ("published_date:", "date_start:", "date_end:", "date_note:")
+    lines = [
+        line.replace("published_date_basis: stated", "published_date_basis: unknown")
+        .replace("date_precision: day", "date_precision: unknown")
+        .replace("date_basis: inferred", "date_basis: unknown")
+        .replace("example.org/beta", "example.org/gamma")
+        for line in (seeds / "002_beta.yaml").read_text(encoding="utf-8").splitlines()
+        if not line.strip().startswith(drop)
+    ]
+    (seeds / "003_gamma.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _build(root: Path, *, undated: bool = True, **kw: Any) -> release.BuildResult:
+    if not (root / "seeds").exists():
+        shutil.copytree(FIXTURE_SEEDS, root / "seeds")
+        if undated:
+            _undated_seed(root / "seeds")
+    return release.build(root / "seeds", root / "dist", root / "build", **kw)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("part")
+    _build(root, partition_by_year=True)
+    return root / "dist" / NAME
+
+
+def _files(dist: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(dist).as_posix(): p.read_bytes()
+        for p in sorted(dist.rglob("*"))
+        if p.is_file() and p.suffix != ".duckdb"
+    }
+
+
+def test_release_years_come_from_the_article_for_sources_and_claims() -> None:
+    articles = pa.table(
+        {
+            "article_id": ["a", "b"],
+            "published_date": pa.array([dt.date(2020, 1, 1), None], pa.date32()),
+        }
+    )
+    events = pa.table(
+        {"article_id": ["b"], "date_start": pa.array([dt.date(2019, 6, 1)], pa.date32())}
+    )
+    claims = pa.table({"article_id": ["b", "a", "zz"], "claim_id": ["b:C1", "a:C1", "zz:C1"]})
+    years = release_years({"articles": articles, "events": events, "claims": claims})
+    assert years["articles"].to_pylist() == [2020, None]
+    assert years["events"].to_pylist() == [2019]
+    assert years["claims"].to_pylist() == [None, 2020, None]
+
+
+def test_years_given_apart_partition_a_table_without_a_date(tmp_path: Path) -> None:
+    table = pa.table({"claim_id": ["x:C1", "x:C2", "y:C1"]})
+    files = write_partitioned(table, tmp_path / "c", years=pa.array([2024, None, 2021]))
+    assert [f.relative_to(tmp_path / "c").as_posix() for f in files] == [
+        "year=2021/part-0.parquet",
+        "year=2024/part-0.parquet",
+        f"year={NULL_PARTITION}/part-0.parquet",
+    ]
+    assert pq.read_table(files[1]).column_names == ["claim_id"]  # no year column added
+
+
+@pytest.mark.parametrize(
+    ("kw", "message"),
+    [
+        ({}, "not both or neither"),
+        ({"by": "x", "years": pa.array([1])}, "not both or neither"),
+        ({"years": pa.array([1, 2])}, "one integer"),
+        ({"years": pa.array(["2024"])}, "one integer"),
+    ],
+)
+def test_by_or_years_exactly_one_and_the_right_length(
+    tmp_path: Path, kw: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(FactpackError, match=message):
+        write_partitioned(pa.table({"x": pa.array([dt.date(2024, 1, 1)])}), tmp_path / "t", **kw)
+
+
+def test_build_writes_a_partitioned_copy_of_every_table(built: Path) -> None:
+    found = partition_files(built)
+    assert found == {
+        t: [
+            f"data/partitioned/{t}/year=2024/part-0.parquet",
+            f"data/partitioned/{t}/year={NULL_PARTITION}/part-0.parquet",
+        ]
+        for t in sorted(TABLES)
+    }
+    sums = (built / "SHA256SUMS").read_text()
+    with zipfile.ZipFile(built.with_name(f"{NAME}.zip")) as zf:
+        names = set(zf.namelist())
+    for files in found.values():
+        for rel in files:
+            assert f"  {rel}\n" in sums
+            assert f"{NAME}/{rel}" in names
+    assert partition_failures(built) == []
+
+
+@pytest.mark.parametrize("table", TABLES)
+def test_duckdb_reads_the_partitions_back_equal_to_the_single_file(built: Path, table: str) -> None:
+    con = duckdb.connect()
+    single = f"read_parquet('{built}/data/{table}.parquet')"
+    glob = f"{built}/data/partitioned/{table}/*/*.parquet"
+    parts = f"read_parquet('{glob}', hive_partitioning = true)"
+    cols = ", ".join(r[0] for r in con.sql(f"DESCRIBE SELECT * FROM {single}").fetchall())
+    for a, b in ((single, parts), (parts, single)):
+        diff = con.sql(f"SELECT {cols} FROM {a} EXCEPT ALL SELECT {cols} FROM {b}").fetchall()
+        assert diff == []
+    ((rows,),) = con.sql(f"SELECT count(*) FROM {single}").fetchall()
+    # The undated article (003_gamma) and everything of it is in the null partition.
+    by_year = con.sql(f"SELECT year, count(*) FROM {parts} GROUP BY year ORDER BY year").fetchall()
+    expected = {"articles": 1, "sources": 2, "events": 1, "claims": 2}[table]
+    assert by_year == [(2024, rows - expected), (None, expected)]
+    undated = con.sql(
+        f"SELECT article_id FROM '{built}/data/articles.parquet' WHERE published_date IS NULL"
+    ).fetchall()
+    nulls = con.sql(f"SELECT DISTINCT article_id FROM {parts} WHERE year IS NULL").fetchall()
+    assert nulls == undated and len(undated) == 1
+
+
+def test_pyarrow_reads_the_null_partition_as_null(built: Path) -> None:
+    dataset = ds.dataset(built / "data/partitioned/events", format="parquet", partitioning="hive")
+    table = dataset.to_table(filter=ds.field("year").is_null())
+    assert table.column("date_start").to_pylist() == [None]
+
+
+def test_single_files_are_as_without_the_option(tmp_path: Path, built: Path) -> None:
+    plain = _build(tmp_path).release_dir
+    assert not (plain / "data" / "partitioned").exists()
+    with_copy = _files(built)
+    for rel, data in _files(plain).items():
+        if rel.startswith("data/"):
+            assert with_copy[rel] == data, rel
+    descriptor = json.loads((built / "datapackage.json").read_text())
+    assert descriptor == json.loads((plain / "datapackage.json").read_text())
+    assert "Partitioned copy" not in (plain / "README.md").read_text()
+    card = (built / "README.md").read_text()
+    assert "**Partitioned copy** (`data/partitioned/`)" in card
+    assert "| `events` | 2024, none | 2 |" in card
+    assert "hive_partitioning = true" in card
+
+
+def test_two_builds_with_the_option_are_byte_identical(tmp_path: Path, built: Path) -> None:
+    first = _files(built.parent)
+    second_dist = _build(tmp_path / "elsewhere", partition_by_year=True).release_dir.parent
+    second = _files(second_dist)
+    assert list(first) == list(second)
+    assert [n for n in first if first[n] != second[n]] == []
+
+
+def test_switching_the_option_rebuilds(tmp_path: Path) -> None:
+    rel = _build(tmp_path, undated=False).release_dir
+    assert not (rel / "data" / "partitioned").exists()
+    on = _build(tmp_path, partition_by_year=True)
+    assert not on.up_to_date and (rel / "data" / "partitioned" / "claims").is_dir()
+    off = _build(tmp_path)
+    assert not off.up_to_date and not (rel / "data" / "partitioned").exists()
+
+
+def _copy_release(built: Path, dest: Path) -> Path:
+    shutil.copytree(built, dest / NAME)
+    return dest / NAME
+
+
+def test_a_partition_missing_a_row_fails_the_check(tmp_path: Path, built: Path) -> None:
+    rel = _copy_release(built, tmp_path)
+    path = rel / "data/partitioned/claims/year=2024/part-0.parquet"
+    table = pq.read_table(path)
+    pq.write_table(table.slice(1), path, **PARQUET_OPTIONS)
+    problems = partition_failures(rel)
+    assert problems == [
+        "data/partitioned/claims: 1 row(s) of data/claims.parquet not in the partitioned copy"
+    ]
+    assert any("data/partitioned/claims" in p for p in check_release(rel))
+
+
+def test_a_changed_value_fails_the_check(tmp_path: Path, built: Path) -> None:
+    rel = _copy_release(built, tmp_path)
+    path = rel / "data/partitioned/events/year=2024/part-0.parquet"
+    table = pq.read_table(path)
+    i = table.schema.get_field_index("summary")
+    changed = table.set_column(i, "summary", pa.array(["Changed"] * table.num_rows))
+    pq.write_table(changed, path, **PARQUET_OPTIONS)
+    assert partition_failures(rel) == [
+        f"data/partitioned/events: {table.num_rows} row(s) of data/events.parquet not in the "
+        "partitioned copy",
+        f"data/partitioned/events: {table.num_rows} row(s) of the partitioned copy not in "
+        "data/events.parquet",
+    ]
+
+
+def test_a_row_in_the_wrong_year_fails_the_check(tmp_path: Path, built: Path) -> None:
+    rel = _copy_release(built, tmp_path)
+    src = rel / f"data/partitioned/sources/year={NULL_PARTITION}"
+    src.rename(rel / "data/partitioned/sources/year=1999")
+    assert partition_failures(rel) == [
+        "data/partitioned/sources: 2 row(s) in the wrong year=... folder"
+    ]
+
+
+def test_a_missing_table_or_unreadable_file_fails_the_check(tmp_path: Path, built: Path) -> None:
+    rel = _copy_release(built, tmp_path)
+    shutil.rmtree(rel / "data/partitioned/articles")
+    (rel / "data/partitioned/events/year=2024/part-0.parquet").write_bytes(b"not parquet")
+    problems = partition_failures(rel)
+    assert problems[0] == "data/partitioned/articles: missing"
+    assert problems[1].startswith("data/partitioned/events: cannot read: ")
+    assert len(problems) == 2
+
+
+def test_a_release_without_a_copy_has_nothing_to_check(tmp_path: Path) -> None:
+    rel = _build(tmp_path, undated=False).release_dir
+    assert partition_failures(rel) == []
+
+
+def test_a_bad_partitioned_copy_fails_the_build_and_dist_is_untouched(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    original = partition.write_release_partitions
+
+    def drop_a_claim(tables: dict[str, pa.Table], release_dir: Path) -> list[str]:
+        return original({**tables, "claims": tables["claims"].slice(1)}, release_dir)
+
+    monkeypatch.setattr(partition, "write_release_partitions", drop_a_claim)
+    with pytest.raises(release.BuildFailed) as info:
+        _build(tmp_path, partition_by_year=True)
+    assert info.value.lines == [
+        "data/partitioned/claims: 1 row(s) of data/claims.parquet not in the partitioned copy"
+    ]
+    assert not (tmp_path / "dist" / NAME).exists()
+    assert not (tmp_path / "dist" / f"{NAME}.zip").exists()
+
+
+def test_cli_build_partition_by_year(tmp_path: Path) -> None:
+    shutil.copytree(FIXTURE_SEEDS, tmp_path / "seeds")
+    factpack = Path(sys.executable).parent / "factpack"
+    args = ["build", "--seeds", "seeds", "--dist", "dist", "--build-dir", "build"]
+    proc = subprocess.run(
+        [str(factpack), *args, "--partition-by-year"], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr
+    rel = tmp_path / "dist" / NAME
+    assert (rel / "data/partitioned/events/year=2024/part-0.parquet").is_file()
+    assert "layer 4: checked all" in proc.stdout
