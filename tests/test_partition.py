@@ -97,7 +97,7 @@ def test_large_partitions_are_split_in_order(tmp_path: Path) -> None:
         f"year={NULL_PARTITION}/part-0.parquet",
         f"year={NULL_PARTITION}/part-1.parquet",
     ]
-    got = duckdb.sql(f"SELECT event_id FROM read_parquet('{tmp_path}/e/year=2023/*.parquet')")
+    got = duckdb.execute(f"SELECT event_id FROM read_parquet('{tmp_path}/e/year=2023/*.parquet')")
     assert [r[0] for r in got.fetchall()] == ["a:E1", "a:E4"]
 
 
