@@ -15,6 +15,7 @@ import json
 import os
 import re
 import struct
+import time
 import zlib
 from collections import deque
 from collections.abc import Mapping, Sequence
@@ -397,34 +398,118 @@ def release_files(release_dir: Path, exclude_suffixes: Sequence[str] = (".duckdb
     return sorted(out)
 
 
-def file_digests(release_dir: Path, rels: Sequence[str], jobs: int = HASH_JOBS) -> dict[str, str]:
+DIGEST_CACHE_FORMAT = "factpack-digest-cache 1"
+DIGEST_CACHE_MARGIN_NS = 2_000_000_000
+"""A cached digest is kept only for a file whose mtime was this much older than the moment
+hashing began (see :func:`file_digests`)."""
+
+_StatKey = tuple[int, int, int, int]
+
+
+def _stat_key(info: os.stat_result) -> _StatKey:
+    return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
+
+
+def _read_digest_cache(cache: Path) -> dict[_StatKey, str]:
+    """Return the digest cache (stat key -> sha256); ``{}`` if missing or not ours."""
+    try:
+        lines = cache.read_text("ascii").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return {}
+    if not lines or lines[0] != DIGEST_CACHE_FORMAT:
+        return {}
+    out: dict[_StatKey, str] = {}
+    for line in lines[1:]:
+        parts = line.split(" ")
+        if len(parts) != 5 or not re.fullmatch(r"[0-9a-f]{64}", parts[4]):
+            return {}
+        try:
+            dev, ino, size, mtime = (int(x) for x in parts[:4])
+        except ValueError:
+            return {}
+        out[(dev, ino, size, mtime)] = parts[4]
+    return out
+
+
+def _hash_unchanged(path: Path, before: os.stat_result) -> tuple[str, bool]:
+    """Return the sha256 of ``path`` and whether its stat key was the same after hashing."""
+    digest = sha256_file(path)
+    return digest, _stat_key(path.stat()) == _stat_key(before)
+
+
+def file_digests(
+    release_dir: Path,
+    rels: Sequence[str],
+    jobs: int = HASH_JOBS,
+    cache: Path | None = None,
+) -> dict[str, str]:
     """Return the sha256 (hex) of each of ``rels`` (relative to ``release_dir``).
 
-    hashlib releases the GIL, so ``jobs`` threads hash at once (1 MiB reads). There is no
-    digest cache on purpose: a build stages every file anew (new inode, mtime "now"), so a
-    cache keyed on (size, mtime_ns, inode, device) would never hit, and one trusted within the
-    mtime granularity could keep the digest of a file rewritten in place.
+    hashlib releases the GIL, so ``jobs`` threads hash at once (1 MiB reads).
+
+    ``cache`` (a file of the build directory, rewritten on every call) keeps a digest per
+    (device, inode, size, mtime in ns). A digest is reused when those four are unchanged, and
+    recorded only when the file's mtime was more than :data:`DIGEST_CACHE_MARGIN_NS` older
+    than the moment hashing began and its stat was the same after hashing. That is git's
+    answer to the "racy clean" problem: a file written again later gets an mtime of that
+    later time (the kernel's clock, coarse by milliseconds at most), which is then newer than
+    any recorded mtime, so it can never keep an old digest, even when rewritten in place with
+    the same size within the same mtime tick. What it does not survive is somebody setting a
+    file's mtime back to an older value by hand (``touch -d``, ``cp -p`` onto an inode of
+    the same size); factpack never does, and layer 4 hashes every file against SHA256SUMS
+    anyway. Cache hits come from files that outlive a build: the site's pages, hard-linked
+    from ``build/site/``; the data files are new each build and their digests are passed in.
     """
+    start = time.time_ns()
+    known = _read_digest_cache(cache) if cache is not None else {}
     paths = [release_dir / rel for rel in rels]
-    if jobs <= 1 or len(paths) < 2:
-        hexes = [sha256_file(path) for path in paths]
+    infos = [path.stat() for path in paths]
+    out: dict[str, str] = {}
+    keep: dict[_StatKey, str] = {}
+    todo: list[int] = []
+    for i, info in enumerate(infos):
+        hexd = known.get(_stat_key(info))
+        if hexd is None:
+            todo.append(i)
+        else:
+            out[rels[i]] = hexd
+            keep[_stat_key(info)] = hexd
+    args = ([paths[i] for i in todo], [infos[i] for i in todo])
+    if jobs <= 1 or len(todo) < 2:
+        results = list(map(_hash_unchanged, *args))
     else:
         with ThreadPoolExecutor(jobs) as pool:
-            hexes = list(pool.map(sha256_file, paths, chunksize=64))
-    return dict(zip(rels, hexes, strict=True))
+            results = list(pool.map(_hash_unchanged, *args, chunksize=64))
+    for i, (hexd, unchanged) in zip(todo, results, strict=True):
+        out[rels[i]] = hexd
+        if unchanged and infos[i].st_mtime_ns < start - DIGEST_CACHE_MARGIN_NS:
+            keep[_stat_key(infos[i])] = hexd
+    if cache is not None:
+        text = "".join(f"{d} {n} {s} {m} {h}\n" for (d, n, s, m), h in sorted(keep.items()))
+        temporary = cache.with_name(f".{cache.name}.{os.getpid()}.tmp")
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        temporary.write_text(f"{DIGEST_CACHE_FORMAT}\n{text}", "ascii")
+        os.replace(temporary, cache)
+    return {rel: out[rel] for rel in rels}
 
 
 def sha256sums_text(
-    release_dir: Path, digests: Mapping[str, str] | None = None, *, jobs: int = HASH_JOBS
+    release_dir: Path,
+    digests: Mapping[str, str] | None = None,
+    *,
+    jobs: int = HASH_JOBS,
+    cache: Path | None = None,
 ) -> str:
     """Return SHA256SUMS (``sha256sum`` format, sorted by path) of a release.
 
     ``digests`` holds sha256s already computed (relative path -> hex) for files written once;
-    the others are hashed on ``jobs`` threads (:func:`file_digests`).
+    the others are hashed on ``jobs`` threads, with the digest ``cache`` when given
+    (:func:`file_digests`).
     """
     known = dict(digests or {})
     rels = release_files(release_dir)
-    known.update(file_digests(release_dir, [r for r in rels if not known.get(r)], jobs))
+    todo = [r for r in rels if not known.get(r)]
+    known.update(file_digests(release_dir, todo, jobs, cache))
     return "".join(f"{known[rel]}  {rel}\n" for rel in rels)
 
 
