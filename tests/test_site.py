@@ -579,3 +579,17 @@ def test_windows_in_two_processes_report_the_first_bad_article_in_key_order(
     with pytest.raises(FactpackError, match=f"{A1}:S"):
         site.build_site(release, jobs=2)
     assert not (release / "site").exists()
+
+
+@pytest.mark.parametrize("batch", [1, 2, 1024])
+def test_row_stream_reads_runs_across_batches_and_row_groups(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, batch: int
+) -> None:
+    monkeypatch.setattr(site, "STREAM_BATCH_ROWS", batch)
+    path = tmp_path / "t.parquet"
+    pq.write_table(pa.table({"n": list(range(10))}), path, row_group_size=3)
+    stream = site._RowStream(path)
+    for start, count in ((0, 2), (2, 0), (5, 3), (9, 1)):
+        assert stream.rows(start, count).column("n").to_pylist() == list(
+            range(start, start + count)
+        )

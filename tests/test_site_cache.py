@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import pyarrow.parquet as pq
 import pytest
 
 from factpack import site
@@ -160,3 +161,22 @@ def test_pages_rendered_by_two_processes_are_cached_too(
     site.build_site(release, jobs=2, page_keys=KEYS, cache_dir=cache)
     assert pages(release) == clean(tmp_path)
     assert (release / "site" / "articles" / f"{A1}.html").stat().st_nlink == 2
+
+
+def test_pages_from_files_of_many_row_groups_match_a_clean_build(tmp_path: Path) -> None:
+    """Only the row groups of the changed article are read; the pages are the same."""
+    rows = fixture_rows()
+    release = write_release(tmp_path / "r", rows)
+    cache = tmp_path / "cache"
+
+    def split_row_groups() -> None:
+        for path in (release / "data").glob("*.parquet"):
+            pq.write_table(pq.read_table(path), path, row_group_size=1)
+
+    split_row_groups()
+    site.build_site(release, page_keys=KEYS, cache_dir=cache)
+    rows["claims"][-1]["claim_text"] = "changed"  # A1's last claim
+    write_release(release, rows)
+    split_row_groups()
+    site.build_site(release, page_keys={**KEYS, A1: "key-1-changed"}, cache_dir=cache)
+    assert pages(release) == clean(tmp_path, rows)

@@ -13,6 +13,7 @@ This module is on the researcher's side: it never imports the build side.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import dataclasses
 import datetime as dt
@@ -28,7 +29,7 @@ import stat
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -1339,7 +1340,7 @@ def _write_pages(
 
 # --- streaming the tables --------------------------------------------------------------------
 
-STREAM_BATCH_ROWS = 2048
+STREAM_BATCH_ROWS = 1024
 """Rows per Arrow batch read from a Parquet file while streaming."""
 
 
@@ -1387,34 +1388,61 @@ def stream_plan(overview: ReleaseData, render: Collection[str] | None) -> Stream
 
 
 class _RowStream:
-    """The rows of one Parquet file, taken in order a run at a time."""
+    """The rows of one Parquet file, read a run at a time in increasing order of rows.
+
+    Row groups holding none of the asked rows are never decoded.
+    """
 
     def __init__(self, path: Path) -> None:
         import pyarrow.parquet as pq
 
-        file = pq.ParquetFile(path)
-        self.schema = file.schema_arrow
-        self._batches = file.iter_batches(batch_size=STREAM_BATCH_ROWS)
-        self._pending: list[pa.RecordBatch] = []
+        self._path = path
+        self._file = pq.ParquetFile(path)
+        self.schema = self._file.schema_arrow
+        meta = self._file.metadata
+        self._bounds = list(
+            itertools.accumulate(
+                (meta.row_group(g).num_rows for g in range(meta.num_row_groups)), initial=0
+            )
+        )
+        self._pending: list[tuple[int, pa.RecordBatch]] = []  # (first row, batch)
+        self._batches: Iterator[pa.RecordBatch] | None = None
+        self._group = -1
+        self._next = 0  # the first row of the batch self._batches gives next
 
-    def take(self, count: int, keep: bool) -> pa.Table | None:
-        """Return the next ``count`` rows (None when not ``keep``: they are skipped)."""
+    def rows(self, start: int, count: int) -> pa.Table:
+        """Return the rows ``start`` .. ``start + count`` (``start`` never goes back)."""
         import pyarrow as pa
 
         pieces = []
-        while count > 0:
-            if not self._pending:
-                self._pending.append(next(self._batches))
-            batch = self._pending[0]
-            if batch.num_rows <= count:
-                pieces.append(batch)
+        at, end = start, start + count
+        while at < end:
+            while self._pending and self._pending[0][0] + self._pending[0][1].num_rows <= at:
                 self._pending.pop(0)
-                count -= batch.num_rows
-            else:
-                pieces.append(batch.slice(0, count))
-                self._pending[0] = batch.slice(count)
-                count = 0
-        return pa.Table.from_batches(pieces, schema=self.schema) if keep else None
+            if not self._pending:
+                self._load(at)
+                continue
+            first, batch = self._pending[0]
+            stop = min(batch.num_rows, end - first)
+            pieces.append(batch.slice(at - first, stop - (at - first)))
+            at = first + stop
+        return pa.Table.from_batches(pieces, schema=self.schema)
+
+    def _load(self, at: int) -> None:
+        group = bisect.bisect_right(self._bounds, at) - 1
+        if self._batches is None or group != self._group:
+            if group >= len(self._bounds) - 1:
+                raise FactpackError(
+                    f"{display_path(self._path)}: has fewer rows than its row groups declare; "
+                    "rebuild the release"
+                )
+            self._batches = self._file.iter_batches(
+                batch_size=STREAM_BATCH_ROWS, row_groups=[group]
+            )
+            self._group, self._next = group, self._bounds[group]
+        batch = next(self._batches)
+        self._pending.append((self._next, batch))
+        self._next += batch.num_rows
 
 
 Failure = tuple[int, FactpackError]
@@ -1451,20 +1479,18 @@ def stream_pages(
             for i in range(start, end)
             if window % parts == part and (plan.todo is None or plan.todo[i])
         ]
-        keep = bool(mine)
-        articles = streams["articles"].take(end - start, keep)
+        if not mine:
+            continue
+        articles = streams["articles"].rows(start, end - start)
         runs = {
-            t: streams[t].take(plan.starts[t][end] - plan.starts[t][start], keep)
+            t: streams[t].rows(plan.starts[t][start], plan.starts[t][end] - plan.starts[t][start])
             for t in TABLES[1:]
         }
-        if articles is None:
-            continue
         rows = _to_rows(_take(articles, [i - start for i in mine]))
         ids = [str(a.get("article_id")) for a in rows]
         grouped: list[dict[str, list[Row]]] = [{} for _ in mine]
         for table, run in runs.items():
             at = plan.starts[table]
-            assert run is not None
             table_rows = _to_rows(
                 _take(run, [r - at[start] for i in mine for r in range(at[i], at[i + 1])])
             )
