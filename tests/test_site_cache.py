@@ -180,3 +180,18 @@ def test_pages_from_files_of_many_row_groups_match_a_clean_build(tmp_path: Path)
     split_row_groups()
     site.build_site(release, page_keys={**KEYS, A1: "key-1-changed"}, cache_dir=cache)
     assert pages(release) == clean(tmp_path, rows)
+
+
+def test_tables_not_in_article_order_are_read_for_the_changed_pages_only(
+    tmp_path: Path,
+) -> None:
+    rows = fixture_rows()
+    rows["sources"].reverse()  # not grouped in the articles' order: no streaming
+    release = write_release(tmp_path / "r", rows)
+    cache = tmp_path / "cache"
+    site.build_site(release, page_keys=KEYS, cache_dir=cache)
+    rows["events"][0]["summary"] = "changed <summary>"
+    write_release(release, rows)
+    site.build_site(release, page_keys={**KEYS, A1: "key-1-changed"}, cache_dir=cache)
+    assert pages(release) == clean(tmp_path, rows)
+    assert (release / "site" / "articles" / f"{A2}.html").stat().st_nlink == 2
