@@ -379,3 +379,15 @@ def test_cli_build_partition_by_year(tmp_path: Path) -> None:
     rel = tmp_path / "dist" / NAME
     assert (rel / "data/partitioned/events/year=2024/part-0.parquet").is_file()
     assert "layer 4: checked all" in proc.stdout
+
+
+def test_incremental_rebuild_with_the_option_equals_a_clean_build(tmp_path: Path) -> None:
+    inc = tmp_path / "inc"
+    _build(inc, partition_by_year=True)
+    y = inc / "seeds" / "003_gamma.yaml"
+    y.write_text(y.read_text().replace("Residents doubt the talks.", "Residents doubt it."))
+    assert _build(inc, partition_by_year=True).loaded == 1
+    clean = tmp_path / "clean"
+    shutil.copytree(inc / "seeds", clean / "seeds")
+    _build(clean, partition_by_year=True)
+    assert _files(inc / "dist") == _files(clean / "dist")
