@@ -571,11 +571,13 @@ def stage_site_and_sums(
     timings: dict[str, float] | None = None,
     page_keys: Mapping[str, str] | None = None,
     cache_dir: Path | None = None,
+    digest_cache: Path | None = None,
 ) -> None:
     """Write the review site (from the staged tables) and ``SHA256SUMS`` of the release.
 
     ``page_keys`` (article id -> key of everything its page shows) and ``cache_dir`` let the
-    site reuse the pages of unchanged articles (:func:`factpack.site.build_site`).
+    site reuse the pages of unchanged articles (:func:`factpack.site.build_site`);
+    ``digest_cache`` keeps the sha256 of files whose inode is unchanged (the reused pages).
     """
     try:
         from factpack import site
@@ -585,7 +587,7 @@ def stage_site_and_sums(
         with _timed(timings, "site"):
             site.build_site(out, page_keys=page_keys, cache_dir=cache_dir)
     with _timed(timings, "package"):
-        sums = package.sha256sums_text(out, digests)
+        sums = package.sha256sums_text(out, digests, cache=digest_cache)
         (out / package.SUMS_FILE).write_text(sums, encoding="utf-8")
 
 
@@ -818,7 +820,12 @@ def _build(
             )
             del tables  # the rest reads the staged files: peak memory is one copy of the data
             stage_site_and_sums(
-                staged_dir, digests, timings, page_keys_of(keys, code_key), build_dir / "site"
+                staged_dir,
+                digests,
+                timings,
+                page_keys_of(keys, code_key),
+                build_dir / "site",
+                build_dir / "digests.txt",
             )
             old_zip = zip_target if zip_target.is_file() else None
             checked, staged_zip = check_and_zip(staged_dir, created, sampled, timings, old_zip)
