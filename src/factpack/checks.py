@@ -5,15 +5,18 @@ Every failure is collected (not just the first) and reported as table / column /
 
 from __future__ import annotations
 
+import bisect
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from factpack.schema import Schema, Table, pandera_schema
+from factpack.write import DUCKDB_MEMORY_LIMIT, duckdb_connection, duckdb_source, sql_string
 
 
 @dataclass(frozen=True, order=True)
@@ -95,15 +98,6 @@ def validate_tables(tables: Mapping[str, pa.Table], schema: Schema) -> list[Fail
     return out
 
 
-def _connect(tables: Mapping[str, pa.Table]) -> Any:
-    import duckdb
-
-    con = duckdb.connect(":memory:")
-    for name, arrow in tables.items():
-        con.register(name, arrow)
-    return con
-
-
 def _fk_queries(schema: Schema) -> list[tuple[str, str, str, str]]:
     out = []
     for table in schema.tables.values():
@@ -120,8 +114,17 @@ def _fk_queries(schema: Schema) -> list[tuple[str, str, str, str]]:
     return out
 
 
-def cross_checks(tables: Mapping[str, pa.Table], schema: Schema) -> list[Failure]:
+def cross_checks(
+    tables: Mapping[str, pa.Table],
+    schema: Schema,
+    *,
+    memory_limit: str = DUCKDB_MEMORY_LIMIT,
+    threads: int | None = None,
+) -> list[Failure]:
     """Layer 3, in DuckDB SQL: keys and references across tables, evidence, dates.
+
+    DuckDB scans the Arrow tables in place, within ``memory_limit`` (spilling beyond it) and
+    without keeping row order (every result that is reported is ordered by key).
 
     - every foreign key of ``schema/`` resolves;
     - primary keys are unique across all articles, and every id starts with its row's
@@ -131,86 +134,135 @@ def cross_checks(tables: Mapping[str, pa.Table], schema: Schema) -> list[Failure
     - an event's ``date_start`` is not after its article's ``published_date`` unless a
       ``date_note`` says why.
     """
-    con = _connect(tables)
     failures: list[Failure] = []
+    with duckdb_connection(
+        memory_limit=memory_limit, threads=threads, preserve_insertion_order=False
+    ) as con:
+        for name, arrow in tables.items():
+            con.register(name, arrow)
 
-    def run(table: str, column: str, check: str, sql: str) -> None:
-        for key, value in con.execute(sql).fetchall():
-            failures.append(
-                Failure(table, column, -1, str(key), _short(value), check, layer="cross")
-            )
+        def run(table: str, column: str, check: str, sql: str) -> None:
+            for key, value in con.execute(sql).fetchall():
+                failures.append(
+                    Failure(table, column, -1, str(key), _short(value), check, layer="cross")
+                )
 
-    for name, column, check, sql in _fk_queries(schema):
-        run(name, column, check, sql)
-    for tab in schema.tables.values():
-        pk = tab.primary_key
-        cols = ", ".join(f'"{k}"' for k in pk)
-        key = " || ', ' || ".join(f'CAST("{k}" AS VARCHAR)' for k in pk)
-        run(
-            tab.name,
-            ", ".join(pk),
-            "unique primary key across articles",
-            f'SELECT {key}, count(*) FROM "{tab.name}" GROUP BY {cols} HAVING count(*) > 1',
-        )
-        if tab.name != "articles" and len(pk) == 1:
+        for name, column, check, sql in _fk_queries(schema):
+            run(name, column, check, sql)
+        for tab in schema.tables.values():
+            pk = tab.primary_key
+            cols = ", ".join(f'"{k}"' for k in pk)
+            key = " || ', ' || ".join(f'CAST("{k}" AS VARCHAR)' for k in pk)
             run(
                 tab.name,
-                pk[0],
-                "id starts with '<article_id>:'",
-                f'SELECT "{pk[0]}", "{pk[0]}" FROM "{tab.name}" '
-                f"WHERE NOT starts_with(\"{pk[0]}\", article_id || ':')",
+                ", ".join(pk),
+                "unique primary key across articles",
+                f'SELECT {key}, count(*) FROM "{tab.name}" GROUP BY {cols} HAVING count(*) > 1 '
+                "ORDER BY 1",
             )
-        if {"evidence_text", "char_start", "char_end"} <= set(tab.field_names):
+            if tab.name != "articles" and len(pk) == 1:
+                run(
+                    tab.name,
+                    pk[0],
+                    "id starts with '<article_id>:'",
+                    f'SELECT "{pk[0]}", "{pk[0]}" FROM "{tab.name}" '
+                    f"WHERE NOT starts_with(\"{pk[0]}\", article_id || ':') ORDER BY 1",
+                )
+            if {"evidence_text", "char_start", "char_end"} <= set(tab.field_names):
+                run(
+                    tab.name,
+                    "evidence_text",
+                    "evidence_text = articles.text[char_start:char_end]",
+                    f'SELECT t."{pk[0]}", t.evidence_text FROM "{tab.name}" t '
+                    "JOIN articles a USING (article_id) "
+                    "WHERE t.char_start < 0 OR t.char_end <= t.char_start "
+                    "OR t.char_end > length(a.text) "
+                    "OR substring(a.text, t.char_start + 1, t.char_end - t.char_start) "
+                    "IS DISTINCT FROM t.evidence_text ORDER BY 1",
+                )
+        for col, ref in (("source_id", "sources"), ("event_id", "events")):
             run(
-                tab.name,
-                "evidence_text",
-                "evidence_text = articles.text[char_start:char_end]",
-                f'SELECT t."{pk[0]}", t.evidence_text FROM "{tab.name}" t '
-                "JOIN articles a USING (article_id) "
-                "WHERE t.char_start < 0 OR t.char_end <= t.char_start "
-                "OR t.char_end > length(a.text) "
-                "OR substring(a.text, t.char_start + 1, t.char_end - t.char_start) "
-                "IS DISTINCT FROM t.evidence_text ORDER BY 1",
+                "claims",
+                col,
+                f"{col} belongs to the claim's article",
+                f"SELECT c.claim_id, c.{col} FROM claims c JOIN {ref} r ON c.{col} = r.{col} "
+                "WHERE r.article_id <> c.article_id ORDER BY 1",
             )
-    for col, ref in (("source_id", "sources"), ("event_id", "events")):
         run(
             "claims",
-            col,
-            f"{col} belongs to the claim's article",
-            f"SELECT c.claim_id, c.{col} FROM claims c JOIN {ref} r ON c.{col} = r.{col} "
-            "WHERE r.article_id <> c.article_id ORDER BY 1",
+            "responds_to",
+            "responds_to belongs to the claim's article and is not the claim itself",
+            "SELECT c.claim_id, c.responds_to FROM claims c JOIN claims r "
+            "ON c.responds_to = r.claim_id "
+            "WHERE r.article_id <> c.article_id OR c.responds_to = c.claim_id ORDER BY 1",
         )
-    run(
-        "claims",
-        "responds_to",
-        "responds_to belongs to the claim's article and is not the claim itself",
-        "SELECT c.claim_id, c.responds_to FROM claims c JOIN claims r "
-        "ON c.responds_to = r.claim_id "
-        "WHERE r.article_id <> c.article_id OR c.responds_to = c.claim_id ORDER BY 1",
-    )
-    run(
-        "events",
-        "date_start",
-        "date_start not after articles.published_date unless date_note says why",
-        "SELECT e.event_id, e.date_start FROM events e JOIN articles a USING (article_id) "
-        "WHERE e.date_start > a.published_date AND (e.date_note IS NULL OR e.date_note = '') "
-        "ORDER BY 1",
-    )
-    con.close()
+        run(
+            "events",
+            "date_start",
+            "date_start not after articles.published_date unless date_note says why",
+            "SELECT e.event_id, e.date_start FROM events e JOIN articles a USING (article_id) "
+            "WHERE e.date_start > a.published_date AND (e.date_note IS NULL OR e.date_note = '') "
+            "ORDER BY 1",
+        )
     return failures
 
 
-def duckdb_matches(db_path: Path, tables: Mapping[str, pa.Table]) -> list[Failure]:
-    """Check that the release's DuckDB file holds exactly the given tables (rows and types)."""
-    import duckdb
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
+
+def multiset_differences(con: Any, a: str, b: str, columns: list[str]) -> tuple[int, int]:
+    """Count the rows of ``a`` not in ``b`` and of ``b`` not in ``a`` (``EXCEPT ALL``).
+
+    ``a`` and ``b`` are SQL ``FROM`` items with the given ``columns``. First a streaming
+    ``POSITIONAL JOIN`` compares them row by row (little memory, no hash tables): when every
+    row equals its twin (``IS NOT DISTINCT FROM``) and neither has more rows, the multisets
+    are equal. Only otherwise are both ``EXCEPT ALL`` counted, so the answer is theirs.
+    """
+    left = ", ".join(f"{_ident(c)} AS l{i}" for i, c in enumerate(columns))
+    right = ", ".join(f"{_ident(c)} AS r{i}" for i, c in enumerate(columns))
+    differ = " OR ".join(f"l{i} IS DISTINCT FROM r{i}" for i in range(len(columns)))
+    ((n,),) = con.execute(
+        f"SELECT count(*) FROM (SELECT {left}, true AS l_row FROM {a}) "
+        f"POSITIONAL JOIN (SELECT {right}, true AS r_row FROM {b}) "
+        f"WHERE l_row IS NULL OR r_row IS NULL OR {differ or 'false'}"
+    ).fetchall()
+    if n == 0:
+        return 0, 0
+    counts = []
+    for x, y in ((a, b), (b, a)):
+        ((m,),) = con.execute(
+            f"SELECT count(*) FROM (SELECT * FROM {x} EXCEPT ALL SELECT * FROM {y})"
+        ).fetchall()
+        counts.append(int(m))
+    return counts[0], counts[1]
+
+
+def duckdb_matches(
+    db_path: Path,
+    tables: Mapping[str, pa.Table | Path],
+    *,
+    memory_limit: str = DUCKDB_MEMORY_LIMIT,
+    threads: int | None = None,
+) -> list[Failure]:
+    """Check that the release's DuckDB file holds exactly the given tables (rows and types).
+
+    Args:
+        db_path: The DuckDB file.
+        tables: Each table as Arrow or as the path of its Parquet file (read by DuckDB, never
+            loaded in Python).
+        memory_limit: DuckDB's memory limit (see :func:`factpack.write.duckdb_connection`).
+        threads: DuckDB's threads (``None``: its default).
+    """
     failures: list[Failure] = []
-    con = duckdb.connect(str(db_path), read_only=True)
-    try:
-        for name, arrow in tables.items():
-            con.register("expected", arrow)
-            names = [r[0] for r in con.execute(f'DESCRIBE "{name}"').fetchall()]
-            if names != arrow.column_names:
+    with duckdb_connection(
+        db_path, read_only=True, memory_limit=memory_limit, threads=threads
+    ) as con:
+        for name, data in tables.items():
+            expected = duckdb_source(con, "expected", data)
+            names = [r[0] for r in con.execute(f"DESCRIBE {_ident(name)}").fetchall()]
+            wanted = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {expected}").fetchall()]
+            if names != wanted:
                 failures.append(
                     Failure(
                         name,
@@ -222,18 +274,17 @@ def duckdb_matches(db_path: Path, tables: Mapping[str, pa.Table]) -> list[Failur
                         layer="package",
                     )
                 )
-                continue
-            for a, b in ((f'"{name}"', "expected"), ("expected", f'"{name}"')):
-                ((n,),) = con.execute(
-                    f"SELECT count(*) FROM (SELECT * FROM {a} EXCEPT ALL SELECT * FROM {b})"
-                ).fetchall()
-                if n:
-                    failures.append(
-                        Failure(name, "", -1, "", f"{n} rows", f"{a} ⊆ {b}", layer="package")
-                    )
-            con.unregister("expected")
-    finally:
-        con.close()
+            else:
+                table = _ident(name)
+                counts = multiset_differences(con, table, expected, names)
+                pairs = ((table, "expected"), ("expected", table))
+                for n, (a, b) in zip(counts, pairs, strict=True):
+                    if n:
+                        failures.append(
+                            Failure(name, "", -1, "", f"{n} rows", f"{a} ⊆ {b}", layer="package")
+                        )
+            if not isinstance(data, Path):
+                con.unregister("expected")
     return failures
 
 
@@ -299,20 +350,82 @@ def _report_lines(report: Any, where: str, rows: list[int] | None = None) -> lis
     return out
 
 
-def _read_resource(path: Path, fmt: str, names: list[str]) -> pa.Table:
-    """Read a data file for sampling; CSV cells stay text (frictionless parses them)."""
-    import pyarrow.csv as pacsv
-    import pyarrow.parquet as pq
+SAMPLE_BATCH_ROWS = 1_024
+"""Rows per batch when a sample is read from a Parquet file (articles' text makes rows big)."""
 
-    if fmt == "parquet":
-        return pq.read_table(path)
+SAMPLE_CSV_BLOCK = 1 << 20
+"""Bytes per block when a sample is read from a CSV file."""
+
+
+def _csv_reader(path: Path, names: list[str]) -> Any:
+    """Open a CSV file as a stream of batches; cells stay text (frictionless parses them)."""
+    import pyarrow.csv as pacsv
+
     convert = pacsv.ConvertOptions(
         column_types={n: pa.string() for n in names},
         strings_can_be_null=False,
         quoted_strings_can_be_null=False,
     )
     parse = pacsv.ParseOptions(newlines_in_values=True)
-    return pacsv.read_csv(path, parse_options=parse, convert_options=convert)
+    read = pacsv.ReadOptions(block_size=SAMPLE_CSV_BLOCK)
+    return pacsv.open_csv(path, read_options=read, parse_options=parse, convert_options=convert)
+
+
+def _batches(path: Path, fmt: str, names: list[str]) -> Iterator[pa.RecordBatch]:
+    """Stream a data file in small batches (see :func:`_csv_reader` for CSV)."""
+    import pyarrow.parquet as pq
+
+    if fmt == "parquet":
+        with pq.ParquetFile(path, pre_buffer=False, buffer_size=SAMPLE_CSV_BLOCK) as file:
+            yield from file.iter_batches(batch_size=SAMPLE_BATCH_ROWS)
+    else:
+        yield from _csv_reader(path, names)
+
+
+def _schema_of(path: Path, fmt: str, names: list[str]) -> pa.Schema:
+    import pyarrow.parquet as pq
+
+    if fmt == "parquet":
+        return pq.ParquetFile(path).schema_arrow
+    return _csv_reader(path, names).schema
+
+
+def _row_count(path: Path, fmt: str, names: list[str]) -> int:
+    import pyarrow.parquet as pq
+
+    if fmt == "parquet":
+        return int(pq.ParquetFile(path).metadata.num_rows)
+    return sum(batch.num_rows for batch in _batches(path, fmt, names))
+
+
+def read_sample(
+    path: Path, fmt: str, names: list[str], size: int
+) -> tuple[pa.Table, list[int], int]:
+    """Read the rows :func:`sample_indices` picks from a data file, streaming it.
+
+    Only one small batch of the file is in memory at a time (a CSV file is read twice: to
+    count its rows, then to take them).
+
+    Returns:
+        The sampled rows (in file order), their row numbers and the rows the file has.
+    """
+    total = _row_count(path, fmt, names)
+    rows = sample_indices(total, size)
+    parts = []
+    start = 0
+    wanted = pa.array(rows, pa.int64())
+    for batch in _batches(path, fmt, names):
+        end = start + batch.num_rows
+        lo, hi = bisect.bisect_left(rows, start), bisect.bisect_left(rows, end)
+        if hi > lo:
+            local = pc.subtract(wanted[lo:hi], pa.scalar(start, pa.int64()))
+            parts.append(pa.Table.from_batches([batch.take(local)]))
+        start = end
+    if start != total:
+        raise pa.ArrowInvalid(f"{total} rows counted, then {start} read")
+    if not parts:
+        return pa.Table.from_batches([], schema=_schema_of(path, fmt, names)), rows, total
+    return pa.concat_tables(parts), rows, total
 
 
 def _write_sample(table: pa.Table, path: Path, fmt: str) -> None:
@@ -353,15 +466,14 @@ def sample_failures(
             path = release_dir / res["path"]
             names = [f["name"] for f in res["schema"]["fields"]]
             try:
-                table = _read_resource(path, fmt, names)
+                sample, rows, num_rows = read_sample(path, fmt, names, sizes[fmt])
             except (OSError, pa.ArrowInvalid) as exc:
                 out.append(f"{res['name']}: cannot read {res['path']}: {exc}")
                 continue
-            rows = sample_indices(table.num_rows, sizes[fmt])
             sample_path = Path(tmp) / f"{res['name']}.{fmt}"
-            _write_sample(table.take(rows), sample_path, fmt)
+            _write_sample(sample, sample_path, fmt)
             if fmt == "csv" or len(sizes) == 1:
-                checked, total = checked + len(rows), total + table.num_rows
+                checked, total = checked + len(rows), total + num_rows
             desc = {k: v for k, v in res.items() if k not in ("hash", "bytes", "path")}
             desc["path"] = sample_path.name
             desc["schema"] = {k: v for k, v in res["schema"].items() if k != "foreignKeys"}
@@ -390,34 +502,39 @@ def csv_package_failures(release_dir: Path, descriptor: dict[str, Any]) -> list[
     return _report_lines(package.validate(), "datapackage.json")
 
 
-def parquet_csv_failures(release_dir: Path, descriptor: dict[str, Any]) -> list[str]:
+def parquet_csv_failures(
+    release_dir: Path,
+    descriptor: dict[str, Any],
+    *,
+    memory_limit: str = DUCKDB_MEMORY_LIMIT,
+    threads: int | None = None,
+) -> list[str]:
     """Every Parquet resource holds the same rows and values as its CSV twin (DuckDB).
 
     The CSV is read with the Parquet file's column types; both directions of ``EXCEPT ALL``
-    must be empty, so the two files hold the same multiset of rows.
+    must be empty, so the two files hold the same multiset of rows (compared row by row first,
+    see :func:`multiset_differences`).
     """
     import duckdb
 
     out = []
     by_name = {r["name"]: r for r in descriptor.get("resources") or []}
-    con = duckdb.connect(":memory:")
-    try:
+    with duckdb_connection(memory_limit=memory_limit, threads=threads) as con:
         for name, res in by_name.items():
             twin = by_name.get(f"{name}_csv")
             if res.get("format") != "parquet" or twin is None:
                 continue
-            pq_path = str(release_dir / res["path"]).replace("'", "''")
-            csv_path = str(release_dir / twin["path"]).replace("'", "''")
-            types = con.execute(f"DESCRIBE SELECT * FROM read_parquet('{pq_path}')").fetchall()
-            columns = ", ".join("'{}': '{}'".format(n.replace("'", "''"), t) for n, t, *_ in types)
-            pq_sql = f"SELECT * FROM read_parquet('{pq_path}')"
-            csv_sql = (
-                f"SELECT * FROM read_csv('{csv_path}', header = true, auto_detect = false, "
-                f"delim = ',', quote = '\"', escape = '\"', columns = {{{columns}}})"
-            )
+            pq_sql = f"read_parquet({sql_string(str(release_dir / res['path']))})"
             try:
-                for a, b, what in ((pq_sql, csv_sql, "Parquet"), (csv_sql, pq_sql, "CSV")):
-                    ((n,),) = con.execute(f"SELECT count(*) FROM ({a} EXCEPT ALL {b})").fetchall()
+                types = con.execute(f"DESCRIBE SELECT * FROM {pq_sql}").fetchall()
+                columns = ", ".join(f"{sql_string(n)}: {sql_string(t)}" for n, t, *_ in types)
+                csv_sql = (
+                    f"read_csv({sql_string(str(release_dir / twin['path']))}, header = true, "
+                    f"auto_detect = false, delim = ',', quote = '\"', escape = '\"', "
+                    f"columns = {{{columns}}})"
+                )
+                counts = multiset_differences(con, pq_sql, csv_sql, [n for n, *_ in types])
+                for n, what in zip(counts, ("Parquet", "CSV"), strict=True):
                     if n:
                         out.append(
                             f"{name}: {n} row(s) of the {what} file differ from the other file "
@@ -425,8 +542,6 @@ def parquet_csv_failures(release_dir: Path, descriptor: dict[str, Any]) -> list[
                         )
             except duckdb.Error as exc:
                 out.append(f"{twin['name']}: cannot compare with {res['path']}: {exc}")
-    finally:
-        con.close()
     return out
 
 
@@ -526,8 +641,6 @@ def check_release_detail(release_dir: Path, sample: bool = False) -> ReleaseChec
     of each CSV resource too, foreign keys left out (layer 3 checked every one of them in the
     build); every Parquet row is still compared with its CSV twin.
     """
-    import pyarrow.parquet as pq
-
     path = release_dir / "datapackage.json"
     if not path.is_file():
         return ReleaseCheck(
@@ -552,10 +665,8 @@ def check_release_detail(release_dir: Path, sample: bool = False) -> ReleaseChec
     problems += parquet_csv_failures(release_dir, descriptor)
     dbs = sorted(release_dir.glob("*.duckdb"))
     if dbs:
-        tables = {
-            p.stem: pq.read_table(p) for p in sorted((release_dir / "data").glob("*.parquet"))
-        }
-        problems += [f"{dbs[0].name}: {f.format()}" for f in duckdb_matches(dbs[0], tables)]
+        files = {p.stem: p for p in sorted((release_dir / "data").glob("*.parquet"))}
+        problems += [f"{dbs[0].name}: {f.format()}" for f in duckdb_matches(dbs[0], files)]
     return ReleaseCheck(problems, sample, checked, rows)
 
 

@@ -9,8 +9,11 @@ is not byte-reproducible and is checked against the Parquet tables instead.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -57,21 +60,128 @@ def write_csv(table: pa.Table, path: Path) -> None:
     pacsv.write_csv(csv_ready(table.combine_chunks()), path, write_options=options)
 
 
-def write_duckdb(tables: Mapping[str, pa.Table], schema: Schema, path: Path) -> None:
-    """Create a DuckDB database at ``path`` holding ``tables`` with the derived DDL and comments."""
+DUCKDB_MEMORY_LIMIT = "256MB"
+"""DuckDB's buffer memory in a build (writing the database file and every check): past it,
+DuckDB spills to a temporary directory, so its memory does not grow with the release."""
+
+
+@contextmanager
+def duckdb_connection(
+    path: Path | str = ":memory:",
+    *,
+    read_only: bool = False,
+    memory_limit: str = DUCKDB_MEMORY_LIMIT,
+    threads: int | None = None,
+    preserve_insertion_order: bool = True,
+) -> Iterator[Any]:
+    """Open a DuckDB connection with bounded memory; close it (and its spill folder) on exit.
+
+    Args:
+        path: The database file, or ``":memory:"``.
+        read_only: Open the file read-only.
+        memory_limit: DuckDB's ``memory_limit`` (e.g. ``"256MB"``); it spills to a
+            temporary folder of its own beyond that (never beside ``path``).
+        threads: DuckDB's ``threads``; ``None`` keeps its default (the machine's cores).
+        preserve_insertion_order: ``False`` only where no result depends on row order.
+    """
     import duckdb
 
+    with tempfile.TemporaryDirectory(prefix="factpack-duckdb-") as spill:
+        config: dict[str, Any] = {
+            "memory_limit": memory_limit,
+            "temp_directory": spill,
+            "preserve_insertion_order": preserve_insertion_order,
+        }
+        if threads is not None:
+            config["threads"] = threads
+        con = duckdb.connect(str(path), read_only=read_only, config=config)
+        try:
+            yield con
+        finally:
+            con.close()
+
+
+def sql_string(value: str) -> str:
+    """Return ``value`` as a SQL string literal."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+DUCKDB_ROW_GROUP_SIZE = 16_384
+"""Rows per row group of the release's DuckDB file (DuckDB's default is 122,880). DuckDB
+writes a transaction's full row groups to the file as it goes, so a small row group keeps a
+table of long texts (articles) out of memory."""
+
+DUCKDB_CHUNK_BYTES = 128 << 20
+"""About this many Arrow bytes go into the DuckDB file per transaction, in whole row groups
+(a transaction's primary- and foreign-key checks need memory for all its rows)."""
+
+
+def chunk_rows(num_rows: int, nbytes: int, chunk_bytes: int, align: int) -> int:
+    """Return the rows per chunk: a multiple of ``align`` of about ``chunk_bytes`` (at least
+    ``align``), for ``num_rows`` rows of ``nbytes`` bytes."""
+    per_row = max(1, nbytes // max(1, num_rows))
+    return max(1, chunk_bytes // (per_row * align)) * align
+
+
+def arrow_chunks(
+    data: pa.Table, chunk_bytes: int = DUCKDB_CHUNK_BYTES, align: int = DUCKDB_ROW_GROUP_SIZE
+) -> Iterator[pa.Table]:
+    """Yield ``data`` as consecutive zero-copy row slices of :func:`chunk_rows` rows (the last
+    one shorter; one empty one for no rows)."""
+    if data.num_rows == 0:
+        yield data
+        return
+    step = chunk_rows(data.num_rows, data.nbytes, chunk_bytes, align)
+    for start in range(0, data.num_rows, step):
+        yield data.slice(start, step)
+
+
+def duckdb_source(con: Any, name: str, data: pa.Table | Path) -> str:
+    """Make ``data`` readable by ``con`` and return the SQL that reads it.
+
+    An Arrow table is registered as view ``name`` (DuckDB scans it without a copy); a Parquet
+    file is read by DuckDB itself (nothing of it goes through Python).
+    """
+    if isinstance(data, Path):
+        return f"read_parquet({sql_string(str(data))})"
+    con.register(name, data)
+    return f'"{name}"'
+
+
+def write_duckdb(
+    tables: Mapping[str, pa.Table],
+    schema: Schema,
+    path: Path,
+    *,
+    memory_limit: str = DUCKDB_MEMORY_LIMIT,
+    threads: int | None = None,
+    chunk_bytes: int = DUCKDB_CHUNK_BYTES,
+    row_group_size: int = DUCKDB_ROW_GROUP_SIZE,
+) -> None:
+    """Create a DuckDB database at ``path`` holding ``tables`` with the derived DDL and comments.
+
+    Args:
+        tables: Each table as Arrow (DuckDB reads it in place, a slice at a time).
+        schema: The schema the DDL comes from.
+        path: The database file (replaced).
+        memory_limit: DuckDB's memory limit (see :func:`duckdb_connection`).
+        threads: DuckDB's threads (``None``: its default).
+        chunk_bytes: About this many bytes per transaction (see :data:`DUCKDB_CHUNK_BYTES`).
+        row_group_size: Rows per row group of the file (see :data:`DUCKDB_ROW_GROUP_SIZE`).
+    """
     if path.exists():
         path.unlink()
-    con = duckdb.connect(str(path))
-    try:
+    with duckdb_connection(memory_limit=memory_limit, threads=threads) as con:
+        con.execute(f"ATTACH {sql_string(str(path))} AS release (ROW_GROUP_SIZE {row_group_size})")
+        con.execute("USE release")
         for name, table in schema.tables.items():
             for stmt in duckdb_ddl(table):
                 con.execute(stmt)
-            con.register("incoming", tables[name])
             cols = ", ".join(f'"{c}"' for c in table.field_names)
-            con.execute(f'INSERT INTO "{name}" ({cols}) SELECT {cols} FROM incoming')
-            con.unregister("incoming")
+            for chunk in arrow_chunks(tables[name], chunk_bytes, row_group_size):
+                con.register("incoming", chunk)
+                con.execute(f'INSERT INTO "{name}" ({cols}) SELECT {cols} FROM incoming')
+                con.unregister("incoming")
         con.execute("CHECKPOINT")
-    finally:
-        con.close()
+        con.execute("USE memory")
+        con.execute("DETACH release")
