@@ -195,3 +195,11 @@ def test_tables_not_in_article_order_are_read_for_the_changed_pages_only(
     site.build_site(release, page_keys={**KEYS, A1: "key-1-changed"}, cache_dir=cache)
     assert pages(release) == clean(tmp_path, rows)
     assert (release / "site" / "articles" / f"{A2}.html").stat().st_nlink == 2
+
+
+def test_a_cache_that_cannot_be_made_only_costs_time(tmp_path: Path) -> None:
+    release = write_release(tmp_path / "r")
+    blocker = tmp_path / "file"
+    blocker.write_text("a file where the cache directory's parent should be")
+    site.build_site(release, page_keys=KEYS, cache_dir=blocker / "cache")
+    assert pages(release) == clean(tmp_path)

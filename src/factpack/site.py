@@ -1146,13 +1146,16 @@ class PageCache:
                     match = CACHE_ENTRY.match(entry.name)
                     if match:
                         found[match[1]] = (entry.name, int(match[2]), int(match[3]))
-        except FileNotFoundError:
+        except OSError:
             pass
         return found
 
     def reuse(self, out_dir: Path) -> dict[str, str]:
         """Link (or copy) every intact cached page into ``out_dir``; return id -> page."""
-        self.directory.mkdir(parents=True, exist_ok=True)
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+        except OSError:  # no cache this time: every page is rendered (and not stored)
+            return {}
         listing = self._listing()
         hits: dict[str, str] = {}
         can_link = True
@@ -1212,7 +1215,7 @@ class PageCache:
         try:
             with os.scandir(self.directory) as entries:
                 names = [e.name for e in entries]
-        except FileNotFoundError:
+        except OSError:
             return
         for name in names:
             if (CACHE_ENTRY.match(name) or name.startswith(CACHE_TMP)) and name not in self.used:
