@@ -1461,8 +1461,9 @@ def stream_pages(
     part: int = 0,
     parts: int = 1,
 ) -> tuple[list[Path], Failure | None]:
-    """Stream the release's tables and write the pages of ``plan.todo`` in the windows of
-    :data:`CHUNK_ARTICLES` articles numbered ``part`` modulo ``parts``.
+    """Stream the release's tables and write the pages of ``plan.todo`` in part ``part`` of
+    ``parts``: consecutive windows of :data:`CHUNK_ARTICLES` articles with about as many pages
+    to render in each part (a part stops reading where the next one begins).
 
     Only one window's rows are in memory at once; ``data`` (read with
     :data:`INDEX_READ`) gives the descriptor, fields and keys.
@@ -1475,12 +1476,20 @@ def stream_pages(
     written: list[Path] = []
     failure: Failure | None = None
     count = len(plan.positions)
-    for window, start in enumerate(range(0, count, CHUNK_ARTICLES)):
+    starts = range(0, count, CHUNK_ARTICLES)
+    wanted = [
+        sum(plan.todo is None or plan.todo[i] for i in range(s, min(s + CHUNK_ARTICLES, count)))
+        for s in starts
+    ]
+    total, before = sum(wanted), 0
+    for start, n in zip(starts, wanted, strict=True):
+        owner = before * parts // total if total else 0
+        before += n
+        if owner > part:
+            break  # the later windows are the next parts': not even decoded here
         end = min(start + CHUNK_ARTICLES, count)
         mine = [
-            i
-            for i in range(start, end)
-            if window % parts == part and (plan.todo is None or plan.todo[i])
+            i for i in range(start, end) if owner == part and (plan.todo is None or plan.todo[i])
         ]
         if not mine:
             continue
@@ -1559,7 +1568,7 @@ def _streamed_pages(
     cache: PageCache | None,
 ) -> list[Path]:
     """Write the pages of ``plan`` by streaming, in ``jobs`` forked processes when there
-    are enough pages (each reads every table and renders every jobs-th window).
+    are enough pages (each reads the tables up to the end of its part).
 
     Raises:
         FactpackError: The problem of the failing article first in key order.
