@@ -6,14 +6,22 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from factpack.annotations import load_article
-from factpack.checks import Failure, cross_checks, duckdb_matches, validate_tables
+from factpack.checks import (
+    Failure,
+    cross_checks,
+    duckdb_matches,
+    multiset_differences,
+    validate_tables,
+)
 from factpack.schema import Schema, load_schema
 from factpack.tables import article_rows, assemble
-from factpack.write import write_duckdb
+from factpack.write import arrow_chunks, chunk_rows, duckdb_connection, write_duckdb
 
 SEEDS = Path(__file__).parent / "fixtures" / "build" / "seeds"
 
@@ -148,3 +156,86 @@ def test_duckdb_file_matches_tables(
 def test_failure_format() -> None:
     f = Failure("claims", "cue", 3, "a:C4", "''", "str_length(1, None)")
     assert f.format() == "claims.cue row 3 (a:C4): value '' fails str_length(1, None)"
+
+
+def test_duckdb_connection_bounds_memory_and_spills_to_its_own_folder(tmp_path: Path) -> None:
+    db = tmp_path / "x.duckdb"
+    with duckdb_connection(db, memory_limit="64MB", threads=1) as con:
+        limit, spill, threads, order = con.execute(
+            "SELECT current_setting('memory_limit'), current_setting('temp_directory'), "
+            "current_setting('threads'), current_setting('preserve_insertion_order')"
+        ).fetchone()
+        assert limit.startswith("61.0 MiB") and threads == 1 and order is True
+        assert Path(spill).is_dir() and Path(spill).parent != tmp_path
+    assert not Path(spill).exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.duckdb"]
+
+
+def test_chunks_are_whole_row_groups_of_about_the_bytes_asked() -> None:
+    assert chunk_rows(num_rows=1_000, nbytes=10_000, chunk_bytes=1_000, align=16) == 96
+    assert chunk_rows(num_rows=1_000, nbytes=10_000, chunk_bytes=1, align=16) == 16
+    table = pa.table({"x": list(range(100))})
+    chunks = list(arrow_chunks(table, chunk_bytes=1, align=16))
+    assert [c.num_rows for c in chunks] == [16] * 6 + [4]
+    assert pa.concat_tables(chunks).equals(table)
+    assert [c.num_rows for c in arrow_chunks(table.slice(0, 0))] == [0]
+
+
+def test_duckdb_file_written_in_small_transactions_and_row_groups(
+    tables: dict[str, pa.Table], schema: Schema, tmp_path: Path
+) -> None:
+    # 2048 rows (the least row group DuckDB allows) per transaction and row group
+    claims = tables["claims"]
+    many = dict(tables)
+    many["claims"] = pa.concat_tables([claims] * 1_100).combine_chunks()
+    ids = [
+        f"{a}{i // claims.num_rows}" for i, a in enumerate(many["claims"]["claim_id"].to_pylist())
+    ]
+    many["claims"] = many["claims"].set_column(0, "claim_id", pa.array(ids, pa.string()))
+    db = tmp_path / "x.duckdb"
+    write_duckdb(many, schema, db, chunk_bytes=1, row_group_size=2_048)
+    assert duckdb_matches(db, many) == []
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        groups = con.execute(
+            "SELECT count(DISTINCT row_group_id) FROM pragma_storage_info('claims')"
+        ).fetchone()
+        comment = con.execute(
+            "SELECT comment FROM duckdb_columns() WHERE table_name = 'claims' "
+            "AND column_name = 'cue'"
+        ).fetchone()
+    finally:
+        con.close()
+    assert groups == (-(-many["claims"].num_rows // 2_048),)
+    assert comment and comment[0]
+
+
+def test_duckdb_file_matches_parquet_files(
+    tables: dict[str, pa.Table], schema: Schema, tmp_path: Path
+) -> None:
+    db = tmp_path / "x.duckdb"
+    write_duckdb(tables, schema, db)
+    files = {}
+    for name, table in tables.items():
+        files[name] = tmp_path / f"{name}.parquet"
+        pq.write_table(table, files[name])
+    assert duckdb_matches(db, files) == []
+    changed = _with(tables, "claims", "cue", ["says", "denied", "said", "doubt"])
+    pq.write_table(changed["claims"], files["claims"])
+    assert [(f.table, f.value) for f in duckdb_matches(db, files)] == [
+        ("claims", "1 rows"),
+        ("claims", "1 rows"),
+    ]
+
+
+def test_multiset_differences_compare_rows_not_their_order() -> None:
+    con = duckdb.connect(":memory:")
+    con.execute("CREATE TABLE a AS SELECT * FROM (VALUES (1, 'x'), (2, NULL), (2, NULL)) t(i, s)")
+    con.execute("CREATE TABLE b AS SELECT * FROM (VALUES (2, NULL), (1, 'x'), (2, NULL)) t(i, s)")
+    con.execute("CREATE TABLE c AS SELECT * FROM (VALUES (1, 'x'), (2, NULL)) t(i, s)")
+    con.execute("CREATE TABLE d AS SELECT * FROM (VALUES (1, 'y'), (2, NULL), (2, NULL)) t(i, s)")
+    assert multiset_differences(con, "a", "a", ["i", "s"]) == (0, 0)
+    assert multiset_differences(con, "a", "b", ["i", "s"]) == (0, 0)
+    assert multiset_differences(con, "a", "c", ["i", "s"]) == (1, 0)
+    assert multiset_differences(con, "c", "a", ["i", "s"]) == (0, 1)
+    assert multiset_differences(con, "a", "d", ["i", "s"]) == (1, 1)

@@ -150,3 +150,38 @@ def test_descriptor_hash_of_a_parquet_file_is_checked(rel: Path) -> None:
     (rel / "datapackage.json").write_text(json.dumps(desc))
     problems = checks.check_release_detail(rel, sample=True).problems
     assert "articles: hash in datapackage.json differs from data/articles.parquet" in problems
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_sample_is_read_batch_by_batch_and_equals_the_rows_it_names(
+    rel: Path, fmt: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pyarrow.parquet as pq
+
+    monkeypatch.setattr(checks, "SAMPLE_BATCH_ROWS", 1)
+    monkeypatch.setattr(checks, "SAMPLE_CSV_BLOCK", 2_048)
+    path = rel / "data" / f"claims.{fmt}"
+    names = pq.read_schema(rel / "data" / "claims.parquet").names
+    sample, rows, total = checks.read_sample(path, fmt, names, 2)
+    if fmt == "parquet":
+        whole = pq.read_table(path)
+    else:
+        whole = pacsv.read_csv(
+            path,
+            parse_options=pacsv.ParseOptions(newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(
+                column_types={n: pa.string() for n in names},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    assert (rows, total) == ([0, 3], 4)
+    assert sample.equals(whole.take(rows))
+    empty, rows, total = checks.read_sample(path, fmt, names, 0)
+    assert (empty.num_rows, rows, total) == (0, [], 4) and empty.schema == whole.schema
+
+
+def test_duckdb_file_is_compared_with_the_parquet_files(rel: Path) -> None:
+    (rel / "data" / "claims.parquet").write_bytes((rel / "data" / "events.parquet").read_bytes())
+    problems = checks.check_release_detail(rel, sample=True).problems
+    assert any(p.startswith("factpack-news-events.duckdb: claims: value") for p in problems)
