@@ -185,3 +185,30 @@ def test_duckdb_file_is_compared_with_the_parquet_files(rel: Path) -> None:
     (rel / "data" / "claims.parquet").write_bytes((rel / "data" / "events.parquet").read_bytes())
     problems = checks.check_release_detail(rel, sample=True).problems
     assert any(p.startswith("factpack-news-events.duckdb: claims: value") for p in problems)
+
+
+def test_csv_sample_reads_the_file_once_when_the_hint_is_right(
+    rel: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pyarrow.parquet as pq
+
+    path = rel / "data" / "claims.csv"
+    names = pq.read_schema(rel / "data" / "claims.parquet").names
+    reads: list[Path] = []
+    batches = checks._batches
+
+    def counting(p: Path, fmt: str, n: list[str]):  # type: ignore[no-untyped-def]
+        reads.append(p)
+        return batches(p, fmt, n)
+
+    monkeypatch.setattr(checks, "_batches", counting)
+    expected = checks.read_sample(path, "csv", names, 2)
+    assert len(reads) == 2 and expected[1:] == ([0, 3], 4)
+    for hint, passes in ((4, 1), (3, 3), (9, 3)):
+        reads.clear()
+        got = checks.read_sample(path, "csv", names, 2, rows_hint=hint)
+        assert got[0].equals(expected[0]) and got[1:] == expected[1:]
+        assert len(reads) == passes
+    reads.clear()
+    checks.sample_failures(rel, _descriptor(rel), {"csv": 2})
+    assert len(reads) == len(set(reads)) == 4  # every CSV file read once

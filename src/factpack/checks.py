@@ -398,19 +398,9 @@ def _row_count(path: Path, fmt: str, names: list[str]) -> int:
     return sum(batch.num_rows for batch in _batches(path, fmt, names))
 
 
-def read_sample(
-    path: Path, fmt: str, names: list[str], size: int
-) -> tuple[pa.Table, list[int], int]:
-    """Read the rows :func:`sample_indices` picks from a data file, streaming it.
-
-    Only one small batch of the file is in memory at a time (a CSV file is read twice: to
-    count its rows, then to take them).
-
-    Returns:
-        The sampled rows (in file order), their row numbers and the rows the file has.
-    """
-    total = _row_count(path, fmt, names)
-    rows = sample_indices(total, size)
+def _take(path: Path, fmt: str, names: list[str], rows: list[int]) -> tuple[pa.Table, int]:
+    """Read the given rows (sorted) of a data file, streaming it; return them and the rows
+    the file has."""
     parts = []
     start = 0
     wanted = pa.array(rows, pa.int64())
@@ -421,11 +411,49 @@ def read_sample(
             local = pc.subtract(wanted[lo:hi], pa.scalar(start, pa.int64()))
             parts.append(pa.Table.from_batches([batch.take(local)]))
         start = end
-    if start != total:
-        raise pa.ArrowInvalid(f"{total} rows counted, then {start} read")
     if not parts:
-        return pa.Table.from_batches([], schema=_schema_of(path, fmt, names)), rows, total
-    return pa.concat_tables(parts), rows, total
+        return pa.Table.from_batches([], schema=_schema_of(path, fmt, names)), start
+    return pa.concat_tables(parts), start
+
+
+def read_sample(
+    path: Path, fmt: str, names: list[str], size: int, rows_hint: int | None = None
+) -> tuple[pa.Table, list[int], int]:
+    """Read the rows :func:`sample_indices` picks from a data file, streaming it.
+
+    Only one small batch of the file is in memory at a time. A CSV file is read once when
+    ``rows_hint`` (e.g. the rows of its Parquet twin) is its number of rows, else twice (the
+    rows counted, then taken); a wrong hint costs time, never a wrong sample.
+
+    Returns:
+        The sampled rows (in file order), their row numbers and the rows the file has.
+    """
+    total = rows_hint if rows_hint is not None and fmt == "csv" else None
+    if total is None:
+        total = _row_count(path, fmt, names)
+    rows = sample_indices(total, size)
+    sample, read = _take(path, fmt, names, rows)
+    if read != total:
+        if rows_hint is None or fmt != "csv":
+            raise pa.ArrowInvalid(f"{total} rows counted, then {read} read")
+        return read_sample(path, fmt, names, size)
+    return sample, rows, total
+
+
+def _twin_rows(release_dir: Path, descriptor: dict[str, Any], res: dict[str, Any]) -> int | None:
+    """The rows of the Parquet twin of CSV resource ``res`` (from its footer), if readable."""
+    import pyarrow.parquet as pq
+
+    name = str(res.get("name", ""))
+    if res.get("format") != "csv" or not name.endswith("_csv"):
+        return None
+    for twin in descriptor.get("resources") or []:
+        if twin.get("name") == name.removesuffix("_csv") and twin.get("format") == "parquet":
+            try:
+                return int(pq.ParquetFile(release_dir / twin["path"]).metadata.num_rows)
+            except (OSError, KeyError, pa.ArrowInvalid):
+                return None
+    return None
 
 
 def _write_sample(table: pa.Table, path: Path, fmt: str) -> None:
@@ -466,7 +494,9 @@ def sample_failures(
             path = release_dir / res["path"]
             names = [f["name"] for f in res["schema"]["fields"]]
             try:
-                sample, rows, num_rows = read_sample(path, fmt, names, sizes[fmt])
+                sample, rows, num_rows = read_sample(
+                    path, fmt, names, sizes[fmt], _twin_rows(release_dir, descriptor, res)
+                )
             except (OSError, pa.ArrowInvalid) as exc:
                 out.append(f"{res['name']}: cannot read {res['path']}: {exc}")
                 continue
