@@ -593,3 +593,23 @@ def test_row_stream_reads_runs_across_batches_and_row_groups(
         assert stream.rows(start, count).column("n").to_pylist() == list(
             range(start, start + count)
         )
+
+
+def test_index_streamed_in_parts_is_the_same_page(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    one = write_release(tmp_path / "one")
+    site.build_site(one)
+    whole = (one / "site" / "index.html").read_bytes()
+    monkeypatch.setattr(site, "INDEX_ROWS_PER_PART", 1)
+    two = write_release(tmp_path / "two")
+    site.build_site(two)
+    assert (two / "site" / "index.html").read_bytes() == whole
+    # Whatever the descriptor holds, the rows go where they belong, once.
+    descriptor = json.loads((two / "datapackage.json").read_text("utf-8"))
+    descriptor["description"] = "odd \x00 \x01 text"
+    (two / "datapackage.json").write_text(json.dumps(descriptor), "utf-8")
+    page = site.index_page(site.read_release_data(two, site.INDEX_READ))
+    assert page.count(f'href="articles/{A1}.html"') == 1
+    assert "<p>odd \x00 \x01 text</p>" in page
+    assert page.index('<h2 id="articles">') < page.index(f"articles/{A1}.html")

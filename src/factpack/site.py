@@ -253,7 +253,9 @@ def read_release_data(
             schemas[table] = pq.read_schema(path)
             wanted = None
             if columns is not None:
-                needed = {"article_id", *keys[table], *columns.get(table, ())}
+                needed = {"article_id", *columns.get(table, ())}
+                if table == "articles":
+                    needed.update(keys[table])  # the key order
                 wanted = [c for c in schemas[table].names if c in needed]
             where = None
             if articles is not None and "article_id" in schemas[table].names:
@@ -867,8 +869,32 @@ def _claim_source_kinds(claims: pa.Table, sources: pa.Table) -> Counter[str]:
     return formatted_counts(sources.column("source_kind").take(at))
 
 
+INDEX_ROWS_PER_PART = 4096
+
+
 def index_page(data: ReleaseData) -> str:
     """Return the HTML of the dataset overview."""
+    return "".join(index_page_parts(data))
+
+
+def _index_rows(data: ReleaseData, positions: Sequence[int]) -> str:
+    """Return the rows of the articles' table of the index for ``positions`` of key order."""
+    articles = _take(data.tables["articles"], [data.order[p] for p in positions])
+    listed = [_column(articles, c) for c in INDEX_COLUMNS]
+    return "".join(
+        f'<tr><td><a href="articles/{esc(aid)}.html">{esc(title)}</a></td>'
+        f"<td>{cell(publisher)}</td><td>{cell(published)}</td>"
+        + "".join(
+            f'<td class="num">{data.groups[t].get(str(aid), (0, 0))[1]}</td>' for t in TABLES[1:]
+        )
+        + "</tr>"
+        for aid, title, publisher, published in zip(*listed, strict=True)
+    )
+
+
+def index_page_parts(data: ReleaseData) -> Iterator[str]:
+    """Yield the HTML of the dataset overview in parts (the articles' table a few thousand
+    rows at a time, so a release of many articles never needs the page whole in memory)."""
     d = data.descriptor
     name, version = str(d.get("name", "")), str(d.get("version", ""))
     counts = "".join(
@@ -877,18 +903,6 @@ def index_page(data: ReleaseData) -> str:
         f'<td><a href="../data/{t}.csv">CSV</a> · <a href="../data/{t}.parquet">Parquet</a></td>'
         "</tr>"
         for t in TABLES
-    )
-    listed = {c: _column(data.tables["articles"], c) for c in INDEX_COLUMNS}
-    articles = "".join(
-        f'<tr><td><a href="articles/{esc(aid)}.html">{esc(title)}</a></td>'
-        f"<td>{cell(publisher)}</td><td>{cell(published)}</td>"
-        + "".join(
-            f'<td class="num">{data.groups[t].get(str(aid), (0, 0))[1]}</td>' for t in TABLES[1:]
-        )
-        + "</tr>"
-        for aid, title, publisher, published in (
-            (listed[c][i] for c in INDEX_COLUMNS) for i in data.order
-        )
     )
     events, claims, sources = (data.tables[t] for t in ("events", "claims", "sources"))
     days = value_counts(events.column("date_start")) if "date_start" in events.column_names else {}
@@ -942,31 +956,47 @@ def index_page(data: ReleaseData) -> str:
         f'duckdb.sql("{EXAMPLE_PY_SQL}").show()'
     )
     cite = escape(f"{authors}. {d.get('title', name)}, version {version}.")
-    body = (
-        f'<header class="site"><h1>{esc(d.get("title") or name)}</h1></header>\n'
-        f'<main id="main">\n<p>{esc(d.get("description"))}</p>\n{meta}'
-        '<h2 id="counts">Tables</h2>\n<table><tr><th>table</th><th class="num">rows</th>'
-        f"<th>files</th></tr>{counts}</table>\n"
-        f'<h2 id="charts">At a glance</h2>\n<div class="charts">\n{charts}</div>\n'
-        '<h2 id="articles">Articles</h2>\n<table><tr><th>title</th><th>publisher</th>'
-        '<th>published</th><th class="num">sources</th><th class="num">events</th>'
-        f'<th class="num">claims</th></tr>{articles}</table>\n'
-        '<h2 id="download">Download and check</h2>\n'
-        f"<p>The release is the directory <code>{esc(name)}-{esc(version)}/</code> and the "
-        f"archive <code>{esc(name)}-{esc(version)}.zip</code>. Check that every file is "
-        "intact with <code>sha256sum -c SHA256SUMS</code> inside the directory, or check "
-        f"everything with <code>factpack validate {esc(name)}-{esc(version)}</code>. "
-        "The tables are in <code>data/</code> as Parquet and "
-        "CSV (UTF-8, empty cell = null), described by <code>datapackage.json</code>.</p>\n"
-        '<h2 id="query">Query</h2>\n'
-        f"<p>With DuckDB, from the release directory:</p>\n<pre><code>{query}</code></pre>\n"
-        '<h2 id="cite">Cite</h2>\n'
-        f"<p>{cite} See <code>CITATION.cff</code> in the release.</p>\n"
-        f'<h2 id="dictionary">Data dictionary</h2>\n{dictionary(data)}</main>\n'
-        '<footer class="site"><p>Generated from the release tables (data/*.parquet) and '
-        "datapackage.json; no server or network needed.</p></footer>\n"
+    glossary = dictionary(data)
+
+    def shell(articles: str) -> str:
+        body = (
+            f'<header class="site"><h1>{esc(d.get("title") or name)}</h1></header>\n'
+            f'<main id="main">\n<p>{esc(d.get("description"))}</p>\n{meta}'
+            '<h2 id="counts">Tables</h2>\n<table><tr><th>table</th><th class="num">rows</th>'
+            f"<th>files</th></tr>{counts}</table>\n"
+            f'<h2 id="charts">At a glance</h2>\n<div class="charts">\n{charts}</div>\n'
+            '<h2 id="articles">Articles</h2>\n<table><tr><th>title</th><th>publisher</th>'
+            '<th>published</th><th class="num">sources</th><th class="num">events</th>'
+            f'<th class="num">claims</th></tr>{articles}</table>\n'
+            '<h2 id="download">Download and check</h2>\n'
+            f"<p>The release is the directory <code>{esc(name)}-{esc(version)}/</code> and the "
+            f"archive <code>{esc(name)}-{esc(version)}.zip</code>. Check that every file is "
+            "intact with <code>sha256sum -c SHA256SUMS</code> inside the directory, or check "
+            f"everything with <code>factpack validate {esc(name)}-{esc(version)}</code>. "
+            "The tables are in <code>data/</code> as Parquet and "
+            "CSV (UTF-8, empty cell = null), described by <code>datapackage.json</code>.</p>\n"
+            '<h2 id="query">Query</h2>\n'
+            f"<p>With DuckDB, from the release directory:</p>\n<pre><code>{query}</code></pre>\n"
+            '<h2 id="cite">Cite</h2>\n'
+            f"<p>{cite} See <code>CITATION.cff</code> in the release.</p>\n"
+            f'<h2 id="dictionary">Data dictionary</h2>\n{glossary}</main>\n'
+            '<footer class="site"><p>Generated from the release tables (data/*.parquet) and '
+            "datapackage.json; no server or network needed.</p></footer>\n"
+        )
+        return page(str(d.get("title") or name), body, "style.css")
+
+    # The page around the rows, rendered with two different one-character slots: they
+    # differ first where the rows go (whatever the descriptor or the data hold).
+    with_nul, with_soh = shell("\x00"), shell("\x01")
+    cut = next(
+        (i for i, (x, y) in enumerate(zip(with_nul, with_soh, strict=True)) if x != y),
+        len(with_nul),
     )
-    return page(str(d.get("title") or name), body, "style.css")
+    count = len(data.order)
+    yield with_nul[:cut]
+    for at in range(0, count, INDEX_ROWS_PER_PART):
+        yield _index_rows(data, range(at, min(at + INDEX_ROWS_PER_PART, count)))
+    yield with_nul[cut + 1 :]
 
 
 # --- writing ---------------------------------------------------------------------------------
@@ -1032,7 +1062,7 @@ def build_site(
         shutil.rmtree(staging)
     try:
         (staging / "articles").mkdir(parents=True)
-        _write(staging / "index.html", index_page(overview))
+        _write_parts(staging / "index.html", index_page_parts(overview))
         _write(staging / "style.css", _asset("style.css"))
         written = ["index.html", "style.css"]
         ids = [str(a) for a in _column(overview.tables["articles"], "article_id")]
@@ -1298,6 +1328,17 @@ def _write_bytes(path: Path | str, content: bytes) -> None:
         view = memoryview(content)
         while view:
             view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)
+
+
+def _write_parts(path: Path, parts: Iterable[str]) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+    try:
+        for part in parts:
+            view = memoryview(part.encode("utf-8"))
+            while view:
+                view = view[os.write(fd, view) :]
     finally:
         os.close(fd)
 
