@@ -819,6 +819,7 @@ def _build(
                 tables, schema, staging, created, timings, formulas, sampled, partition_by_year
             )
             del tables  # the rest reads the staged files: peak memory is one copy of the data
+            pa.default_memory_pool().release_unused()
             stage_site_and_sums(
                 staged_dir,
                 digests,
