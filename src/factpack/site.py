@@ -1367,18 +1367,7 @@ def _write_pages(
     todo = list(positions)
     for at in range(0, len(todo), CHUNK_ARTICLES):
         for article, mine in chunk_rows(data, todo[at : at + CHUNK_ARTICLES]):
-            article_id = article.get("article_id")
-            if not SAFE_ID.match(str(article_id)):
-                raise FactpackError(
-                    f"data/articles.parquet: article_id {article_id!r} is not a "
-                    "safe file name (^[a-z0-9][a-z0-9_-]{0,63}$); rebuild the release"
-                )
-            content = article_page(article, mine, data, script).encode("utf-8")
-            path = out_dir / f"{article_id}.html"
-            _write_bytes(path, content)
-            written.append(path)
-            if cache is not None:
-                cache.store(str(article_id), path, len(content))
+            written.append(_write_page(article, mine, data, script, out_dir, cache))
     return written
 
 
