@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -479,3 +480,31 @@ def test_page_keys_change_with_the_article_and_the_code() -> None:
     assert release.page_keys_of({"001_alpha": "k1b"}, "code")["alpha"] != one["alpha"]
     assert release.page_keys_of({"001_alpha": "k1"}, "code2")["alpha"] != one["alpha"]
     assert release.page_keys_of({"001_alpha": "k1"}, "code")["alpha"] == one["alpha"]
+
+
+def test_article_keys_follow_the_files_and_skip_unchanged_ones_with_a_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from factpack import package
+
+    seeds = copy_seeds(tmp_path)
+    old = time.time() - 60
+    for p in seeds.iterdir():
+        os.utime(p, (old, old))
+    yamls = sorted(seeds.glob("*.yaml"))
+    cache = tmp_path / "build" / "input-digests.txt"
+    first = release.article_keys("env", yamls, cache)
+    assert first == release.article_keys("env", yamls)  # the cache changes nothing
+    assert release.article_keys("env2", yamls) != first
+
+    def no_reading(*args: object) -> object:
+        raise AssertionError("an unchanged file was read again")
+
+    with monkeypatch.context() as m:
+        m.setattr(package, "_hash_unchanged", no_reading)
+        assert release.article_keys("env", yamls, cache) == first
+    text = seeds / "002_beta.txt"
+    text.write_text(text.read_text(encoding="utf-8") + " ", encoding="utf-8")
+    again = release.article_keys("env", yamls, cache)
+    assert again["001_alpha"] == first["001_alpha"]
+    assert again["002_beta"] != first["002_beta"]
