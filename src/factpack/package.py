@@ -18,7 +18,7 @@ import struct
 import time
 import zlib
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -437,6 +437,10 @@ def _hash_unchanged(path: Path, before: os.stat_result) -> tuple[str, bool]:
     return digest, _stat_key(path.stat()) == _stat_key(before)
 
 
+def _hash_all(pairs: Sequence[tuple[Path, os.stat_result]]) -> list[tuple[str, bool]]:
+    return [_hash_unchanged(path, info) for path, info in pairs]
+
+
 def file_digests(
     release_dir: Path,
     rels: Sequence[str],
@@ -474,12 +478,15 @@ def file_digests(
         else:
             out[rels[i]] = hexd
             keep[_stat_key(info)] = hexd
-    args = ([paths[i] for i in todo], [infos[i] for i in todo])
+    pairs = [(paths[i], infos[i]) for i in todo]
     if jobs <= 1 or len(todo) < 2:
-        results = list(map(_hash_unchanged, *args))
+        results = _hash_all(pairs)
     else:
+        # One contiguous share per thread: a future per file costs more than hashing it.
+        size = -(-len(pairs) // jobs)
         with ThreadPoolExecutor(jobs) as pool:
-            results = list(pool.map(_hash_unchanged, *args, chunksize=64))
+            shares = pool.map(_hash_all, [pairs[i : i + size] for i in range(0, len(pairs), size)])
+            results = [r for share in shares for r in share]
     for i, (hexd, unchanged) in zip(todo, results, strict=True):
         out[rels[i]] = hexd
         if unchanged and infos[i].st_mtime_ns < start - DIGEST_CACHE_MARGIN_NS:
@@ -526,6 +533,21 @@ _ZIP64_LIMIT = (1 << 31) - 1
 _ZIP_COUNT_LIMIT = 0xFFFF
 """More entries than this need the Zip64 end record (a 100k-article release has them)."""
 _CHUNK = 1 << 20
+
+
+def _pieces(src: BinaryIO) -> Iterator[bytes]:
+    """Yield a file's bytes as ``src.read(_CHUNK)`` would, without a 1 MiB buffer per read.
+
+    ``read(n)`` allocates ``n`` bytes before reading: for a 20 KB site page that is ~0.15 ms
+    of allocator work, 7x the cost of hashing it. A file shorter than ``_CHUNK`` is read in
+    one piece of its own size, a longer one in ``_CHUNK`` pieces: the same pieces as before.
+    """
+    want = min(_CHUNK, os.fstat(src.fileno()).st_size + 1)
+    while chunk := src.read(want):
+        yield chunk
+        want = _CHUNK if len(chunk) == want else 1
+
+
 _BATCH = 2 << 20
 """Small files go to the workers in batches of about this many bytes."""
 _WINDOW = 64 << 20
@@ -723,7 +745,7 @@ def _prepare(name: bytes, path: Path, method: int, level: int, old: _Old | None)
     crc = size = 0
     if old is not None or method == _STORED:
         with path.open("rb") as src:
-            while chunk := src.read(_CHUNK):
+            for chunk in _pieces(src):
                 crc = zlib.crc32(chunk, crc)
                 size += len(chunk)
         if method == _STORED:
@@ -734,7 +756,7 @@ def _prepare(name: bytes, path: Path, method: int, level: int, old: _Old | None)
     comp = zlib.compressobj(level, zlib.DEFLATED, -15)
     chunks = []
     with path.open("rb") as src:
-        while chunk := src.read(_CHUNK):
+        for chunk in _pieces(src):
             crc = zlib.crc32(chunk, crc)
             size += len(chunk)
             if piece := comp.compress(chunk):
@@ -788,7 +810,7 @@ class _ZipWriter:
         elif entry.stored_from is not None:
             crc = 0
             with entry.stored_from.open("rb") as src:
-                while chunk := src.read(_CHUNK):
+                for chunk in _pieces(src):
                     crc = zlib.crc32(chunk, crc)
                     self._write(chunk)
             if crc != entry.crc or self.pos - offset - 30 - len(entry.name) - len(extra) != (

