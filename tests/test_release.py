@@ -508,3 +508,28 @@ def test_article_keys_follow_the_files_and_skip_unchanged_ones_with_a_cache(
     again = release.article_keys("env", yamls, cache)
     assert again["001_alpha"] == first["001_alpha"]
     assert again["002_beta"] != first["002_beta"]
+
+
+def test_workers_leave_batch_tables_as_files_that_the_build_maps_and_removes(
+    tmp_path: Path,
+) -> None:
+    import pyarrow as pa
+
+    seeds = copy_seeds(tmp_path)
+    items = [(str(p), "key") for p in sorted(seeds.glob("*.yaml"))]
+    (tmp_path / "build" / "articles").mkdir(parents=True)
+    result = release.process_batch((items, None, str(tmp_path / "build")))
+    assert sorted(result.tables) == ["articles", "claims", "events", "sources"]
+    folder = tmp_path / "build" / release.BATCH_DIR
+    assert all(Path(p).parent == folder and Path(p).is_file() for p in result.tables.values())
+    mapped = release.map_table(result.tables["claims"])
+    assert mapped.num_rows > 0 and "claim_id" in mapped.column_names
+    empty = release.write_batch_tables(
+        tmp_path / "other", "x", {"claims": mapped.slice(0, 0), "events": mapped}
+    )
+    assert list(empty) == ["events"]
+    assert release.map_table(mapped) is mapped
+    assert isinstance(release.map_table(empty["events"]), pa.Table)
+    built = run_build(tmp_path)
+    assert built.counts["claims"] > 0
+    assert not folder.exists()

@@ -253,8 +253,10 @@ class BatchResult:
 
     done: list[str]
     """The stems of every article of the batch (for the progress line)."""
-    tables: dict[str, pa.Table]
-    """The rows of the batch's good articles, one Arrow table per table."""
+    tables: dict[str, str]
+    """Where the rows of the batch's good articles are: an Arrow IPC file per table, in
+    ``build/batches/`` (the build memory-maps them when it combines that table, so the rows
+    of tables not being combined are on disk, not in memory)."""
     problems: list[Problem]
     failed: bool
     """Some article of the batch has errors (its rows are left out)."""
@@ -284,7 +286,45 @@ def process_batch(task: tuple[list[tuple[str, str]], str | None, str]) -> BatchR
             path = _cache_path(Path(build_dir), Path(yaml_path))
             _write_atomic(path, pickle.dumps(entry, protocol=5))
     stems = [Path(p).stem for p, _ in items]
-    return BatchResult(stems, tables, problems, len(loaded) - len(bad) < len(items))
+    files = write_batch_tables(Path(build_dir) / BATCH_DIR, stems[0], tables)
+    return BatchResult(stems, files, problems, len(loaded) - len(bad) < len(items))
+
+
+BATCH_DIR = "batches"
+"""Folder of ``build/`` where workers leave their batches' tables for the build to combine."""
+
+
+def write_batch_tables(folder: Path, name: str, tables: dict[str, pa.Table]) -> dict[str, str]:
+    """Write each non-empty table as ``folder/<name>.<table>.arrow``; return table -> path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    files = {}
+    for table_name, arrow in tables.items():
+        if arrow.num_rows:
+            path = folder / f"{name}.{table_name}.arrow"
+            with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, arrow.schema) as out:
+                out.write_table(arrow)
+            files[table_name] = str(path)
+    return files
+
+
+def _pieces_size(pieces: list[dict[str, pa.Table | str]], name: str) -> int:
+    """Bytes of one table's pieces (in memory, or the size of their batch files)."""
+    total = 0
+    for piece in pieces:
+        part = piece.get(name)
+        if isinstance(part, pa.Table):
+            total += part.nbytes
+        elif part is not None:
+            total += os.path.getsize(part)
+    return total
+
+
+def map_table(piece: pa.Table | str) -> pa.Table:
+    """A piece of a table: in memory already, or a batch file, memory-mapped (no copy)."""
+    if isinstance(piece, pa.Table):
+        return piece
+    with pa.memory_map(piece) as source:
+        return pa.ipc.open_file(source).read_all()
 
 
 def _worker_init() -> None:
@@ -315,6 +355,7 @@ def _read_cache(path: Path, key: str) -> dict[str, list[Row]] | None:
 
 def _remove_partial_cache_files(build_dir: Path) -> None:
     """Delete cache files half-written by a killed build (runs under the lock)."""
+    shutil.rmtree(build_dir / BATCH_DIR, ignore_errors=True)
     for folder in (build_dir, build_dir / "articles", build_dir / "tables"):
         for tmp in folder.glob(".*.tmp"):
             tmp.unlink(missing_ok=True)
@@ -414,8 +455,11 @@ def load_tables(
     Articles whose key equals the columnar cache's come from it (their rows are kept, the
     others' filtered out, with :mod:`pyarrow.compute`); the rest come from their own cache
     file (``build/articles/<stem>.pickle``, written by the worker that loaded it, so an
-    interrupted build resumes) or are loaded on ``jobs`` worker processes. The result is the
-    same as a clean build's: rows are sorted by primary key again.
+    interrupted build resumes) or are loaded on ``jobs`` worker processes, which leave each
+    batch's tables as Arrow files in ``build/batches/``; they are memory-mapped when their
+    table is combined (largest table first) and removed after, so the rows of the other
+    tables wait on disk. The result is the same as a clean build's: rows are sorted by
+    primary key again.
 
     ``timings`` gets ``load`` (up to the articles' tables) and ``assemble`` (sorting, the
     columnar cache).
@@ -428,14 +472,22 @@ def load_tables(
             yaml_paths, build_dir, env_key, schema, schema_root, jobs, progress
         )
     with _timed(timings, "assemble"):
-        # Table by table, dropping each one's pieces once combined: peak memory is the
-        # tables plus one table's copy, not twice everything.
-        tables = {}
-        for name, table in schema.tables.items():
-            parts = [piece.pop(name) for piece in pieces if name in piece]
-            tables[name] = combine_table(parts, table)
-            del parts
-        del pieces
+        # Table by table, dropping each one's pieces once combined: the workers' batches are
+        # memory-mapped files, so peak memory is the tables combined so far plus one table's
+        # pieces and its sorted copy, not everything twice.
+        # The largest table first: while it is combined nothing else is in memory yet.
+        sizes = {name: _pieces_size(pieces, name) for name in schema.tables}
+        combined = {}
+        try:
+            for name in sorted(schema.tables, key=lambda n: -sizes[n]):
+                parts = [map_table(piece.pop(name)) for piece in pieces if name in piece]
+                combined[name] = combine_table(parts, schema.tables[name])
+                del parts
+                pa.default_memory_pool().release_unused()
+        finally:
+            del pieces
+            shutil.rmtree(build_dir / BATCH_DIR, ignore_errors=True)
+        tables = {name: combined.pop(name) for name in schema.tables}
         if stale:
             write_table_cache(build_dir, keys, tables)
     return tables, loaded, problems, keys
@@ -449,7 +501,7 @@ def _load_pieces(
     schema_root: Path | None,
     jobs: int,
     progress: Callable[[str], None] | None,
-) -> tuple[list[dict[str, pa.Table]], int, list[Problem], dict[str, str], bool]:
+) -> tuple[list[dict[str, pa.Table | str]], int, list[Problem], dict[str, str], bool]:
     """The pieces of :func:`load_tables`; the last item says the columnar cache is stale."""
     from factpack.annotations import article_id_of
 
@@ -463,7 +515,7 @@ def _load_pieces(
         base = _without_articles(base, gone)
     else:
         kept, base = set(), {}
-    pieces: list[dict[str, pa.Table]] = [base] if base else []
+    pieces: list[dict[str, pa.Table | str]] = [dict(base)] if base else []
     todo: list[tuple[str, str]] = []
     resumed: list[dict[str, list[Row]]] = []
     for p in yaml_paths:
@@ -479,7 +531,7 @@ def _load_pieces(
             if progress:
                 progress(p.stem)
     if resumed:
-        pieces.append(article_tables(resumed, schema))
+        pieces.append(dict(article_tables(resumed, schema)))
     problems: list[Problem] = []
     failed = False
     root = str(schema_root) if schema_root else None
@@ -489,7 +541,7 @@ def _load_pieces(
         problems.extend(result.problems)
         failed = failed or result.failed
         if result.tables:
-            pieces.append(result.tables)
+            pieces.append(dict(result.tables))
         if progress:
             for stem in result.done:
                 progress(stem)
