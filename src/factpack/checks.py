@@ -91,10 +91,17 @@ def validate_table(arrow: pa.Table, table: Table) -> list[Failure]:
 
 
 def validate_tables(tables: Mapping[str, pa.Table], schema: Schema) -> list[Failure]:
-    """Layer 2: every table against its pandera schema."""
+    """Layer 2: every table against its pandera schema.
+
+    The pandas frames pandera works on sit in reference cycles; they are collected after each
+    table, so no more than one table's frame is alive at a time.
+    """
+    import gc
+
     out: list[Failure] = []
     for name, table in schema.tables.items():
         out += validate_table(tables[name], table)
+        gc.collect()
     return out
 
 

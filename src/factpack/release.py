@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import gc
 import hashlib
 import importlib.metadata
 import json
@@ -891,6 +892,7 @@ def _build(
                 tables, schema, staging, created, timings, formulas, sampled, partition_by_year
             )
             del tables  # the rest reads the staged files: peak memory is one copy of the data
+            gc.collect()  # what still refers to the tables in cycles (pandas, from pandera)
             pa.default_memory_pool().release_unused()
             stage_site_and_sums(
                 staged_dir,
