@@ -505,15 +505,20 @@ def test_pages_rendered_by_two_processes_are_the_same(
     assert first == second
 
 
-def test_two_processes_report_the_first_bad_article(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Both articles are broken; the one first in key order is reported, as in one process."""
+def _offsets_broken() -> dict[str, list[dict[str, Any]]]:
+    """The fixture rows with every source and claim offset moved by one (both articles bad)."""
     rows = fixture_rows()
     for table in ("sources", "claims"):
         for row in rows[table]:
             row["char_start"] += 1
-    release = write_release(tmp_path / "r", rows)
+    return rows
+
+
+def test_two_processes_report_the_first_bad_article(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both articles are broken; the one first in key order is reported, as in one process."""
+    release = write_release(tmp_path / "r", _offsets_broken())
     with pytest.raises(FactpackError) as alone:
         site.build_site(release, jobs=1)
     monkeypatch.setattr(site, "PARALLEL_MIN_ARTICLES", 1)
@@ -568,11 +573,7 @@ def test_streaming_needs_each_articles_rows_together_in_article_order(tmp_path: 
 def test_windows_in_two_processes_report_the_first_bad_article_in_key_order(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    rows = fixture_rows()
-    for table in ("sources", "claims"):
-        for row in rows[table]:
-            row["char_start"] += 1
-    rows = {t: list(reversed(rs)) for t, rs in rows.items()}  # A2 first in the files
+    rows = {t: list(reversed(rs)) for t, rs in _offsets_broken().items()}  # A2 first
     release = write_release(tmp_path / "r", rows)
     monkeypatch.setattr(site, "PARALLEL_MIN_ARTICLES", 1)
     monkeypatch.setattr(site, "CHUNK_ARTICLES", 1)
