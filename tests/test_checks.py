@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from factpack import checks
 from factpack.annotations import load_article
 from factpack.checks import (
     Failure,
@@ -115,6 +116,25 @@ def test_evidence_offsets_past_the_text_fail(tables: dict[str, pa.Table], schema
     ends = tables["sources"].column("char_end").to_pylist()
     bad = _with(tables, "sources", "char_end", [*ends[:-1], 10_000])
     assert [f.key for f in cross_checks(bad, schema)] == ["beta:S2"]
+
+
+def test_evidence_is_checked_a_batch_of_articles_at_a_time(
+    tables: dict[str, pa.Table], schema: Schema, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One article per batch, and the articles in reverse key order: every row is still checked
+    # against its own article's text, once, and the failures come in key order.
+    monkeypatch.setattr(checks, "EVIDENCE_BATCH_ARTICLES", 1)
+    starts = tables["claims"].column("char_start").to_pylist()
+    bad = _with(tables, "claims", "char_start", [s + 1 for s in starts])
+    articles = bad["articles"]
+    bad["articles"] = articles.take(list(reversed(range(articles.num_rows))))
+    keys = tables["claims"].column("claim_id").to_pylist()
+    assert len({k.split(":")[0] for k in keys}) > 1
+    failures = cross_checks(bad, schema)
+    assert [(f.table, f.column, f.key) for f in failures] == [
+        ("claims", "evidence_text", k) for k in sorted(keys)
+    ]
+    assert cross_checks({**tables, "articles": bad["articles"]}, schema) == []
 
 
 def test_date_after_publication_needs_a_note(tables: dict[str, pa.Table], schema: Schema) -> None:

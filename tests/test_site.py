@@ -505,6 +505,26 @@ def test_pages_rendered_by_two_processes_are_the_same(
     assert first == second
 
 
+def test_streaming_workers_are_spawned_not_forked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A forked worker would share, and count in its resident memory, everything the
+    building process still holds; a spawned one starts with only what it is given."""
+    import multiprocessing
+
+    methods: list[str | None] = []
+    real = multiprocessing.get_context
+
+    def get_context(method: str | None = None) -> Any:
+        methods.append(method)
+        return real(method)
+
+    monkeypatch.setattr(multiprocessing, "get_context", get_context)
+    monkeypatch.setattr(site, "PARALLEL_MIN_ARTICLES", 1)
+    site.build_site(write_release(tmp_path / "r"), jobs=2)
+    assert methods == ["spawn"]
+
+
 def _offsets_broken() -> dict[str, list[dict[str, Any]]]:
     """The fixture rows with every source and claim offset moved by one (both articles bad)."""
     rows = fixture_rows()

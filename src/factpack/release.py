@@ -112,6 +112,34 @@ def _timed(timings: dict[str, float] | None, stage: str) -> Iterator[None]:
             timings[stage] = timings.get(stage, 0.0) + time.perf_counter() - start
 
 
+def release_memory() -> None:
+    """Give the memory of dropped objects back to the system.
+
+    Collects reference cycles (pandas frames from pandera), returns Arrow's unused pool
+    memory and asks glibc's malloc to return its free pages too (``malloc_trim``): pandas and
+    pandera free hundreds of MB at 100k articles that malloc otherwise keeps, and the site's
+    workers and the zip run after it (at 100k: 790 MB resident before the site without it,
+    310 MB with it). A no-op for malloc where the C library has no ``malloc_trim``.
+    """
+    gc.collect()
+    pa.default_memory_pool().release_unused()
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@lru_cache(maxsize=1)
+def _malloc_trim() -> Callable[[int], int] | None:
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    try:
+        return ctypes.CDLL(name).malloc_trim if name else None
+    except (OSError, AttributeError):
+        return None
+
+
 def library_versions() -> dict[str, str]:
     """Return the installed versions of :data:`LIBRARIES`."""
     return {name: importlib.metadata.version(name) for name in LIBRARIES}
@@ -879,6 +907,7 @@ def _build(
         with _timed(timings, "validate"):
             failures = validate_tables(tables, schema)
             failures += cross_checks(tables, schema)
+            release_memory()  # pandera's frames, before the writers' buffers
         if failures:
             raise BuildFailed(_failure_lines(failures))
         formulas = formula_cells(tables)
@@ -892,8 +921,7 @@ def _build(
                 tables, schema, staging, created, timings, formulas, sampled, partition_by_year
             )
             del tables  # the rest reads the staged files: peak memory is one copy of the data
-            gc.collect()  # what still refers to the tables in cycles (pandas, from pandera)
-            pa.default_memory_pool().release_unused()
+            release_memory()
             stage_site_and_sums(
                 staged_dir,
                 digests,
