@@ -535,7 +535,6 @@ def test_workers_leave_batch_tables_as_files_that_the_build_maps_and_removes(
     assert not folder.exists()
 
 
-
 RELEASE_MEMORY_PROBE = """
 from factpack import release
 
