@@ -303,3 +303,46 @@ def test_positions_follow_the_data_path() -> None:
     assert loaded.where(("d",), key=True) == (4, 1)
     assert loaded.where(()) == (1, 1)
     assert load_yaml("").where(("a",)) == (1, 1)
+
+
+@pytest.mark.parametrize("size", [0, 1, 4095, 4096])
+def test_read_takes_files_up_to_the_limit_whole(tmp_path: Path, size: int) -> None:
+    from factpack.annotations import _read
+
+    path = tmp_path / "a.yaml"
+    path.write_bytes(bytes(range(256)) * (size // 256) + b"x" * (size % 256))
+    assert _read(path, "a.yaml", 4096, "annotation") == (path.read_bytes(), None)
+
+
+def test_read_reports_a_file_over_the_limit(tmp_path: Path) -> None:
+    from factpack.annotations import _read
+
+    path = tmp_path / "a.yaml"
+    path.write_bytes(b"x" * 4097)
+    data, problem = _read(path, "a.yaml", 4096, "annotation")
+    assert data is None and problem is not None and problem.code == "too-large"
+
+
+@pytest.mark.parametrize(("size", "code"), [(3000, None), (5000, "too-large")])
+def test_read_a_file_that_grew_after_its_size_was_taken(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, size: int, code: str | None
+) -> None:
+    """The size is only a hint for the buffer: a file longer than it is still read whole."""
+    import os
+
+    from factpack import annotations
+
+    path = tmp_path / "a.yaml"
+    path.write_bytes(b"y" * size)
+    real = os.fstat
+
+    def stale(fd: int) -> os.stat_result:
+        info = real(fd)
+        return os.stat_result((*info[:6], 10, *info[7:]))  # st_size is field 6
+
+    monkeypatch.setattr(annotations.os, "fstat", stale)
+    data, problem = annotations._read(path, "a.yaml", 4096, "annotation")
+    if code is None:
+        assert data == b"y" * size and problem is None
+    else:
+        assert data is None and problem is not None and problem.code == code

@@ -158,6 +158,27 @@ def test_rebuild_with_previous_copies_unchanged_entries_and_equals_a_clean_zip(
     assert len(compressions) == 1
 
 
+def test_a_rebuild_reads_only_the_files_whose_sha256_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    old = _release(tmp_path / "old", _files())
+    previous = tmp_path / "old.zip"
+    _zip(old, previous)
+    new = _release(tmp_path / "new", _edited(_files()))
+    read: list[str] = []
+    real = package._pieces
+
+    def pieces(src: Any) -> Iterator[bytes]:
+        read.append(Path(src.name).relative_to(new).as_posix())
+        return real(src)
+
+    clean = _zip(new, tmp_path / "clean.zip")
+    monkeypatch.setattr(package, "_pieces", pieces)
+    assert _zip(new, tmp_path / "inc.zip", previous=previous) == clean
+    changed = ["SHA256SUMS", "data/a.csv", "site/articles/005.html", "site/articles/999.html"]
+    assert sorted(set(read)) == changed
+
+
 def _flip(path: Path, at: int) -> None:
     data = bytearray(path.read_bytes())
     data[at] ^= 0x55

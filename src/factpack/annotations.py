@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import hashlib
+import os
 import re
 import zoneinfo
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -833,7 +834,13 @@ def _read(path: Path, shown: str, limit: int, what: str) -> tuple[bytes | None, 
     """Read at most ``limit`` bytes of a file; a problem instead when it is bigger/unreadable."""
     try:
         with path.open("rb") as fh:
-            data = fh.read(limit + 1)
+            # read(n) allocates n bytes first: n = limit + 1 (2-4 MB) cost 0.14 ms per file,
+            # 10x reading a 10 KB file. Ask for the file's size + 1 (the extra byte tells a
+            # file that grew since), then for the rest up to the limit when it did grow.
+            want = min(os.fstat(fh.fileno()).st_size, limit) + 1
+            data = fh.read(want)
+            if len(data) == want and want <= limit:
+                data += fh.read(limit + 1 - want)
     except OSError as e:
         reason = e.strerror or type(e).__name__
         return None, Problem(

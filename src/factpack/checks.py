@@ -649,21 +649,24 @@ def parse_sums(text: str) -> list[tuple[str, str]]:
 def sums_failures(release_dir: Path, digests: dict[str, str] | None = None) -> list[str]:
     """Check SHA256SUMS: every listed file's sha256, and that every file is listed.
 
-    ``digests`` (when given) receives every computed sha256 by relative path.
+    ``digests`` (when given) receives every computed sha256 by relative path. Every file is
+    read again (no digest cache: this is what checks the build's cached digests), on
+    :data:`factpack.package.HASH_JOBS` threads.
     """
-    from factpack.package import SUMS_FILE, release_files, sha256_file
+    from factpack.package import SUMS_FILE, file_digests, release_files
 
     sums_path = release_dir / SUMS_FILE
     if not sums_path.is_file():
         return [f"{sums_path}: missing"]
     out = []
     listed = parse_sums(sums_path.read_text(encoding="utf-8"))
+    present = [rel for _, rel in listed if (release_dir / rel).is_file()]
+    hashed = file_digests(release_dir, sorted(set(present)))
     for digest, rel in listed:
-        path = release_dir / rel
-        if not path.is_file():
+        if rel not in hashed:
             out.append(f"{rel}: listed in {SUMS_FILE} but missing")
             continue
-        actual = sha256_file(path)
+        actual = hashed[rel]
         if digests is not None:
             digests[rel] = actual
         if actual != digest:
