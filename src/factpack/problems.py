@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 
@@ -48,9 +50,23 @@ class UsageError(FactpackError):
 
 
 def display_path(path: Path | str) -> str:
-    """Return ``path`` relative to the working directory when it lies below it."""
+    """Return ``path`` relative to the working directory when it lies below it.
+
+    The folder is resolved once per folder and working directory (a build shows 200,000
+    paths of one folder; resolving each one cost ~0.1 ms of system calls), so a file that is
+    itself a symbolic link is shown under the name it was given.
+    """
     p = Path(path)
+    cwd = os.getcwd()
     try:
-        return str(p.resolve().relative_to(Path.cwd().resolve()))
+        if p.name in ("", ".", ".."):
+            return str(p.resolve().relative_to(_resolved(cwd, cwd)))
+        return str((_resolved(str(p.parent), cwd) / p.name).relative_to(_resolved(cwd, cwd)))
     except ValueError:
         return str(p)
+
+
+@lru_cache(maxsize=256)
+def _resolved(folder: str, cwd: str) -> Path:
+    """``folder`` resolved (from ``cwd`` when relative); cached per working directory."""
+    return Path(cwd, folder).resolve()
