@@ -159,3 +159,42 @@ def test_sha256sums_with_a_cache_equals_without(tmp_path: Path, hashed: list[Pat
     hashed.clear()
     assert package.sha256sums_text(release, given, cache=cache) == plain
     assert hashed == []
+
+
+def _release_with_sums(root: Path) -> Path:
+    _write(root / "site" / "a.html", b"alpha")
+    _write(root / "site" / "b.html", b"beta")
+    _write(root / "data" / "t.csv", b"x\n1\n")
+    (root / package.SUMS_FILE).write_text(package.sha256sums_text(root))
+    return root
+
+
+def test_sampled_layer_4_takes_unchanged_files_from_the_cache(
+    tmp_path: Path, hashed: list[Path]
+) -> None:
+    from factpack.checks import sums_failures
+
+    release = _release_with_sums(tmp_path / "r")
+    cache = tmp_path / "build" / "digests"
+    package.file_digests(release, ["site/a.html", "site/b.html"], cache=cache)
+    before = cache.read_bytes()
+    hashed.clear()
+    reused: set[str] = set()
+    assert sums_failures(release, None, cache, reused) == []
+    assert reused == {"site/a.html", "site/b.html"}
+    assert [p.name for p in hashed] == ["t.csv"]
+    assert cache.read_bytes() == before  # read, never rewritten by the check
+
+
+def test_sampled_layer_4_reads_a_file_changed_since_it_was_cached(tmp_path: Path) -> None:
+    from factpack.checks import sums_failures
+
+    release = _release_with_sums(tmp_path / "r")
+    cache = tmp_path / "build" / "digests"
+    package.file_digests(release, ["site/a.html", "site/b.html"], cache=cache)
+    _write(release / "site" / "a.html", b"ALPHA", age=None)  # same size, new mtime
+    reused: set[str] = set()
+    assert sums_failures(release, None, cache, reused) == [
+        "site/a.html: sha256 differs from SHA256SUMS; the file was changed"
+    ]
+    assert reused == {"site/b.html"}

@@ -446,6 +446,9 @@ def file_digests(
     rels: Sequence[str],
     jobs: int = HASH_JOBS,
     cache: Path | None = None,
+    *,
+    update: bool = True,
+    hits: set[str] | None = None,
 ) -> dict[str, str]:
     """Return the sha256 (hex) of each of ``rels`` (relative to ``release_dir``).
 
@@ -463,6 +466,9 @@ def file_digests(
     the same size); factpack never does, and layer 4 hashes every file against SHA256SUMS
     anyway. Cache hits come from files that outlive a build: the site's pages, hard-linked
     from ``build/site/``; the data files are new each build and their digests are passed in.
+
+    With ``update=False`` the cache is only read (layer 4 of a routine build); ``hits``
+    receives the paths whose digest came from it.
     """
     start = time.time_ns()
     known = _read_digest_cache(cache) if cache is not None else {}
@@ -478,6 +484,8 @@ def file_digests(
         else:
             out[rels[i]] = hexd
             keep[_stat_key(info)] = hexd
+            if hits is not None:
+                hits.add(rels[i])
     pairs = [(paths[i], infos[i]) for i in todo]
     if jobs <= 1 or len(todo) < 2:
         results = _hash_all(pairs)
@@ -491,7 +499,7 @@ def file_digests(
         out[rels[i]] = hexd
         if unchanged and infos[i].st_mtime_ns < start - DIGEST_CACHE_MARGIN_NS:
             keep[_stat_key(infos[i])] = hexd
-    if cache is not None:
+    if cache is not None and update:
         text = "".join(f"{d} {n} {s} {m} {h}\n" for (d, n, s, m), h in sorted(keep.items()))
         temporary = cache.with_name(f".{cache.name}.{os.getpid()}.tmp")
         cache.parent.mkdir(parents=True, exist_ok=True)

@@ -712,12 +712,15 @@ def check_and_zip(
     sampled: bool,
     timings: dict[str, float] | None = None,
     previous: Path | None = None,
+    digest_cache: Path | None = None,
 ) -> tuple[ReleaseCheck, Path]:
     """Layer 4 on the staged release while its zip is written beside it on a thread.
 
     The zip is written from the staged files (zlib releases the GIL, so the two overlap); a
     release that fails layer 4 is never published, zip included. ``previous`` is the zip of
     the release being replaced: its unchanged entries are copied, not compressed again.
+    ``digest_cache`` spares a sampled check from reading unchanged files again
+    (:func:`factpack.checks.check_release_detail`).
     """
     zip_path = out.parent / f"{out.name}.zip"
     with ThreadPoolExecutor(1) as pool:
@@ -725,7 +728,7 @@ def check_and_zip(
             _timed_call, timings, "package", _write_zip, out, zip_path, created, previous
         )
         with _timed(timings, "frictionless"):
-            checked = check_release_detail(out, sample=sampled)
+            checked = check_release_detail(out, sample=sampled, digest_cache=digest_cache)
             checked.problems += partition.partition_failures(out)
         zipped.result()
     return checked, zip_path
@@ -931,7 +934,9 @@ def _build(
                 build_dir / "digests.txt",
             )
             old_zip = zip_target if zip_target.is_file() else None
-            checked, staged_zip = check_and_zip(staged_dir, created, sampled, timings, old_zip)
+            checked, staged_zip = check_and_zip(
+                staged_dir, created, sampled, timings, old_zip, build_dir / "digests.txt"
+            )
             if checked.problems:
                 raise BuildFailed(checked.problems)
             target, zip_target = publish(staged_dir, staged_zip, dist_dir)
