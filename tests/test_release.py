@@ -510,6 +510,68 @@ def test_article_keys_follow_the_files_and_skip_unchanged_ones_with_a_cache(
     assert again["002_beta"] != first["002_beta"]
 
 
+def _age(seeds: Path, seconds: int = 60) -> None:
+    """Set every seed file's mtime ``seconds`` back (older than the digest cache's margin)."""
+    then = time.time_ns() - seconds * 1_000_000_000
+    for path in seeds.iterdir():
+        os.utime(path, ns=(then, then))
+
+
+def test_a_worker_keys_an_article_without_a_key_from_the_bytes_it_read(tmp_path: Path) -> None:
+    from factpack import package
+
+    seeds = copy_seeds(tmp_path)
+    yamls = sorted(seeds.glob("*.yaml"))
+    _age(seeds)
+    fresh = yamls[1].with_suffix(".txt")
+    fresh.write_text(fresh.read_text(encoding="utf-8"), encoding="utf-8")  # mtime: now
+    (tmp_path / "build" / "articles").mkdir(parents=True)
+    items = [(str(yamls[0]), "given"), (str(yamls[1]), None)]
+    result = release.process_batch((items, None, str(tmp_path / "build"), "env", time.time_ns()))
+    assert not result.failed
+    # The key of the article that came without one is the key the build would compute by
+    # hashing its files; the article that came with one keeps it (nothing is computed).
+    assert result.keys == {yamls[1].stem: release.article_keys("env", [yamls[1]])[yamls[1].stem]}
+    # Only the file older than the margin enters the digest cache, with its own sha256.
+    old = yamls[1]
+    assert result.digests == {
+        package.stat_key(old.stat()): package.sha256_file(old),
+    }
+
+
+def test_a_clean_build_reads_each_input_once_and_an_unchanged_rebuild_reads_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from factpack import package
+
+    seeds = copy_seeds(tmp_path)
+    _age(seeds)
+    yamls = sorted(seeds.glob("*.yaml"))
+    expected = release.article_keys("env", yamls)  # the keys of hashing the files
+    real_hash = package.sha256_file
+    hashed: list[str] = []
+
+    def counting(path: Path) -> str:
+        hashed.append(Path(path).name)
+        return real_hash(path)
+
+    monkeypatch.setattr(package, "sha256_file", counting)
+    monkeypatch.setattr(release, "environment_key", lambda schema: "env")
+    first = run_build(tmp_path)
+    assert first.loaded == 2
+    assert not [n for n in hashed if n.endswith((".yaml", ".txt"))]  # no input hashed twice
+    manifest = json.loads((tmp_path / "build" / "tables" / "manifest.json").read_text())
+    assert manifest["articles"] == expected
+    cache = (tmp_path / "build" / release.INPUT_DIGESTS).read_text().splitlines()
+    assert len(cache) == 1 + 2 * len(yamls)  # the format line and each yaml and text
+    hashed.clear()
+    y = yamls[1]
+    y.write_text(y.read_text().replace("Residents doubt the talks.", "Residents doubt it."))
+    second = run_build(tmp_path)
+    assert (second.loaded, second.cached) == (1, 1)
+    assert sorted(n for n in hashed if n.endswith((".yaml", ".txt"))) == [y.name]
+
+
 def test_workers_leave_batch_tables_as_files_that_the_build_maps_and_removes(
     tmp_path: Path,
 ) -> None:
@@ -518,7 +580,7 @@ def test_workers_leave_batch_tables_as_files_that_the_build_maps_and_removes(
     seeds = copy_seeds(tmp_path)
     items = [(str(p), "key") for p in sorted(seeds.glob("*.yaml"))]
     (tmp_path / "build" / "articles").mkdir(parents=True)
-    result = release.process_batch((items, None, str(tmp_path / "build")))
+    result = release.process_batch((items, None, str(tmp_path / "build"), "env", 0))
     assert sorted(result.tables) == ["articles", "claims", "events", "sources"]
     folder = tmp_path / "build" / release.BATCH_DIR
     assert all(Path(p).parent == folder and Path(p).is_file() for p in result.tables.values())

@@ -403,14 +403,14 @@ DIGEST_CACHE_MARGIN_NS = 2_000_000_000
 """A cached digest is kept only for a file whose mtime was this much older than the moment
 hashing began (see :func:`file_digests`)."""
 
-_StatKey = tuple[int, int, int, int]
+StatKey = tuple[int, int, int, int]
 
 
-def _stat_key(info: os.stat_result) -> _StatKey:
+def stat_key(info: os.stat_result) -> StatKey:
     return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
 
 
-def _read_digest_cache(cache: Path) -> dict[_StatKey, str]:
+def _read_digest_cache(cache: Path) -> dict[StatKey, str]:
     """Return the digest cache (stat key -> sha256); ``{}`` if missing or not ours."""
     try:
         lines = cache.read_text("ascii").splitlines()
@@ -418,7 +418,7 @@ def _read_digest_cache(cache: Path) -> dict[_StatKey, str]:
         return {}
     if not lines or lines[0] != DIGEST_CACHE_FORMAT:
         return {}
-    out: dict[_StatKey, str] = {}
+    out: dict[StatKey, str] = {}
     for line in lines[1:]:
         parts = line.split(" ")
         if len(parts) != 5 or not re.fullmatch(r"[0-9a-f]{64}", parts[4]):
@@ -431,10 +431,32 @@ def _read_digest_cache(cache: Path) -> dict[_StatKey, str]:
     return out
 
 
+def cacheable(before: os.stat_result, after: os.stat_result, start_ns: int) -> bool:
+    """Whether a digest taken between two stats of a file may enter the digest cache.
+
+    The file must not have changed while it was read (same stat key before and after), and
+    its mtime must be more than :data:`DIGEST_CACHE_MARGIN_NS` older than ``start_ns``, the
+    moment hashing began (see :func:`file_digests`).
+    """
+    return (
+        stat_key(before) == stat_key(after)
+        and before.st_mtime_ns < start_ns - DIGEST_CACHE_MARGIN_NS
+    )
+
+
+def write_digest_cache(cache: Path, entries: Mapping[StatKey, str]) -> None:
+    """Replace the digest ``cache`` with ``entries`` (stat key -> sha256), atomically."""
+    text = "".join(f"{d} {n} {s} {m} {h}\n" for (d, n, s, m), h in sorted(entries.items()))
+    temporary = cache.with_name(f".{cache.name}.{os.getpid()}.tmp")
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    temporary.write_text(f"{DIGEST_CACHE_FORMAT}\n{text}", "ascii")
+    os.replace(temporary, cache)
+
+
 def _hash_unchanged(path: Path, before: os.stat_result) -> tuple[str, bool]:
     """Return the sha256 of ``path`` and whether its stat key was the same after hashing."""
     digest = sha256_file(path)
-    return digest, _stat_key(path.stat()) == _stat_key(before)
+    return digest, stat_key(path.stat()) == stat_key(before)
 
 
 def _hash_all(pairs: Sequence[tuple[Path, os.stat_result]]) -> list[tuple[str, bool]]:
@@ -475,15 +497,15 @@ def file_digests(
     paths = [release_dir / rel for rel in rels]
     infos = [path.stat() for path in paths]
     out: dict[str, str] = {}
-    keep: dict[_StatKey, str] = {}
+    keep: dict[StatKey, str] = {}
     todo: list[int] = []
     for i, info in enumerate(infos):
-        hexd = known.get(_stat_key(info))
+        hexd = known.get(stat_key(info))
         if hexd is None:
             todo.append(i)
         else:
             out[rels[i]] = hexd
-            keep[_stat_key(info)] = hexd
+            keep[stat_key(info)] = hexd
             if hits is not None:
                 hits.add(rels[i])
     pairs = [(paths[i], infos[i]) for i in todo]
@@ -498,13 +520,9 @@ def file_digests(
     for i, (hexd, unchanged) in zip(todo, results, strict=True):
         out[rels[i]] = hexd
         if unchanged and infos[i].st_mtime_ns < start - DIGEST_CACHE_MARGIN_NS:
-            keep[_stat_key(infos[i])] = hexd
+            keep[stat_key(infos[i])] = hexd
     if cache is not None and update:
-        text = "".join(f"{d} {n} {s} {m} {h}\n" for (d, n, s, m), h in sorted(keep.items()))
-        temporary = cache.with_name(f".{cache.name}.{os.getpid()}.tmp")
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        temporary.write_text(f"{DIGEST_CACHE_FORMAT}\n{text}", "ascii")
-        os.replace(temporary, cache)
+        write_digest_cache(cache, keep)
     return {rel: out[rel] for rel in rels}
 
 
