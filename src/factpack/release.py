@@ -514,7 +514,7 @@ def _without_articles(tables: dict[str, pa.Table], article_ids: list[str]) -> di
     }
 
 
-def _batches(items: list[tuple[str, str]], jobs: int) -> list[list[tuple[str, str]]]:
+def _batches(items: list[tuple[str, str | None]], jobs: int) -> list[list[tuple[str, str | None]]]:
     """Split the work into batches: small enough to keep every worker busy to the end."""
     size = max(1, min(BATCH_SIZE, len(items) // (jobs * 8) or 1))
     return [items[i : i + size] for i in range(0, len(items), size)]
@@ -608,7 +608,7 @@ def _load_pieces(
     else:
         kept, base = set(), {}
     pieces: list[dict[str, pa.Table | str]] = [dict(base)] if base else []
-    todo: list[tuple[str, str]] = []
+    todo: list[tuple[str, str | None]] = []
     resumed: list[dict[str, list[Row]]] = []
     for p in yaml_paths:
         if p.stem in kept:
