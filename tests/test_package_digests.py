@@ -183,7 +183,30 @@ def test_sampled_layer_4_takes_unchanged_files_from_the_cache(
     assert sums_failures(release, None, cache, reused) == []
     assert reused == {"site/a.html", "site/b.html"}
     assert [p.name for p in hashed] == ["t.csv"]
-    assert cache.read_bytes() == before  # read, never rewritten by the check
+    # What it hashed is recorded for the next build (the cached entries are kept).
+    assert cache.read_bytes() != before
+    hashed.clear()
+    reused.clear()
+    assert sums_failures(release, None, cache, reused) == []
+    assert reused == {"site/a.html", "site/b.html", "data/t.csv"} and hashed == []
+
+
+def test_full_layer_4_reads_every_file_and_records_them_for_the_next_build(
+    tmp_path: Path, hashed: list[Path]
+) -> None:
+    from factpack.checks import sums_failures
+
+    release = _release_with_sums(tmp_path / "r")
+    cache = tmp_path / "build" / "digests"
+    package.file_digests(release, ["site/a.html", "site/b.html"], cache=cache)
+    hashed.clear()
+    reused: set[str] = set()
+    assert sums_failures(release, None, cache, reused, reuse=False) == []
+    assert reused == set()
+    assert sorted(p.name for p in hashed) == ["a.html", "b.html", "t.csv"]
+    hashed.clear()
+    assert sums_failures(release, None, cache, reused) == []
+    assert reused == {"site/a.html", "site/b.html", "data/t.csv"} and hashed == []
 
 
 def test_sampled_layer_4_reads_a_file_changed_since_it_was_cached(tmp_path: Path) -> None:
@@ -198,3 +221,18 @@ def test_sampled_layer_4_reads_a_file_changed_since_it_was_cached(tmp_path: Path
         "site/a.html: sha256 differs from SHA256SUMS; the file was changed"
     ]
     assert reused == {"site/b.html"}
+
+
+def test_release_files_lists_every_file_but_the_sums_and_the_duckdb(tmp_path: Path) -> None:
+    release = tmp_path / "demo-1.0"
+    for rel in ("README.md", "SHA256SUMS", "demo.duckdb", "data/a.csv", "site/articles/x.html"):
+        _write(release / rel, b"x")
+    _write(release / "site" / "SHA256SUMS", b"only the top one is left out")
+    (release / "empty").mkdir()
+    assert package.release_files(release) == [
+        "README.md",
+        "data/a.csv",
+        "site/SHA256SUMS",
+        "site/articles/x.html",
+    ]
+    assert "demo.duckdb" in package.release_files(release, exclude_suffixes=())

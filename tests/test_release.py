@@ -13,6 +13,7 @@ import sys
 import time
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -570,6 +571,34 @@ def test_a_clean_build_reads_each_input_once_and_an_unchanged_rebuild_reads_none
     second = run_build(tmp_path)
     assert (second.loaded, second.cached) == (1, 1)
     assert sorted(n for n in hashed if n.endswith((".yaml", ".txt"))) == [y.name]
+
+
+def test_sha256sums_takes_the_pages_sha256_from_the_site_not_from_a_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from factpack import package
+
+    copy_seeds(tmp_path)
+    real_hash, real_check = package.sha256_file, release.check_and_zip
+    hashed: list[str] = []
+    before_layer_4: list[str] = []
+
+    def counting(path: Path) -> str:
+        hashed.append(Path(path).as_posix())
+        return real_hash(path)
+
+    def check_and_zip(*args: Any, **kw: Any) -> Any:
+        before_layer_4.extend(hashed)
+        return real_check(*args, **kw)
+
+    monkeypatch.setattr(package, "sha256_file", counting)
+    monkeypatch.setattr(release, "check_and_zip", check_and_zip)
+    run_build(tmp_path)
+    assert [p for p in before_layer_4 if "/site/articles/" in p] == []
+    assert len([p for p in hashed if "/site/articles/" in p]) == 2  # layer 4 reads them
+    sums = (tmp_path / "dist" / NAME / "SHA256SUMS").read_text()
+    for page in (tmp_path / "dist" / NAME / "site" / "articles").iterdir():
+        assert f"{real_hash(page)}  site/articles/{page.name}" in sums
 
 
 def test_workers_leave_batch_tables_as_files_that_the_build_maps_and_removes(

@@ -525,6 +525,26 @@ def test_streaming_workers_are_spawned_not_forked(
     assert methods == ["spawn"]
 
 
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_build_site_gives_the_sha256_of_every_page_it_rendered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int
+) -> None:
+    """SHA256SUMS takes the pages' sha256 from here instead of reading them back."""
+    import hashlib
+
+    monkeypatch.setattr(site, "PARALLEL_MIN_ARTICLES", 1)
+    release = write_release(tmp_path / "r")
+    digests: dict[str, str] = {}
+    written = site.build_site(release, jobs=jobs, digests=digests)
+    pages = {
+        p.relative_to(release).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in written
+        if p.parent.name == "articles"
+    }
+    assert len(pages) == 2
+    assert digests == pages
+
+
 def _offsets_broken() -> dict[str, list[dict[str, Any]]]:
     """The fixture rows with every source and claim offset moved by one (both articles bad)."""
     rows = fixture_rows()

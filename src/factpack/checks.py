@@ -651,14 +651,19 @@ def sums_failures(
     digests: dict[str, str] | None = None,
     digest_cache: Path | None = None,
     reused: set[str] | None = None,
+    *,
+    reuse: bool = True,
 ) -> list[str]:
     """Check SHA256SUMS: every listed file's sha256, and that every file is listed.
 
     ``digests`` (when given) receives every computed sha256 by relative path. Every file is
     read again, on :data:`factpack.package.HASH_JOBS` threads, except with ``digest_cache``
-    (a routine build's sampled check): a file whose device, inode, size and mtime are those
-    the build's digest cache recorded when it hashed them (the unchanged site pages, hard
-    links of the last build's) takes the cached sha256; ``reused`` receives their paths.
+    and ``reuse`` (a routine build's sampled check): a file whose device, inode, size and
+    mtime are those the build's digest cache recorded when it hashed them (the unchanged
+    site pages, hard links of the last build's) takes the cached sha256; ``reused``
+    receives their paths. The files read here are recorded in ``digest_cache`` (under its
+    racy rule, :func:`factpack.package.file_digests`) for the next build: the site's pages
+    are hashed first here, SHA256SUMS takes their sha256 from the bytes the site wrote.
     """
     from factpack.package import SUMS_FILE, file_digests, release_files
 
@@ -667,9 +672,10 @@ def sums_failures(
         return [f"{sums_path}: missing"]
     out = []
     listed = parse_sums(sums_path.read_text(encoding="utf-8"))
-    present = [rel for _, rel in listed if (release_dir / rel).is_file()]
+    files = set(release_files(release_dir))  # one walk, no stat per file
+    present = [rel for _, rel in listed if rel in files or (release_dir / rel).is_file()]
     hashed = file_digests(
-        release_dir, sorted(set(present)), cache=digest_cache, update=False, hits=reused
+        release_dir, sorted(set(present)), cache=digest_cache, reuse=reuse, hits=reused
     )
     for digest, rel in listed:
         if rel not in hashed:
@@ -681,7 +687,7 @@ def sums_failures(
         if actual != digest:
             out.append(f"{rel}: sha256 differs from {SUMS_FILE}; the file was changed")
     names = {rel for _, rel in listed}
-    for rel in release_files(release_dir):
+    for rel in sorted(files):
         if rel not in names:
             out.append(f"{rel}: not listed in {SUMS_FILE}")
     return out
@@ -724,7 +730,8 @@ def check_release_detail(
     build); every Parquet row is still compared with its CSV twin, and with ``digest_cache``
     (the build's) the files it hashed and has not seen change since (same device, inode,
     size and mtime: the site pages reused from the last build) are not read again (see
-    :func:`sums_failures`). The data files are new in every build and always hashed.
+    :func:`sums_failures`). The data files are new in every build and always hashed. Either
+    way the files hashed here are recorded in ``digest_cache`` for the next build.
     """
     path = release_dir / "datapackage.json"
     if not path.is_file():
@@ -733,7 +740,7 @@ def check_release_detail(
         )
     digests: dict[str, str] = {}
     reused: set[str] = set()
-    problems = sums_failures(release_dir, digests, digest_cache if sample else None, reused)
+    problems = sums_failures(release_dir, digests, digest_cache, reused, reuse=sample)
     try:
         descriptor = json.loads(path.read_text(encoding="utf-8"))
     except ValueError as exc:

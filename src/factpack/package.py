@@ -386,15 +386,23 @@ def _formula_warning(formulas: Sequence[tuple[str, str, str, str]]) -> list[str]
 
 
 def release_files(release_dir: Path, exclude_suffixes: Sequence[str] = (".duckdb",)) -> list[str]:
-    """Return every file of a release (POSIX relative paths, sorted) but SHA256SUMS and .duckdb."""
+    """Return every file of a release (POSIX relative paths, sorted) but SHA256SUMS and .duckdb.
+
+    Walks with :func:`os.scandir`, whose entries know their type without a ``stat`` per file
+    (``Path.rglob`` + ``is_file`` took ~1.5 s for a 100k-page release here).
+    """
     out = []
-    for path in release_dir.rglob("*"):
-        if not path.is_file():
-            continue
-        rel = path.relative_to(release_dir).as_posix()
-        if rel == SUMS_FILE or path.name.endswith(tuple(exclude_suffixes)):
-            continue
-        out.append(rel)
+    skip = tuple(exclude_suffixes)
+    folders = [("", os.fspath(release_dir))]
+    while folders:
+        prefix, folder = folders.pop()
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                rel = prefix + entry.name
+                if entry.is_dir(follow_symlinks=False):
+                    folders.append((rel + "/", entry.path))
+                elif entry.is_file() and rel != SUMS_FILE and not entry.name.endswith(skip):
+                    out.append(rel)
     return sorted(out)
 
 
@@ -470,6 +478,7 @@ def file_digests(
     cache: Path | None = None,
     *,
     update: bool = True,
+    reuse: bool = True,
     hits: set[str] | None = None,
 ) -> dict[str, str]:
     """Return the sha256 (hex) of each of ``rels`` (relative to ``release_dir``).
@@ -489,11 +498,12 @@ def file_digests(
     anyway. Cache hits come from files that outlive a build: the site's pages, hard-linked
     from ``build/site/``; the data files are new each build and their digests are passed in.
 
-    With ``update=False`` the cache is only read (layer 4 of a routine build); ``hits``
-    receives the paths whose digest came from it.
+    With ``update=False`` the cache is only read; with ``reuse=False`` it is not read, every
+    file is hashed, and the cache is rewritten with what qualifies (layer 4's full check).
+    ``hits`` receives the paths whose digest came from the cache.
     """
     start = time.time_ns()
-    known = _read_digest_cache(cache) if cache is not None else {}
+    known = _read_digest_cache(cache) if cache is not None and reuse else {}
     paths = [release_dir / rel for rel in rels]
     infos = [path.stat() for path in paths]
     out: dict[str, str] = {}

@@ -1029,6 +1029,7 @@ def build_site(
     *,
     page_keys: Mapping[str, str] | None = None,
     cache_dir: Path | None = None,
+    digests: dict[str, str] | None = None,
 ) -> list[Path]:
     """Write the review site of the release in ``release_dir`` to ``release_dir/site/``.
 
@@ -1048,6 +1049,9 @@ def build_site(
         page_keys: Article id -> a key that changes whenever anything the article's page
             shows could change (its rows); articles without a key are always rendered.
         cache_dir: The directory of cached pages (created when missing; site's own).
+        digests: When given, gets the sha256 (hex) of every article page rendered here (not
+            of pages reused from the cache), keyed by path in the release
+            (``site/articles/<id>.html``): SHA256SUMS need not read them back.
 
     Returns:
         The written files, sorted.
@@ -1066,6 +1070,7 @@ def build_site(
         _write(staging / "style.css", _asset("style.css"))
         written = ["index.html", "style.css"]
         ids = [str(a) for a in _column(overview.tables["articles"], "article_id")]
+        rendered: dict[str, str] = {}  # page file name -> sha256
         cache = None
         missing: Collection[str] | None = None  # None: every article
         if page_keys is not None and cache_dir is not None and len(set(ids)) == len(ids):
@@ -1090,14 +1095,16 @@ def build_site(
             light = dataclasses.replace(overview, tables={}, groups={}, order=[])
             del overview
             _release_arrow_memory()
-            pages = _streamed_pages(release_dir, light, plan, staging / "articles", jobs, cache)
+            pages = _streamed_pages(
+                release_dir, light, plan, staging / "articles", jobs, cache, rendered
+            )
             written += (f"articles/{p.name}" for p in pages)
         elif missing is None or missing:
             del overview
             data = read_release_data(release_dir, articles=missing)
             written += (
                 f"articles/{p.name}"
-                for p in _article_pages(data, staging / "articles", jobs, cache)
+                for p in _article_pages(data, staging / "articles", jobs, cache, rendered)
             )
             del data
         if cache is not None:
@@ -1105,6 +1112,8 @@ def build_site(
         if site.exists():
             shutil.rmtree(site)
         staging.rename(site)
+        if digests is not None:
+            digests.update((f"site/articles/{name}", hexd) for name, hexd in rendered.items())
     finally:
         if staging.exists():
             shutil.rmtree(staging)
@@ -1289,22 +1298,28 @@ def _init_worker() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent reports Ctrl-C, once
 
 
-def _render_chunk(chunk: range) -> tuple[list[Path], set[str]]:
+def _render_chunk(chunk: range) -> tuple[list[Path], set[str], dict[str, str]]:
     assert _SHARED is not None
     data, out_dir, cache = _SHARED
     if cache is not None:
         cache.used = set()  # this process' copy: report only this chunk's entries
-    paths = _write_pages(data, out_dir, chunk, cache)
-    return paths, cache.used if cache is not None else set()
+    digests: dict[str, str] = {}
+    paths = _write_pages(data, out_dir, chunk, cache, digests)
+    return paths, cache.used if cache is not None else set(), digests
 
 
 def _article_pages(
-    data: ReleaseData, out_dir: Path, jobs: int | None, cache: PageCache | None = None
+    data: ReleaseData,
+    out_dir: Path,
+    jobs: int | None,
+    cache: PageCache | None = None,
+    digests: dict[str, str] | None = None,
 ) -> list[Path]:
     """Write every article page, in ``jobs`` forked processes when there are enough pages.
 
     The pages are split into contiguous chunks of the key order, collected in order: a
     problem is the one the first failing article in key order raises, as in one process.
+    ``digests`` gets page file name -> sha256 of each page written.
     """
     global _SHARED
     import multiprocessing
@@ -1316,7 +1331,7 @@ def _article_pages(
         or count < PARALLEL_MIN_ARTICLES
         or "fork" not in multiprocessing.get_all_start_methods()
     ):
-        return _write_pages(data, out_dir, range(count), cache)
+        return _write_pages(data, out_dir, range(count), cache, digests)
     size = max(1, -(-count // (jobs * 8)))
     chunks = [range(i, min(i + size, count)) for i in range(0, count, size)]
     _SHARED = (data, out_dir, cache)
@@ -1324,10 +1339,12 @@ def _article_pages(
         context = multiprocessing.get_context("fork")
         paths: list[Path] = []
         with context.Pool(jobs, initializer=_init_worker) as pool:
-            for part, used in pool.imap(_render_chunk, chunks):
+            for part, used, own in pool.imap(_render_chunk, chunks):
                 paths += part
                 if cache is not None:
                     cache.used |= used
+                if digests is not None:
+                    digests.update(own)
         return paths
     finally:
         _SHARED = None
@@ -1371,14 +1388,18 @@ def write_article_pages(data: ReleaseData, out_dir: Path, positions: Iterable[in
 
 
 def _write_pages(
-    data: ReleaseData, out_dir: Path, positions: Iterable[int], cache: PageCache | None
+    data: ReleaseData,
+    out_dir: Path,
+    positions: Iterable[int],
+    cache: PageCache | None,
+    digests: dict[str, str] | None = None,
 ) -> list[Path]:
     script = _asset("article.js")
     written = []
     todo = list(positions)
     for at in range(0, len(todo), CHUNK_ARTICLES):
         for article, mine in chunk_rows(data, todo[at : at + CHUNK_ARTICLES]):
-            written.append(_write_page(article, mine, data, script, out_dir, cache))
+            written.append(_write_page(article, mine, data, script, out_dir, cache, digests))
     return written
 
 
@@ -1501,13 +1522,15 @@ def stream_pages(
     cache: PageCache | None = None,
     part: int = 0,
     parts: int = 1,
+    digests: dict[str, str] | None = None,
 ) -> tuple[list[Path], Failure | None]:
     """Stream the release's tables and write the pages of ``plan.todo`` in part ``part`` of
     ``parts``: consecutive windows of :data:`CHUNK_ARTICLES` articles with about as many pages
     to render in each part (a part stops reading where the next one begins).
 
     Only one window's rows are in memory at once; ``data`` (read with
-    :data:`INDEX_READ`) gives the descriptor, fields and keys.
+    :data:`INDEX_READ`) gives the descriptor, fields and keys. ``digests`` gets page file
+    name -> sha256 of each page written.
 
     Returns:
         The written pages, and the problem of the failing article first in key order.
@@ -1555,7 +1578,7 @@ def stream_pages(
                 _sort_rows(own[table], data.keys[table], article_id)
         for i, article, own in zip(mine, rows, grouped, strict=True):
             try:
-                path = _write_page(article, own, data, script, out_dir, cache)
+                path = _write_page(article, own, data, script, out_dir, cache, digests)
             except FactpackError as error:
                 if failure is None or plan.positions[i] < failure[0]:
                     failure = (plan.positions[i], error)
@@ -1571,8 +1594,10 @@ def _write_page(
     script: str,
     out_dir: Path,
     cache: PageCache | None,
+    digests: dict[str, str] | None = None,
 ) -> Path:
-    """Render and write one article page (and store it in the cache)."""
+    """Render and write one article page (and store it in the cache, its sha256 in
+    ``digests`` under the file name)."""
     article_id = article.get("article_id")
     if not SAFE_ID.match(str(article_id)):
         raise FactpackError(
@@ -1582,6 +1607,8 @@ def _write_page(
     content = article_page(article, mine, data, script).encode("utf-8")
     path = out_dir / f"{article_id}.html"
     _write_bytes(path, content)
+    if digests is not None:
+        digests[path.name] = hashlib.sha256(content).hexdigest()
     if cache is not None:
         cache.store(str(article_id), path, len(content))
     return path
@@ -1599,13 +1626,14 @@ def _init_stream_worker(
     _init_worker()
 
 
-def _stream_part(part: int) -> tuple[list[Path], Failure | None, set[str]]:
+def _stream_part(part: int) -> tuple[list[Path], Failure | None, set[str], dict[str, str]]:
     assert _STREAM is not None
     release_dir, data, plan, out_dir, cache, parts = _STREAM
     if cache is not None:
         cache.used = set()  # this process' copy: report only what it stored
-    paths, failure = stream_pages(release_dir, data, plan, out_dir, cache, part, parts)
-    return paths, failure, cache.used if cache is not None else set()
+    digests: dict[str, str] = {}
+    paths, failure = stream_pages(release_dir, data, plan, out_dir, cache, part, parts, digests)
+    return paths, failure, cache.used if cache is not None else set(), digests
 
 
 def _streamed_pages(
@@ -1615,9 +1643,11 @@ def _streamed_pages(
     out_dir: Path,
     jobs: int | None,
     cache: PageCache | None,
+    digests: dict[str, str] | None = None,
 ) -> list[Path]:
     """Write the pages of ``plan`` by streaming, in ``jobs`` processes when there are enough
-    pages (each reads the tables up to the end of its part).
+    pages (each reads the tables up to the end of its part); ``digests`` gets page file name
+    -> sha256 of each page written.
 
     The workers are spawned, not forked: they are given ``data`` without its tables and the
     plan (a few MB at 100k articles) instead of inheriting the building process, so the
@@ -1631,18 +1661,20 @@ def _streamed_pages(
     todo = len(plan.positions) if plan.todo is None else sum(plan.todo)
     jobs = _default_jobs() if jobs is None else jobs
     if jobs < 2 or todo < PARALLEL_MIN_ARTICLES:
-        paths, failure = stream_pages(release_dir, data, plan, out_dir, cache)
+        paths, failure = stream_pages(release_dir, data, plan, out_dir, cache, digests=digests)
         failures = [failure]
     else:
         context = multiprocessing.get_context("spawn")
         given = (release_dir, data, plan, out_dir, cache, jobs)
         with context.Pool(jobs, initializer=_init_stream_worker, initargs=(given,)) as pool:
             results = pool.map(_stream_part, range(jobs))
-        paths = [p for part, _, _ in results for p in part]
-        failures = [failure for _, failure, _ in results]
-        if cache is not None:
-            for _, _, used in results:
+        paths = [p for part, _, _, _ in results for p in part]
+        failures = [failure for _, failure, _, _ in results]
+        for _, _, used, own in results:
+            if cache is not None:
                 cache.used |= used
+            if digests is not None:
+                digests.update(own)
     found = [f for f in failures if f is not None]
     if found:
         raise min(found, key=lambda f: f[0])[1]
