@@ -595,10 +595,35 @@ def test_sha256sums_takes_the_pages_sha256_from_the_site_not_from_a_read(
     monkeypatch.setattr(release, "check_and_zip", check_and_zip)
     run_build(tmp_path)
     assert [p for p in before_layer_4 if "/site/articles/" in p] == []
-    assert len([p for p in hashed if "/site/articles/" in p]) == 2  # layer 4 reads them
+    # Nor does layer 4 read them again: the zip did, and gave their sha256.
+    assert [p for p in hashed if "/site/articles/" in p] == []
     sums = (tmp_path / "dist" / NAME / "SHA256SUMS").read_text()
     for page in (tmp_path / "dist" / NAME / "site" / "articles").iterdir():
         assert f"{real_hash(page)}  site/articles/{page.name}" in sums
+
+
+def test_a_page_changed_after_sha256sums_fails_the_build_and_keeps_the_release(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Layer 4 takes the pages' sha256 from the zip's read: it still sees a changed page."""
+    copy_seeds(tmp_path)
+    first = run_build(tmp_path)
+    before = (first.release_dir / "SHA256SUMS").read_bytes()
+    real = release.stage_site_and_sums
+
+    def tamper(out: Path, *args: Any, **kw: Any) -> None:
+        real(out, *args, **kw)
+        page = sorted((out / "site" / "articles").iterdir())[0]
+        data = bytearray(page.read_bytes())
+        data[len(data) // 2] ^= 0x01  # same size, other content
+        page.write_bytes(bytes(data))
+
+    monkeypatch.setattr(release, "stage_site_and_sums", tamper)
+    with pytest.raises(release.BuildFailed) as failed:
+        run_build(tmp_path, force=True)
+    changed = "sha256 differs from SHA256SUMS; the file was changed"
+    assert any(changed in line for line in failed.value.lines)
+    assert (first.release_dir / "SHA256SUMS").read_bytes() == before
 
 
 def test_workers_leave_batch_tables_as_files_that_the_build_maps_and_removes(

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
 import random
 import shutil
 import subprocess
+import time
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
@@ -177,6 +179,29 @@ def test_a_rebuild_reads_only_the_files_whose_sha256_changed(
     assert _zip(new, tmp_path / "inc.zip", previous=previous) == clean
     changed = ["SHA256SUMS", "data/a.csv", "site/articles/005.html", "site/articles/999.html"]
     assert sorted(set(read)) == changed
+
+
+def test_the_zip_gives_the_sha256_of_every_file_it_read(tmp_path: Path) -> None:
+    """Layer 4 checks SHA256SUMS with these instead of reading the files again."""
+    old = _release(tmp_path / "old", _files())
+    previous = tmp_path / "old.zip"
+    _zip(old, previous)
+    then = time.time_ns() - 60_000_000_000
+    os.utime(old / "data" / "a.csv", ns=(then, then))
+    reads = package.write_zip(old, tmp_path / "again.zip", CREATED)
+    sums = package.sha256sums_text(old).splitlines()
+    listed = {rel: d for d, rel in (line.split("  ") for line in sums)}
+    listed["SHA256SUMS"] = package.sha256_file(old / "SHA256SUMS")
+    assert {rel: r.sha256 for rel, r in reads.items()} == listed
+    # Only a file older than the digest cache's margin may enter it, under its own stat.
+    assert reads["data/a.csv"].cache_key == package.stat_key((old / "data" / "a.csv").stat())
+    assert reads["site/articles/005.html"].cache_key is None
+    new = _release(tmp_path / "new", _edited(_files()))
+    reads = package.write_zip(new, tmp_path / "inc.zip", CREATED, previous=previous)
+    # The entries copied from the previous zip were not read.
+    changed = ["SHA256SUMS", "data/a.csv", "site/articles/005.html", "site/articles/999.html"]
+    assert sorted(reads) == changed
+    assert reads["data/a.csv"].sha256 == package.sha256_file(new / "data" / "a.csv")
 
 
 def _flip(path: Path, at: int) -> None:

@@ -7,16 +7,19 @@ from __future__ import annotations
 
 import bisect
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from factpack.schema import Schema, Table, pandera_schema
 from factpack.write import DUCKDB_MEMORY_LIMIT, duckdb_connection, duckdb_source, sql_string
+
+if TYPE_CHECKING:
+    from factpack.package import ReadDigest
 
 
 @dataclass(frozen=True, order=True)
@@ -653,6 +656,7 @@ def sums_failures(
     reused: set[str] | None = None,
     *,
     reuse: bool = True,
+    read: Mapping[str, ReadDigest] | None = None,
 ) -> list[str]:
     """Check SHA256SUMS: every listed file's sha256, and that every file is listed.
 
@@ -664,6 +668,9 @@ def sums_failures(
     receives their paths. The files read here are recorded in ``digest_cache`` (under its
     racy rule, :func:`factpack.package.file_digests`) for the next build: the site's pages
     are hashed first here, SHA256SUMS takes their sha256 from the bytes the site wrote.
+
+    ``read`` holds the sha256 of files another reader has just read whole (the zip writer,
+    beside this check): they are checked with those digests, not read a second time.
     """
     from factpack.package import SUMS_FILE, file_digests, release_files
 
@@ -674,9 +681,16 @@ def sums_failures(
     listed = parse_sums(sums_path.read_text(encoding="utf-8"))
     files = set(release_files(release_dir))  # one walk, no stat per file
     present = [rel for _, rel in listed if rel in files or (release_dir / rel).is_file()]
+    read = read or {}
     hashed = file_digests(
-        release_dir, sorted(set(present)), cache=digest_cache, reuse=reuse, hits=reused
+        release_dir,
+        sorted({rel for rel in present if rel not in read}),
+        cache=digest_cache,
+        reuse=reuse,
+        hits=reused,
+        record={r.cache_key: r.sha256 for r in read.values() if r.cache_key is not None},
     )
+    hashed.update((rel, read[rel].sha256) for rel in present if rel in read)
     for digest, rel in listed:
         if rel not in hashed:
             out.append(f"{rel}: listed in {SUMS_FILE} but missing")
@@ -716,7 +730,10 @@ class ReleaseCheck:
 
 
 def check_release_detail(
-    release_dir: Path, sample: bool = False, digest_cache: Path | None = None
+    release_dir: Path,
+    sample: bool = False,
+    digest_cache: Path | None = None,
+    read_digests: Callable[[], Mapping[str, ReadDigest]] | None = None,
 ) -> ReleaseCheck:
     """Layer 4 on a finished release; see :func:`check_release`.
 
@@ -732,6 +749,10 @@ def check_release_detail(
     size and mtime: the site pages reused from the last build) are not read again (see
     :func:`sums_failures`). The data files are new in every build and always hashed. Either
     way the files hashed here are recorded in ``digest_cache`` for the next build.
+
+    ``read_digests`` (the build's) waits for the zip written beside this check and gives the
+    sha256 of every file the zip read: SHA256SUMS is checked last, with those digests, so a
+    file is read once for both (:func:`sums_failures`).
     """
     path = release_dir / "datapackage.json"
     if not path.is_file():
@@ -740,13 +761,21 @@ def check_release_detail(
         )
     digests: dict[str, str] = {}
     reused: set[str] = set()
-    problems = sums_failures(release_dir, digests, digest_cache, reused, reuse=sample)
+
+    def sums() -> list[str]:
+        read = read_digests() if read_digests is not None else None
+        return sums_failures(release_dir, digests, digest_cache, reused, reuse=sample, read=read)
+
+    # Without a concurrent reader SHA256SUMS is checked first, as a reader would; with one
+    # (the build's zip) last, once the zip has read the files. Its problems come first.
+    first = sums() if read_digests is None else []
     try:
         descriptor = json.loads(path.read_text(encoding="utf-8"))
     except ValueError as exc:
-        return ReleaseCheck([*problems, f"{path.name}: not JSON: {exc}"], sample, 0, 0)
-    problems += descriptor_failures(descriptor, release_dir)
-    problems += descriptor_hash_failures(descriptor, digests)
+        first = first if read_digests is None else sums()
+        return ReleaseCheck([*first, f"{path.name}: not JSON: {exc}"], sample, 0, 0)
+    described = descriptor_failures(descriptor, release_dir)
+    problems: list[str] = []
     if sample:
         sizes = {"csv": SAMPLE_ROWS, "parquet": PARQUET_SAMPLE_ROWS}
         found, checked, rows = sample_failures(release_dir, descriptor, sizes)
@@ -760,7 +789,10 @@ def check_release_detail(
     if dbs:
         files = {p.stem: p for p in sorted((release_dir / "data").glob("*.parquet"))}
         problems += [f"{dbs[0].name}: {f.format()}" for f in duckdb_matches(dbs[0], files)]
-    return ReleaseCheck(problems, sample, checked, rows, len(reused))
+    if read_digests is not None:
+        first = sums()
+    hashes = descriptor_hash_failures(descriptor, digests)
+    return ReleaseCheck(first + described + hashes + problems, sample, checked, rows, len(reused))
 
 
 def check_release(release_dir: Path) -> list[str]:

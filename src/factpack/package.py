@@ -452,6 +452,15 @@ def cacheable(before: os.stat_result, after: os.stat_result, start_ns: int) -> b
     )
 
 
+@dataclass(frozen=True)
+class ReadDigest:
+    """The sha256 of a file as a reader read it (the zip writer), and its stat key when that
+    read may enter the digest cache (:func:`cacheable`), else None."""
+
+    sha256: str
+    cache_key: StatKey | None
+
+
 def write_digest_cache(cache: Path, entries: Mapping[StatKey, str]) -> None:
     """Replace the digest ``cache`` with ``entries`` (stat key -> sha256), atomically."""
     text = "".join(f"{d} {n} {s} {m} {h}\n" for (d, n, s, m), h in sorted(entries.items()))
@@ -480,6 +489,7 @@ def file_digests(
     update: bool = True,
     reuse: bool = True,
     hits: set[str] | None = None,
+    record: Mapping[StatKey, str] | None = None,
 ) -> dict[str, str]:
     """Return the sha256 (hex) of each of ``rels`` (relative to ``release_dir``).
 
@@ -500,7 +510,8 @@ def file_digests(
 
     With ``update=False`` the cache is only read; with ``reuse=False`` it is not read, every
     file is hashed, and the cache is rewritten with what qualifies (layer 4's full check).
-    ``hits`` receives the paths whose digest came from the cache.
+    ``hits`` receives the paths whose digest came from the cache; ``record`` holds more
+    entries to write into it (digests another reader took under the same rule).
     """
     start = time.time_ns()
     known = _read_digest_cache(cache) if cache is not None and reuse else {}
@@ -532,7 +543,7 @@ def file_digests(
         if unchanged and infos[i].st_mtime_ns < start - DIGEST_CACHE_MARGIN_NS:
             keep[stat_key(infos[i])] = hexd
     if cache is not None and update:
-        write_digest_cache(cache, keep)
+        write_digest_cache(cache, {**(record or {}), **keep})
     return {rel: out[rel] for rel in rels}
 
 
@@ -656,6 +667,8 @@ class _Entry:
     chunks: list[bytes] | None = None
     stored_from: Path | None = None
     old_offset: int | None = None
+    read: ReadDigest | None = None
+    """The sha256 of the file as read for this entry (None: copied from the previous zip)."""
 
 
 def _parse_sums(text: str) -> dict[str, str]:
@@ -768,39 +781,51 @@ def _batches(release_dir: Path, rels: Sequence[str]) -> list[tuple[list[str], in
     return out
 
 
-def _prepare_batch(batch: list[tuple[bytes, Path, str, _Old | None]], level: int) -> list[_Entry]:
-    return [_prepare(name, path, _method(rel), level, old) for name, path, rel, old in batch]
+def _prepare_batch(
+    batch: list[tuple[bytes, Path, str, _Old | None]], level: int, start_ns: int
+) -> list[_Entry]:
+    return [
+        _prepare(name, path, _method(rel), level, old, start_ns) for name, path, rel, old in batch
+    ]
 
 
-def _prepare(name: bytes, path: Path, method: int, level: int, old: _Old | None) -> _Entry:
-    """Read one file: its CRC-32 and size, and its deflated bytes unless ``old`` holds them.
+def _prepare(
+    name: bytes, path: Path, method: int, level: int, old: _Old | None, start_ns: int = 0
+) -> _Entry:
+    """Read one file: its CRC-32, size and sha256, and its deflated bytes unless ``old``
+    holds them.
 
     ``old`` is given only when its sha256 is the one the new SHA256SUMS lists for the file:
     with the same method and size, its bytes are copied raw and the file is not read at all
     (a rebuild of 100k articles reads the one changed page, not 5 GB).
 
-    Runs on a worker thread (zlib and the reads release the GIL). Stored entries are copied
-    from the file by the writer, so their bytes are not held here.
+    Runs on a worker thread (zlib, hashlib and the reads release the GIL). Stored entries
+    are copied from the file by the writer (which checks their CRC-32 again), so their bytes
+    are not held here. The sha256 lets layer 4 check the file without reading it once more;
+    ``start_ns`` (when zipping began) decides whether it may enter the digest cache.
     """
     if old is not None and old.method == method and old.size == path.stat().st_size:
         return _Entry(name, method, old.crc, old.size, old.csize, old_offset=old.offset)
     crc = size = 0
-    if method == _STORED:
-        with path.open("rb") as src:
-            for chunk in _pieces(src):
-                crc = zlib.crc32(chunk, crc)
-                size += len(chunk)
-        return _Entry(name, method, crc, size, size, stored_from=path)
-    comp = zlib.compressobj(level, zlib.DEFLATED, -15)
+    digest = hashlib.sha256()
+    comp = zlib.compressobj(level, zlib.DEFLATED, -15) if method == _DEFLATED else None
     chunks = []
     with path.open("rb") as src:
+        before = os.fstat(src.fileno())
         for chunk in _pieces(src):
             crc = zlib.crc32(chunk, crc)
+            digest.update(chunk)
             size += len(chunk)
-            if piece := comp.compress(chunk):
+            if comp is not None and (piece := comp.compress(chunk)):
                 chunks.append(piece)
+        after = os.fstat(src.fileno())
+    read = ReadDigest(
+        digest.hexdigest(), stat_key(before) if cacheable(before, after, start_ns) else None
+    )
+    if comp is None:
+        return _Entry(name, method, crc, size, size, stored_from=path, read=read)
     chunks.append(comp.flush())
-    return _Entry(name, method, crc, size, sum(map(len, chunks)), chunks=chunks)
+    return _Entry(name, method, crc, size, sum(map(len, chunks)), chunks=chunks, read=read)
 
 
 class _ZipWriter:
@@ -939,7 +964,7 @@ def write_zip(
     *,
     previous: Path | None = None,
     jobs: int = ZIP_JOBS,
-) -> None:
+) -> dict[str, ReadDigest]:
     """Write the release as a zip: entries under ``<folder>/``, sorted, fixed time and mode.
 
     The ``.duckdb`` file stays out. Every entry gets the ``created`` time (not before 1980, the
@@ -959,7 +984,13 @@ def write_zip(
     whose bytes still hash to the sha256 its comment records; anything else (an older or
     foreign zip, a corrupt or truncated one, ``previous`` being ``zip_path`` itself) is
     silently ignored and every entry compressed.
+
+    Returns:
+        The sha256 of every file it read, by path in the release (the entries copied from
+        ``previous`` were not read): layer 4 checks them against SHA256SUMS without reading
+        the files again.
     """
+    start_ns = time.time_ns()
     level = ZIP_LEVEL
     recipe = zip_recipe(level)
     top = release_dir.name
@@ -969,6 +1000,14 @@ def write_zip(
         same = zip_path.exists() and previous.samefile(zip_path)
         old = {} if same else _read_old(previous, recipe)
     new_sums = _parse_sums((release_dir / SUMS_FILE).read_text("utf-8")) if old else {}
+    reads: dict[str, ReadDigest] = {}
+
+    def add(entries: list[_Entry]) -> None:
+        for entry in entries:
+            writer.add(entry, old_zip)
+            if entry.read is not None:
+                reads[entry.name.decode("utf-8").partition("/")[2]] = entry.read
+
     with contextlib.ExitStack() as stack:
         old_zip = stack.enter_context(previous.open("rb")) if old and previous else None
         out = stack.enter_context(zip_path.open("wb"))
@@ -983,14 +1022,13 @@ def write_zip(
                 if candidate is not None and candidate.sha256 != new_sums.get(rel):
                     candidate = None
                 jobs_batch.append((f"{top}/{rel}".encode(), release_dir / rel, rel, candidate))
-            pending.append((size, pool.submit(_prepare_batch, jobs_batch, level)))
+            pending.append((size, pool.submit(_prepare_batch, jobs_batch, level, start_ns)))
             ahead += size
             while pending and (ahead > _WINDOW or len(pending) > 8 * max(1, jobs)):
                 done, task = pending.popleft()
                 ahead -= done
-                for entry in task.result():
-                    writer.add(entry, old_zip)
+                add(task.result())
         for _, task in pending:
-            for entry in task.result():
-                writer.add(entry, old_zip)
+            add(task.result())
         writer.close(recipe)
+    return reads
