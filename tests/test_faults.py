@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import hashlib
+import json
 import os
 import shutil
 import signal
@@ -131,7 +132,8 @@ def run_and_kill(
 
 
 def loading_half(work: Path) -> bool:
-    return len(list((work / "build" / "articles").glob("*.pickle"))) >= N_ARTICLES // 2
+    loaded = release.read_resume_files(work / "build" / "articles")
+    return len(loaded) >= N_ARTICLES // 2
 
 
 def staging(work: Path) -> bool:
@@ -195,9 +197,9 @@ def test_two_builds_at_once(v1: tuple[Path, dict[str, str], bytes], tmp_path: Pa
     results = [(p.wait(timeout=120), p.communicate()[1]) for p in procs]
     assert [rc for rc, _ in results] == [0, 0], results
     assert sorted(p.name for p in (work / "dist").iterdir()) == [NAME, f"{NAME}.zip"]
-    assert sorted(p.name for p in (work / "build" / "articles").iterdir()) == sorted(
-        f"{p.stem}.pickle" for p in (work / "seeds").glob("*.yaml")
-    )
+    manifest = json.loads((work / "build" / "tables" / "manifest.json").read_text())
+    assert sorted(manifest["articles"]) == sorted(p.stem for p in (work / "seeds").glob("*.yaml"))
+    assert list((work / "build" / "articles").iterdir()) == []  # no resume file left
     check = subprocess.run(
         [*CLI, "validate", f"dist/{NAME}"], cwd=work, capture_output=True, text=True
     )

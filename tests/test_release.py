@@ -261,7 +261,9 @@ def test_cache_reloads_only_the_changed_article(tmp_path: Path) -> None:
     third = run_build(tmp_path)
     assert (third.loaded, third.cached) == (1, 1)
     assert not third.up_to_date
-    assert (tmp_path / "build" / "articles" / "001_alpha.pickle").is_file()
+    manifest = json.loads((tmp_path / "build" / "tables" / "manifest.json").read_text())
+    assert sorted(manifest["articles"]) == ["001_alpha", "002_beta"]
+    assert list((tmp_path / "build" / "articles").iterdir()) == []  # no resume file left
     csv_text = (tmp_path / "dist" / NAME / "data" / "claims.csv").read_text()
     assert "Residents doubt it." in csv_text
 
@@ -273,7 +275,8 @@ def test_removed_article_drops_its_cache_and_rows(tmp_path: Path) -> None:
     (seeds / "002_beta.txt").unlink()
     result = run_build(tmp_path)
     assert result.counts["articles"] == 1
-    assert not (tmp_path / "build" / "articles" / "002_beta.pickle").exists()
+    manifest = json.loads((tmp_path / "build" / "tables" / "manifest.json").read_text())
+    assert sorted(manifest["articles"]) == ["001_alpha"]
 
 
 def test_many_articles_use_the_worker_pool(tmp_path: Path) -> None:
@@ -368,15 +371,64 @@ def test_readme_shows_the_data_card_queries() -> None:
 
 def test_cache_files_half_written_by_a_killed_build_are_removed(tmp_path: Path) -> None:
     copy_seeds(tmp_path)
-    partial = tmp_path / "build" / "articles" / ".001_alpha.pickle.4242.tmp"
+    partial = tmp_path / "build" / "articles" / ".001_alpha.rows.4242.tmp"
     partial.parent.mkdir(parents=True)
     partial.write_bytes(b"half")
+    old = tmp_path / "build" / "articles" / "001_alpha.pickle"  # an older version's cache
+    old.write_bytes(b"stale")
     run_build(tmp_path)
-    assert not partial.exists()
-    assert sorted(p.name for p in partial.parent.iterdir()) == [
-        "001_alpha.pickle",
-        "002_beta.pickle",
-    ]
+    assert not partial.exists() and not old.exists()
+    assert list(partial.parent.iterdir()) == []
+
+
+def test_a_build_resumes_from_the_batches_an_interrupted_one_loaded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seeds = copy_seeds(tmp_path)
+    real = release.process_batch
+    calls: list[list[str]] = []
+
+    def interrupted(task: Any) -> release.BatchResult:
+        calls.append([Path(p).stem for p, _ in task[0]])
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # the second batch never finishes
+        return real(task)
+
+    monkeypatch.setattr(release, "process_batch", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run_build(tmp_path)
+    files = list((tmp_path / "build" / "articles").glob("*.rows"))
+    assert [f.name for f in files] == ["001_alpha.rows"]
+    resumable = release.read_resume_files(tmp_path / "build" / "articles")
+    assert list(resumable) == ["001_alpha"]
+    calls.clear()
+    result = run_build(tmp_path)
+    assert (result.loaded, result.cached) == (1, 1)
+    assert calls == [["002_beta"]]
+    assert list((tmp_path / "build" / "articles").iterdir()) == []
+    # A resume file of an article that changed since is not used.
+    y = seeds / "001_alpha.yaml"
+    env = release.environment_key(release.load_schema(None))
+    real(([(str(y), None)], None, str(tmp_path / "build"), env, 0))
+    assert list(release.read_resume_files(tmp_path / "build" / "articles")) == ["001_alpha"]
+    y.write_text(y.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    calls.clear()
+    again = run_build(tmp_path)
+    assert calls == [["001_alpha"]] and again.loaded == 1
+
+
+def test_unreadable_or_foreign_resume_files_are_ignored(tmp_path: Path) -> None:
+    import pickle
+
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    (folder / "a.rows").write_bytes(b"not a pickle")
+    (folder / "b.rows").write_bytes(pickle.dumps({"format": "other", "articles": {}}))
+    good = {"format": release.RESUME_FORMAT, "articles": {"x": {"key": "k", "rows": {"t": []}}}}
+    bad = {"format": release.RESUME_FORMAT, "articles": {"y": {"key": 1, "rows": {}}}}
+    (folder / "c.rows").write_bytes(pickle.dumps(good))
+    (folder / "d.rows").write_bytes(pickle.dumps(bad))
+    assert release.read_resume_files(folder) == {"x": ("k", {"t": []})}
 
 
 def test_zip_uses_the_set_deflate_level_and_matches_the_files(

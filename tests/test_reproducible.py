@@ -70,16 +70,24 @@ def test_incremental_rebuild_equals_a_clean_build(tmp_path: Path) -> None:
     assert _files(inc / "dist") == _files(tmp_path / "clean2" / "dist")
 
 
-def test_incremental_rebuild_uses_the_articles_own_cache_without_the_columnar_one(
-    tmp_path: Path,
+def test_a_build_killed_before_the_columnar_cache_resumes_from_the_batches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """With build/tables/ gone (say, a build killed before writing it), the articles' own
-    cache files are used and nothing is loaded again; the result is still the same."""
+    """A build killed after loading but before writing build/tables/ leaves the batches'
+    resume files: the next build loads nothing again, and the result is the same."""
+    clean = _build(tmp_path / "clean")
     root = tmp_path / "r"
-    dist = _build(root)
-    before = _files(dist)
-    shutil.rmtree(root / "build" / "tables")
-    again = release.build(root / "seeds", dist, root / "build", force=True)
+    shutil.copytree(FIXTURE_SEEDS, root / "seeds")
+
+    def killed(*args: object) -> None:
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(release, "write_table_cache", killed)
+        with pytest.raises(KeyboardInterrupt):
+            release.build(root / "seeds", root / "dist", root / "build")
+    assert not (root / "build" / "tables").exists()
+    again = release.build(root / "seeds", root / "dist", root / "build")
     assert (again.loaded, again.cached) == (0, 2)
-    assert _files(dist) == before
+    assert _files(root / "dist") == _files(clean)
     assert (root / "build" / "tables" / "manifest.json").is_file()

@@ -1,7 +1,8 @@
 """Build a release: seeds/ -> per-article rows (cached in build/) -> checks -> dist/, atomically.
 
 One process builds everything; articles whose inputs changed are loaded on up to ``jobs``
-worker processes, the others come from ``build/articles/<stem>.pickle``, keyed by the sha256
+worker processes, the others come from the columnar cache ``build/tables/`` (or, after an
+interrupted build, the batches' resume files ``build/articles/*.rows``), keyed by the sha256
 of (annotation bytes, text bytes, schema/ files, factpack's own source, library versions).
 The release is written into a staging folder inside ``dist/``, checked (all four validation
 layers), and only then renamed into place; a lock file in ``build/`` serialises builds.
@@ -354,12 +355,15 @@ def process_batch(
         keys[yaml_path] = key
     tables, bad = rows_to_tables(loaded, _schema(schema_root))
     problems.extend(bad.values())
-    for yaml_path, rows in loaded.items():
-        if yaml_path not in bad:
-            entry = {"format": CACHE_FORMAT, "key": keys[yaml_path], "rows": rows}
-            path = _cache_path(Path(build_dir), Path(yaml_path))
-            _write_atomic(path, pickle.dumps(entry, protocol=5))
     stems = [Path(p).stem for p, _ in items]
+    resume = {
+        Path(path).stem: {"key": keys[path], "rows": rows}
+        for path, rows in loaded.items()
+        if path not in bad
+    }
+    if resume:
+        entry = {"format": RESUME_FORMAT, "articles": resume}
+        _write_atomic(_resume_path(Path(build_dir), stems[0]), pickle.dumps(entry, protocol=5))
     files = write_batch_tables(Path(build_dir) / BATCH_DIR, stems[0], tables)
     failed = len(loaded) - len(bad) < len(items)
     good = {Path(path).stem: key for path, key in computed.items() if path not in bad}
@@ -412,25 +416,59 @@ INPUT_DIGESTS = "input-digests.txt"
 """The digest cache of the input files in ``build/`` (see :func:`article_keys`)."""
 
 
-def _cache_path(build_dir: Path, yaml_path: Path) -> Path:
-    return build_dir / "articles" / f"{yaml_path.stem}.pickle"
+RESUME_DIR = "articles"
+"""Folder of ``build/`` with the rows of the batches loaded since the columnar cache."""
+RESUME_SUFFIX = ".rows"
+RESUME_FORMAT = f"{CACHE_FORMAT} batch 1"
 
 
-def _read_cache(path: Path, key: str) -> dict[str, list[Row]] | None:
-    """Return one article's cached rows, or None (missing, stale, unreadable)."""
+def _resume_path(build_dir: Path, first_stem: str) -> Path:
+    return build_dir / RESUME_DIR / f"{first_stem}{RESUME_SUFFIX}"
+
+
+def read_resume_files(folder: Path) -> dict[str, tuple[str, dict[str, list[Row]]]]:
+    """Return ``{stem: (article key, rows per table)}`` of every intact resume file.
+
+    A worker writes one file per batch of good articles (``build/articles/<first
+    stem>.rows``, a pickle written atomically) so that a build killed while loading resumes
+    where it stopped; files that are unreadable or of another format are ignored, an
+    article found in several takes the one read last (the caller checks its key).
+    """
+    found: dict[str, tuple[str, dict[str, list[Row]]]] = {}
     try:
-        with path.open("rb") as fh:
-            entry = pickle.load(fh)
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
-        return None
-    if not isinstance(entry, dict) or entry.get("key") != key:
-        return None
-    if entry.get("format") != CACHE_FORMAT:
-        return None
-    rows = entry.get("rows")
-    if not isinstance(rows, dict) or not all(isinstance(r, list) for r in rows.values()):
-        return None
-    return rows
+        names = sorted(e.name for e in os.scandir(folder) if e.name.endswith(RESUME_SUFFIX))
+    except OSError:
+        return {}
+    for name in names:
+        try:
+            with (folder / name).open("rb") as fh:
+                entry = pickle.load(fh)
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+            continue
+        if not isinstance(entry, dict) or entry.get("format") != RESUME_FORMAT:
+            continue
+        articles = entry.get("articles")
+        if not isinstance(articles, dict):
+            continue
+        for stem, article in articles.items():
+            rows = article.get("rows") if isinstance(article, dict) else None
+            key = article.get("key") if isinstance(article, dict) else None
+            if (
+                isinstance(key, str)
+                and isinstance(rows, dict)
+                and all(isinstance(r, list) for r in rows.values())
+            ):
+                found[stem] = (key, rows)
+    return found
+
+
+def remove_resume_files(folder: Path) -> None:
+    """Delete the resume files (and the per-article ``*.pickle`` of older versions)."""
+    with contextlib.suppress(OSError), os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.name.endswith((RESUME_SUFFIX, ".pickle")):
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
 
 
 def _remove_partial_cache_files(build_dir: Path) -> None:
@@ -533,9 +571,10 @@ def load_tables(
     """Return the assembled tables, how many articles were loaded, problems, the cache keys.
 
     Articles whose key equals the columnar cache's come from it (their rows are kept, the
-    others' filtered out, with :mod:`pyarrow.compute`); the rest come from their own cache
-    file (``build/articles/<stem>.pickle``, written by the worker that loaded it, so an
-    interrupted build resumes) or are loaded on ``jobs`` worker processes, which leave each
+    others' filtered out, with :mod:`pyarrow.compute`); the rest come from a resume file
+    (:func:`read_resume_files`: one per batch, written by the worker that loaded it, so an
+    interrupted build resumes; removed once the columnar cache holds every article) or are
+    loaded on ``jobs`` worker processes, which leave each
     batch's tables as Arrow files in ``build/batches/``; they are memory-mapped when their
     table is combined (largest table first) and removed after, so the rows of the other
     tables wait on disk. The result is the same as a clean build's: rows are sorted by
@@ -570,6 +609,8 @@ def load_tables(
         tables = {name: combined.pop(name) for name in schema.tables}
         if stale:
             write_table_cache(build_dir, keys, tables)
+        # The columnar cache now holds every article: the resume files are not needed.
+        remove_resume_files(build_dir / RESUME_DIR)
     return tables, loaded, problems, keys
 
 
@@ -585,22 +626,21 @@ def _load_pieces(
     """The pieces of :func:`load_tables`; the last item says the columnar cache is stale."""
     from factpack.annotations import article_id_of
 
-    cache_dir = build_dir / "articles"
-    cache_dir.mkdir(parents=True, exist_ok=True)
+    resume_dir = build_dir / RESUME_DIR
+    resume_dir.mkdir(parents=True, exist_ok=True)
     digest_cache = build_dir / INPUT_DIGESTS
     start_ns = time.time_ns()
     cached_keys, base = read_table_cache(build_dir, schema)
+    resume = read_resume_files(resume_dir)
     if cached_keys:
         # Keys first, to find the articles the columnar cache holds (unchanged files are
         # not read: their digests come from the digest cache by their stat).
         keys = article_keys(env_key, yaml_paths, digest_cache)
     else:
-        # Nothing to match keys against but the articles' own cache files (an interrupted
-        # build): only those articles are hashed here, the workers key the others from the
-        # bytes they read anyway (a clean build of 100k articles read 1.7 GB twice).
-        with os.scandir(cache_dir) as entries:
-            resumable = {e.name[: -len(".pickle")] for e in entries if e.name.endswith(".pickle")}
-        keys = article_keys(env_key, [p for p in yaml_paths if p.stem in resumable])
+        # Nothing to match keys against but the resume files (an interrupted build): only
+        # their articles are hashed here, the workers key the others from the bytes they
+        # read anyway (a clean build of 100k articles read 1.7 GB twice).
+        keys = article_keys(env_key, [p for p in yaml_paths if p.stem in resume])
     if cached_keys:
         kept = {stem for stem, key in keys.items() if cached_keys.get(stem) == key}
         gone = [article_id_of(stem) for stem in cached_keys if stem not in kept]
@@ -616,13 +656,14 @@ def _load_pieces(
                 progress(p.stem)
             continue
         known = keys.get(p.stem)
-        own = _read_cache(_cache_path(build_dir, p), known) if known else None
-        if own is None:
+        own = resume.get(p.stem)
+        if own is None or known is None or own[0] != known:
             todo.append((str(p), known))
         else:
-            resumed.append(own)
+            resumed.append(own[1])
             if progress:
                 progress(p.stem)
+    del resume
     if resumed:
         pieces.append(dict(article_tables(resumed, schema)))
     problems: list[Problem] = []
@@ -655,10 +696,6 @@ def _load_pieces(
         # The digests the workers took, for the next build's keys (the articles hashed
         # above are hashed again then: only after an interrupted build).
         package.write_digest_cache(digest_cache, new_digests)
-    stems = {p.stem for p in yaml_paths}
-    for stale in cache_dir.glob("*.pickle"):
-        if stale.stem not in stems:
-            stale.unlink(missing_ok=True)
     if failed:
         raise BuildFailed([p.format() for p in sorted(problems)])
     return pieces, len(todo), problems, keys, cached_keys != keys
