@@ -276,9 +276,35 @@ def test_a_previous_zip_made_with_another_recipe_is_not_reused(
 
 
 def test_the_recipe_names_the_zlib_and_the_level() -> None:
-    recipe = package.zip_recipe(5)
+    recipe = package.zip_recipe(5, 3)
     assert f"zlib {zlib.ZLIB_RUNTIME_VERSION}" in recipe and "level 5" in recipe
+    assert "site/ level 3" in recipe
     assert package.zip_recipe(5) != package.zip_recipe(6)
+    assert package.zip_recipe(5, 3) != package.zip_recipe(5, 1)
+
+
+def _deflated(data: bytes, level: int) -> int:
+    comp = zlib.compressobj(level, zlib.DEFLATED, -15)
+    return len(
+        b"".join(comp.compress(data[i : i + (1 << 20)]) for i in range(0, len(data), 1 << 20))
+        + comp.flush()
+    )
+
+
+def test_the_site_is_deflated_at_the_page_level_and_the_data_at_the_zip_level(
+    tmp_path: Path,
+) -> None:
+    files = _files()
+    page = "<li>a row of the article, its columns and a highlighted quote</li>\n" * 400
+    files["site/articles/big.html"] = page.encode()
+    rel = _release(tmp_path / "r", files)
+    _zip(rel, tmp_path / "out.zip")
+    assert (package.ZIP_LEVEL, package.ZIP_PAGE_LEVEL) == (5, 3)
+    with zipfile.ZipFile(tmp_path / "out.zip") as zf:
+        for name, want in (("data/a.csv", 5), ("site/articles/big.html", 3)):
+            data = files[name]
+            assert _deflated(data, want) != _deflated(data, 8 - want)  # the levels differ here
+            assert zf.getinfo(f"{TOP}/{name}").compress_size == _deflated(data, want), name
 
 
 def test_a_foreign_zip_of_the_same_files_is_not_reused(

@@ -591,6 +591,7 @@ def load_tables(
             yaml_paths, build_dir, env_key, schema, schema_root, jobs, progress
         )
     with _timed(timings, "assemble"):
+        release_memory()  # the load's bookkeeping (keys, digests, results) before the peak
         # Table by table, dropping each one's pieces once combined: the workers' batches are
         # memory-mapped files, so peak memory is the tables combined so far plus one table's
         # pieces and its sorted copy, not everything twice.
@@ -696,6 +697,7 @@ def _load_pieces(
         # The digests the workers took, for the next build's keys (the articles hashed
         # above are hashed again then: only after an interrupted build).
         package.write_digest_cache(digest_cache, new_digests)
+    new_digests.clear()
     if failed:
         raise BuildFailed([p.format() for p in sorted(problems)])
     return pieces, len(todo), problems, keys, cached_keys != keys

@@ -1173,11 +1173,12 @@ class PageCache:
 
     An entry is a hard link of the complete page under its final name, after the page was
     given the mtime in that name (without hard links: a copy under a temporary name, then
-    renamed): a killed build leaves at most a temporary file, never a partial entry. It is reused only
-    when its size and mtime are still those in its name; nothing factpack does writes into
-    an existing file (pages and entries are always new files), and any write into the file
-    from elsewhere changes its mtime, so a hard link between the release's page and the
-    entry never lets a changed page be reused.
+    renamed): a killed build leaves at most a temporary file, never a partial entry. It is
+    reused only when its size and mtime are still those in its name; nothing factpack does
+    writes into an existing file (pages and entries are always new files), and any write
+    into the file from elsewhere changes its mtime to a later one than the stamp (a whole
+    second, set back), so a hard link between the release's page and the entry never lets
+    a changed page be reused.
 
     Attributes:
         directory: The cache directory.
