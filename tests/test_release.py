@@ -587,9 +587,9 @@ def test_a_worker_keys_an_article_without_a_key_from_the_bytes_it_read(tmp_path:
     assert result.keys == {yamls[1].stem: release.article_keys("env", [yamls[1]])[yamls[1].stem]}
     # Only the file older than the margin enters the digest cache, with its own sha256.
     old = yamls[1]
-    assert result.digests == {
-        package.stat_key(old.stat()): package.sha256_file(old),
-    }
+    assert result.digests == package.digest_cache_lines(
+        {package.stat_key(old.stat()): package.sha256_file(old)}
+    )
 
 
 def test_a_clean_build_reads_each_input_once_and_an_unchanged_rebuild_reads_none(

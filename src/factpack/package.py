@@ -467,9 +467,17 @@ class ReadDigest:
     cache_key: StatKey | None
 
 
-def write_digest_cache(cache: Path, entries: Mapping[StatKey, str]) -> None:
-    """Replace the digest ``cache`` with ``entries`` (stat key -> sha256), atomically."""
-    text = "".join(f"{d} {n} {s} {m} {h}\n" for (d, n, s, m), h in sorted(entries.items()))
+def digest_cache_lines(entries: Mapping[StatKey, str]) -> str:
+    """The lines of the digest cache for ``entries`` (stat key -> sha256), sorted."""
+    return "".join(f"{d} {n} {s} {m} {h}\n" for (d, n, s, m), h in sorted(entries.items()))
+
+
+def write_digest_cache(
+    cache: Path, entries: Mapping[StatKey, str] | None = None, *, lines: str = ""
+) -> None:
+    """Replace the digest ``cache`` with ``entries`` (stat key -> sha256) and ``lines`` (of
+    :func:`digest_cache_lines`), atomically."""
+    text = digest_cache_lines(entries or {}) + lines
     temporary = cache.with_name(f".{cache.name}.{os.getpid()}.tmp")
     cache.parent.mkdir(parents=True, exist_ok=True)
     temporary.write_text(f"{DIGEST_CACHE_FORMAT}\n{text}", "ascii")
