@@ -1,6 +1,7 @@
 """``make bench``: build generated corpora of several sizes and compare with the floor and baseline.
 
-Per size N (in ``build/bench/N/``): generate the corpus, run ``factpack build --timings`` from
+Per size N (in ``build/bench/N/``), each measured run after reading the corpus into the page
+cache (:func:`warm`): generate the corpus, run ``factpack build --timings`` from
 clean (wall time, peak RSS and PSS of the whole process tree sampled from /proc), edit one
 annotation and build again (the incremental rebuild), then measure the floor
 (bench/floor.py) and the baseline (bench/baseline.py) on the same corpus. Writes
@@ -83,6 +84,21 @@ def _tree_rss_kb(root: int) -> tuple[int, int]:
     return total, pss
 
 
+def warm(folder: Path) -> None:
+    """Read every file under ``folder`` so that a measured run finds it in the page cache.
+
+    The build, the floor and the baseline all read the corpus; without this the build (run
+    right after the corpus is generated) found it cached and the floor and baseline (run
+    minutes later, after the builds wrote GBs) often did not: this machine keeps only a few GB
+    of page cache (DAMON reclaim), and the floor's parse took 109-144 s between runs.
+    """
+    for root, _, names in os.walk(folder):
+        for name in names:
+            with open(os.path.join(root, name), "rb") as fh:
+                while fh.read(1 << 20):
+                    pass
+
+
 def timed_run(cmd: list[str], timeout: float | None = None) -> dict[str, Any]:
     """Run ``cmd``; return wall seconds, exit code, output and the peak RSS of its tree (MB)."""
     peak = peak_pss = 0
@@ -161,6 +177,7 @@ def measure_size(n: int, base: Path, build_args: list[str], timeout: float) -> d
     print(f"[{n}] generated in {gen_s:.1f} s", file=sys.stderr)
 
     timings = work / "timings.json"
+    warm(corpus)
     full = timed_run(_build_cmd(corpus, work, timings, build_args), timeout)
     if full["rc"] != 0:
         raise RuntimeError(f"build failed ({full['rc']}): {full['stderr'][-2000:]}")
@@ -172,17 +189,20 @@ def measure_size(n: int, base: Path, build_args: list[str], timeout: float) -> d
 
     edit_one_annotation(corpus, n)
     inc_timings = work / "timings-incremental.json"
+    warm(corpus)
     inc = timed_run(_build_cmd(corpus, work, inc_timings, build_args), timeout)
     if inc["rc"] != 0:
         raise RuntimeError(f"incremental build failed: {inc['stderr'][-2000:]}")
     inc_stages = json.loads(inc_timings.read_text(encoding="utf-8"))
     print(f"[{n}] incremental {inc['wall_s']:.1f} s", file=sys.stderr)
 
+    warm(corpus)
     floor = _json_out(
         timed_run([PY, "-m", "bench.floor", str(corpus), str(release), str(work / "floor")]),
         "floor",
     )
     print(f"[{n}] floor {floor['floor_s']:.1f} s", file=sys.stderr)
+    warm(corpus)
     base_run = timed_run([PY, "-m", "bench.baseline", str(corpus), str(work / "baseline")])
     baseline = _json_out(base_run, "baseline")
     print(f"[{n}] baseline {baseline['baseline_s']:.1f} s", file=sys.stderr)
