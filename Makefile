@@ -22,7 +22,7 @@ $(STAMP): pyproject.toml uv.lock
 venv: $(STAMP) ## create .venv with the locked dependencies
 
 # The release: dist/<name>-<version>/ and its zip, name and version from schema/package.yaml.
-# One `factpack build` process does everything (per-article cache in build/, 2 workers); make
+# One `factpack build` process does everything (per-article caches in build/, 2 workers); make
 # only decides whether to run it, from the inputs' times.
 DATASET_NAME := $(shell sed -n 's/^name: *//p' schema/package.yaml | tr -d "\"'")
 DATASET_VERSION := $(shell sed -n 's/^version: *//p' schema/package.yaml | tr -d "\"'")
