@@ -169,42 +169,28 @@ def _release_with_sums(root: Path) -> Path:
     return root
 
 
-def test_sampled_layer_4_takes_unchanged_files_from_the_cache(
-    tmp_path: Path, hashed: list[Path]
+@pytest.mark.parametrize("reuse", [True, False], ids=["sampled", "full"])
+def test_layer_4_reads_what_it_must_and_records_it_for_the_next_build(
+    tmp_path: Path, hashed: list[Path], reuse: bool
 ) -> None:
+    """A sampled check takes unchanged files from the cache, a full one reads every file;
+    both record what they hashed, so the next sampled check reads nothing."""
     from factpack.checks import sums_failures
 
     release = _release_with_sums(tmp_path / "r")
     cache = tmp_path / "build" / "digests"
     package.file_digests(release, ["site/a.html", "site/b.html"], cache=cache)
-    before = cache.read_bytes()
     hashed.clear()
     reused: set[str] = set()
-    assert sums_failures(release, None, cache, reused) == []
-    assert reused == {"site/a.html", "site/b.html"}
-    assert [p.name for p in hashed] == ["t.csv"]
-    # What it hashed is recorded for the next build (the cached entries are kept).
-    assert cache.read_bytes() != before
+    assert sums_failures(release, None, cache, reused, reuse=reuse) == []
+    if reuse:
+        assert reused == {"site/a.html", "site/b.html"}
+        assert [p.name for p in hashed] == ["t.csv"]
+    else:
+        assert reused == set()
+        assert sorted(p.name for p in hashed) == ["a.html", "b.html", "t.csv"]
     hashed.clear()
     reused.clear()
-    assert sums_failures(release, None, cache, reused) == []
-    assert reused == {"site/a.html", "site/b.html", "data/t.csv"} and hashed == []
-
-
-def test_full_layer_4_reads_every_file_and_records_them_for_the_next_build(
-    tmp_path: Path, hashed: list[Path]
-) -> None:
-    from factpack.checks import sums_failures
-
-    release = _release_with_sums(tmp_path / "r")
-    cache = tmp_path / "build" / "digests"
-    package.file_digests(release, ["site/a.html", "site/b.html"], cache=cache)
-    hashed.clear()
-    reused: set[str] = set()
-    assert sums_failures(release, None, cache, reused, reuse=False) == []
-    assert reused == set()
-    assert sorted(p.name for p in hashed) == ["a.html", "b.html", "t.csv"]
-    hashed.clear()
     assert sums_failures(release, None, cache, reused) == []
     assert reused == {"site/a.html", "site/b.html", "data/t.csv"} and hashed == []
 
