@@ -324,7 +324,7 @@ def _key_from_reads(
 def process_batch(
     task: tuple[list[tuple[str, str | None]], str | None, str, str, int],
 ) -> BatchResult:
-    """Load a batch of articles and write each one's cache file (runs in a worker process).
+    """Load a batch of articles and write the batch's resume file (runs in a worker process).
 
     Args:
         task: ``([(yaml path, cache key or None), ...], schema root, build dir, environment
