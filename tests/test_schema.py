@@ -209,8 +209,8 @@ def test_schema_change_changes_the_derivation(tmp_path: Path) -> None:
     voc = root / "vocabularies.yaml"
     voc.write_text(
         voc.read_text().replace(
-            "    possible: {definition:",
-            "    doubtful: {definition: x, example: y}\n    possible: {definition:",
+            "    possible:\n",
+            "    doubtful:\n      definition: x.\n      example: y\n    possible:\n",
         )
     )
     js = sch.annotation_json_schema(sch.load_schema(root))
