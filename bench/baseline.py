@@ -25,7 +25,13 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
-from factpack.schema import Schema, arrow_type, load_schema, pandera_schema, table_schema_descriptor
+from factpack.shared.schema import (
+    Schema,
+    arrow_type,
+    load_schema,
+    pandera_schema,
+    table_schema_descriptor,
+)
 
 _FOLD = str.maketrans({**dict.fromkeys("‘’‛′", "'"), **dict.fromkeys("“”„″", '"')})
 _SECTIONS = {"sources": "source_id", "events": "event_id", "claims": "claim_id"}

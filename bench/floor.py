@@ -20,7 +20,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import yaml
 
-from factpack.write import PARQUET_OPTIONS
+from factpack.pipeline.write import PARQUET_OPTIONS
 
 
 def _parse(paths: list[str]) -> int:

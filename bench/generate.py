@@ -135,7 +135,7 @@ def article_stem(seed: int, index: int) -> str:
 
 
 def _fold(s: str) -> str:
-    """Fold quotes like factpack.selectors does (the text here has no white-space runs)."""
+    """Fold quotes like factpack.pipeline.selectors does (the text here has no white-space runs)."""
     for a, b in _FOLD:
         if a in s:
             s = s.replace(a, b)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from factpack import releases
+from factpack.researcher import releases
 from releasefixture import write_release
 
 

@@ -25,8 +25,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from factpack.annotations import _SCHEMA_CODES, MAX_ANNOTATION_BYTES, MAX_TEXT_BYTES
 from factpack.cli import cli
+from factpack.pipeline.annotations import _SCHEMA_CODES, MAX_ANNOTATION_BYTES, MAX_TEXT_BYTES
 from test_check import EXPECTED as CHECK_EXPECTED
 from test_check import FIXTURES as CHECK_FIXTURES
 
@@ -199,7 +199,7 @@ def _child(yaml_text: str, tmp_path: Path, name: str) -> tuple[float, int, str]:
     (d / "a.yaml").write_text(yaml_text, encoding="utf-8")
     code = (
         "import resource, sys, time\n"
-        "from factpack.annotations import check_paths\n"
+        "from factpack.pipeline.annotations import check_paths\n"
         "t = time.perf_counter()\n"
         "problems = check_paths([sys.argv[1]])\n"
         "dt = time.perf_counter() - t\n"
@@ -238,7 +238,7 @@ def test_billion_laughs_is_refused_quickly_with_bounded_memory(tmp_path: Path) -
 
 def test_alias_refusal_never_expands(monkeypatch: pytest.MonkeyPatch) -> None:
     """The mechanism: the expansion is measured on the composed graph, never built."""
-    from factpack import yamlload
+    from factpack.pipeline import yamlload
 
     built: list[int] = []
     real = yamlload._build
@@ -259,7 +259,7 @@ def test_alias_refusal_never_expands(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_only_documents_with_aliases_are_measured(monkeypatch: pytest.MonkeyPatch) -> None:
     """Without both '&' and '*' nothing can be an alias: the build is the only walk."""
-    from factpack import yamlload
+    from factpack.pipeline import yamlload
 
     measured: list[int] = []
     real = yamlload.measure
@@ -296,7 +296,7 @@ def _calls(tree: ast.AST) -> Iterator[ast.Call]:
 def _codes_in_source() -> dict[str, str]:
     """Every rule code given as ``code="..."`` anywhere in src/factpack (code -> file)."""
     codes: dict[str, str] = {}
-    for path in sorted(SRC.glob("*.py")):
+    for path in sorted(SRC.rglob("*.py")):
         for call in _calls(ast.parse(path.read_text(encoding="utf-8"))):
             for kw in call.keywords:
                 if kw.arg == "code" and isinstance(kw.value, ast.Constant):
@@ -319,7 +319,7 @@ def test_every_problem_in_the_checker_has_a_code() -> None:
     """Each Problem(...) / YamlError(...) / checker.add(...) call in the checker's modules
     names its rule code."""
     for name in OWN_MODULES:
-        tree = ast.parse((SRC / name).read_text(encoding="utf-8"))
+        tree = ast.parse((SRC / "pipeline" / name).read_text(encoding="utf-8"))
         for call in _calls(tree):
             func = call.func
             called = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
@@ -343,7 +343,7 @@ def test_build_refuses_colliding_article_ids(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The build refuses them first, with the checker's message; nothing is published."""
-    from factpack.release import BuildFailed, build
+    from factpack.pipeline.release import BuildFailed, build
 
     seeds = tmp_path / "seeds"
     shutil.copytree(CATALOGUE / "content_ids_collide", seeds)
@@ -366,10 +366,10 @@ def test_offsets_that_do_not_cut_the_evidence_fail_layer_3(
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from factpack.annotations import load_article
-    from factpack.checks import cross_checks
-    from factpack.schema import load_schema
-    from factpack.tables import article_rows, assemble
+    from factpack.pipeline.annotations import load_article
+    from factpack.pipeline.checks import cross_checks
+    from factpack.pipeline.tables import article_rows, assemble
+    from factpack.shared.schema import load_schema
 
     shutil.copy(CHECK_FIXTURES / "valid.yaml", tmp_path / "a1.yaml")
     shutil.copy(CHECK_FIXTURES / "article.txt", tmp_path / "a1.txt")

@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from factpack.annotations import (
+from factpack.cli import cli
+from factpack.pipeline.annotations import (
     _schema_parts,
     article_id_of,
     check_paths,
     fast_validator,
     load_article,
 )
-from factpack.cli import cli
 
 FIXTURES = Path(__file__).parent / "fixtures" / "check"
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
@@ -278,7 +278,7 @@ def test_the_seed_passes() -> None:
 @pytest.mark.parametrize("name", ["valid", *sorted(EXPECTED)])
 def test_fast_schema_path_agrees_with_jsonschema(name: str) -> None:
     """The fast path for clean files never passes what jsonschema rejects."""
-    from factpack.yamlload import load_yaml
+    from factpack.pipeline.yamlload import load_yaml
 
     loaded = load_yaml((FIXTURES / f"{name}.yaml").read_text(encoding="utf-8"))
     if loaded.data is None:
@@ -291,7 +291,7 @@ def test_fast_schema_path_agrees_with_jsonschema(name: str) -> None:
 def test_positions_follow_the_data_path() -> None:
     """Positions are found on demand in the node tree: values, keys, the first of duplicate
     keys, and the nearest existing ancestor of a path the data does not have."""
-    from factpack.yamlload import load_yaml
+    from factpack.pipeline.yamlload import load_yaml
 
     loaded = load_yaml("a:\n  b: [x, {c: 1}]\n  b: 2\nd: 'e'\n")
     assert loaded.where(("a", "b", 1, "c")) == (2, 14)
@@ -307,7 +307,7 @@ def test_positions_follow_the_data_path() -> None:
 
 @pytest.mark.parametrize("size", [0, 1, 4095, 4096])
 def test_read_takes_files_up_to_the_limit_whole(tmp_path: Path, size: int) -> None:
-    from factpack.annotations import _read
+    from factpack.pipeline.annotations import _read
 
     path = tmp_path / "a.yaml"
     path.write_bytes(bytes(range(256)) * (size // 256) + b"x" * (size % 256))
@@ -315,7 +315,7 @@ def test_read_takes_files_up_to_the_limit_whole(tmp_path: Path, size: int) -> No
 
 
 def test_read_reports_a_file_over_the_limit(tmp_path: Path) -> None:
-    from factpack.annotations import _read
+    from factpack.pipeline.annotations import _read
 
     path = tmp_path / "a.yaml"
     path.write_bytes(b"x" * 4097)
@@ -330,7 +330,7 @@ def test_read_a_file_that_grew_after_its_size_was_taken(
     """The size is only a hint for the buffer: a file longer than it is still read whole."""
     import os
 
-    from factpack import annotations
+    from factpack.pipeline import annotations
 
     path = tmp_path / "a.yaml"
     path.write_bytes(b"y" * size)

@@ -11,18 +11,18 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from factpack import checks
-from factpack.annotations import load_article
-from factpack.checks import (
+from factpack.pipeline import checks
+from factpack.pipeline.annotations import load_article
+from factpack.pipeline.checks import (
     Failure,
     cross_checks,
     duckdb_matches,
     multiset_differences,
     validate_tables,
 )
-from factpack.schema import Schema, load_schema
-from factpack.tables import article_rows, assemble
-from factpack.write import arrow_chunks, chunk_rows, duckdb_connection, write_duckdb
+from factpack.pipeline.tables import article_rows, assemble
+from factpack.pipeline.write import arrow_chunks, chunk_rows, duckdb_connection, write_duckdb
+from factpack.shared.schema import Schema, load_schema
 
 SEEDS = Path(__file__).parent / "fixtures" / "build" / "seeds"
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from factpack import diff, releases
 from factpack.cli import cli
-from factpack.problems import FactpackError
+from factpack.researcher import diff, releases
+from factpack.shared.problems import FactpackError
 from releasefixture import ROWS, rows, write_release
 
 

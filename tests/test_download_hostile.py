@@ -21,9 +21,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from factpack import download, releases
 from factpack.cli import cli
-from factpack.problems import FactpackError
+from factpack.researcher import download, releases
+from factpack.shared.problems import FactpackError
 from releasefixture import NAME, serve, write_sums, write_zip
 
 TOP = f"{NAME}-0.1.0"

@@ -1,7 +1,7 @@
 """fastyaml: the line parser gives exactly the libyaml path's data, or declines.
 
-Differential: whenever :func:`factpack.fastyaml.parse` accepts a text, its data must equal
-(with the same Python types and key order) what :func:`factpack.yamlload.load_composed`
+Differential: whenever :func:`factpack.pipeline.fastyaml.parse` accepts a text, its data must equal
+(with the same Python types and key order) what :func:`factpack.pipeline.yamlload.load_composed`
 builds. The canonical shapes (the seed, generated articles, ``factpack new`` output, the test
 fixtures' seeds) must be accepted, so the fast path cannot silently stop working.
 """
@@ -20,10 +20,10 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from factpack import yamlload
-from factpack.fastyaml import parse
-from factpack.scaffold import annotation_skeleton
-from factpack.yamlload import load_composed, load_yaml
+from factpack.pipeline import yamlload
+from factpack.pipeline.fastyaml import parse
+from factpack.pipeline.scaffold import annotation_skeleton
+from factpack.pipeline.yamlload import load_composed, load_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 

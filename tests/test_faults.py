@@ -24,8 +24,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from factpack import release, write
 from factpack.cli import cli
+from factpack.pipeline import release, write
 
 ROOT = Path(__file__).resolve().parents[1]
 N_ARTICLES = 20

@@ -8,7 +8,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from factpack.formulas import describe, formula_cells
+from factpack.pipeline.formulas import describe, formula_cells
 
 
 def test_formula_cells_found_in_string_columns_only() -> None:
@@ -51,7 +51,7 @@ def test_empty_tables() -> None:
 def test_build_keeps_formula_cells_verbatim_reports_and_warns(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from factpack import release
+    from factpack.pipeline import release
 
     seeds = tmp_path / "seeds"
     shutil.copytree(Path(__file__).parent / "fixtures" / "build" / "seeds", seeds)

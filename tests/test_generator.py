@@ -13,7 +13,7 @@ from types import ModuleType
 import pytest
 import yaml
 
-from factpack.annotations import check_paths
+from factpack.pipeline.annotations import check_paths
 
 ROOT = Path(__file__).resolve().parents[1]
 

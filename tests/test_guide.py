@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from factpack import guide
-from factpack.problems import FactpackError
-from factpack.schema import load_schema
+from factpack.shared import guide
+from factpack.shared.problems import FactpackError
+from factpack.shared.schema import load_schema
 
 
 def test_committed_guide_is_up_to_date() -> None:

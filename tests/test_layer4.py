@@ -12,9 +12,9 @@ import pyarrow.csv as pacsv
 import pytest
 from click.testing import CliRunner
 
-from factpack import checks, package, release
-from factpack.checks import check_release_detail
 from factpack.cli import cli
+from factpack.pipeline import checks, package, release
+from factpack.pipeline.checks import check_release_detail
 
 FIXTURE_SEEDS = Path(__file__).parent / "fixtures" / "build" / "seeds"
 NAME = "factpack-news-events-0.1.0"

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from factpack.annotations import load_article
 from factpack.cli import cli
+from factpack.pipeline.annotations import load_article
 
 TEXT = "Putin blames US for ‘assassination bid’\nRUSSIA has blitzed Kyiv.\n"
 

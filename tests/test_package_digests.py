@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from factpack import package
+from factpack.pipeline import package
 
 OLD = 30  # seconds: files this old are trusted by the cache
 
@@ -175,7 +175,7 @@ def test_layer_4_reads_what_it_must_and_records_it_for_the_next_build(
 ) -> None:
     """A sampled check takes unchanged files from the cache, a full one reads every file;
     both record what they hashed, so the next sampled check reads nothing."""
-    from factpack.checks import sums_failures
+    from factpack.pipeline.checks import sums_failures
 
     release = _release_with_sums(tmp_path / "r")
     cache = tmp_path / "build" / "digests"
@@ -196,7 +196,7 @@ def test_layer_4_reads_what_it_must_and_records_it_for_the_next_build(
 
 
 def test_sampled_layer_4_reads_a_file_changed_since_it_was_cached(tmp_path: Path) -> None:
-    from factpack.checks import sums_failures
+    from factpack.pipeline.checks import sums_failures
 
     release = _release_with_sums(tmp_path / "r")
     cache = tmp_path / "build" / "digests"

@@ -17,17 +17,17 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 
-from factpack import partition, release
-from factpack.checks import check_release
-from factpack.partition import (
+from factpack.pipeline import partition, release
+from factpack.pipeline.checks import check_release
+from factpack.pipeline.partition import (
     NULL_PARTITION,
     partition_failures,
     partition_files,
     release_years,
     write_partitioned,
 )
-from factpack.problems import FactpackError
-from factpack.write import PARQUET_OPTIONS
+from factpack.pipeline.write import PARQUET_OPTIONS
+from factpack.shared.problems import FactpackError
 
 
 def _events() -> pa.Table:

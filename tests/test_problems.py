@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from factpack.problems import display_path
+from factpack.shared.problems import display_path
 
 
 def test_paths_below_the_working_directory_are_shown_relative(

@@ -18,10 +18,10 @@ from typing import Any
 import duckdb
 import pytest
 
-from factpack import release
-from factpack.checks import Failure, check_release
-from factpack.package import EXAMPLE_QUERIES
-from factpack.progress import Progress
+from factpack.pipeline import release
+from factpack.pipeline.checks import Failure, check_release
+from factpack.pipeline.package import EXAMPLE_QUERIES
+from factpack.shared.progress import Progress
 
 FIXTURE_SEEDS = Path(__file__).parent / "fixtures" / "build" / "seeds"
 REPO = Path(__file__).resolve().parents[1]
@@ -434,7 +434,7 @@ def test_unreadable_or_foreign_resume_files_are_ignored(tmp_path: Path) -> None:
 def test_zip_uses_the_set_deflate_level_and_matches_the_files(
     built: tuple[Path, release.BuildResult], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from factpack import package
+    from factpack.pipeline import package
 
     rel = built[0] / "dist" / NAME
     sizes = []
@@ -450,7 +450,7 @@ def test_zip_uses_the_set_deflate_level_and_matches_the_files(
 
 
 def test_sha256sums_reuses_digests_it_is_given(built: tuple[Path, release.BuildResult]) -> None:
-    from factpack import package
+    from factpack.pipeline import package
 
     rel = built[0] / "dist" / NAME
     text = package.sha256sums_text(rel, {"data/claims.csv": "f" * 64})
@@ -459,7 +459,7 @@ def test_sha256sums_reuses_digests_it_is_given(built: tuple[Path, release.BuildR
 
 
 def test_batch_conversion_names_the_article_whose_values_do_not_fit() -> None:
-    from factpack.schema import load_schema
+    from factpack.shared.schema import load_schema
 
     schema = load_schema()
     good = {"articles": [], "sources": [], "events": [], "claims": []}
@@ -502,7 +502,8 @@ def test_small_old_release_is_deleted_before_publish_returns(tmp_path: Path) -> 
 def test_rebuild_reuses_the_previous_zip_and_cached_site_pages(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from factpack import package, site
+    from factpack.pipeline import package
+    from factpack.researcher import site
 
     copy_seeds(tmp_path)
     run_build(tmp_path)
@@ -538,7 +539,7 @@ def test_page_keys_change_with_the_article_and_the_code() -> None:
 def test_article_keys_follow_the_files_and_skip_unchanged_ones_with_a_cache(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from factpack import package
+    from factpack.pipeline import package
 
     seeds = copy_seeds(tmp_path)
     old = time.time() - 60
@@ -571,7 +572,7 @@ def _age(seeds: Path, seconds: int = 60) -> None:
 
 
 def test_a_worker_keys_an_article_without_a_key_from_the_bytes_it_read(tmp_path: Path) -> None:
-    from factpack import package
+    from factpack.pipeline import package
 
     seeds = copy_seeds(tmp_path)
     yamls = sorted(seeds.glob("*.yaml"))
@@ -595,7 +596,7 @@ def test_a_worker_keys_an_article_without_a_key_from_the_bytes_it_read(tmp_path:
 def test_a_clean_build_reads_each_input_once_and_an_unchanged_rebuild_reads_none(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from factpack import package
+    from factpack.pipeline import package
 
     seeds = copy_seeds(tmp_path)
     _age(seeds)
@@ -628,7 +629,7 @@ def test_a_clean_build_reads_each_input_once_and_an_unchanged_rebuild_reads_none
 def test_sha256sums_takes_the_pages_sha256_from_the_site_not_from_a_read(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from factpack import package
+    from factpack.pipeline import package
 
     copy_seeds(tmp_path)
     real_hash, real_check = package.sha256_file, release.check_and_zip
@@ -704,7 +705,7 @@ def test_workers_leave_batch_tables_as_files_that_the_build_maps_and_removes(
 
 
 RELEASE_MEMORY_PROBE = """
-from factpack import release
+from factpack.pipeline import release
 
 def rss_mb():
     with open("/proc/self/status", encoding="ascii") as fh:

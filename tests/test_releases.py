@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from factpack import releases
 from factpack.cli import cli
-from factpack.problems import FactpackError
+from factpack.researcher import releases
+from factpack.shared.problems import FactpackError
 from releasefixture import NAME, rows, serve, write_release
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from factpack import release
+from factpack.pipeline import release
 
 FIXTURE_SEEDS = Path(__file__).parent / "fixtures" / "build" / "seeds"
 NAME = "factpack-news-events-0.1.0"

@@ -9,8 +9,8 @@ from typing import Any
 import jsonschema
 import pytest
 
-from factpack import schema as sch
-from factpack.problems import FactpackError
+from factpack.shared import schema as sch
+from factpack.shared.problems import FactpackError
 
 REPO_SCHEMA = Path(__file__).resolve().parents[1] / "schema"
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from factpack.selectors import FoldedText, Selector, SelectorError, fold, resolve
+from factpack.pipeline.selectors import FoldedText, Selector, SelectorError, fold, resolve
 
 TEXT = (
     "Putin blames US for ‘assassination bid in Kremlin’\n"

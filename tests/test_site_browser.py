@@ -96,7 +96,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, dict[str
 
     Returns (release dir, seed article id, that article's rows per table).
     """
-    from factpack.release import build
+    from factpack.pipeline.release import build
 
     work = tmp_path_factory.mktemp("seed-build")
     release = build(ROOT / "seeds", work / "dist", work / "build").release_dir

@@ -11,7 +11,7 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
-from factpack import site
+from factpack.researcher import site
 from test_site import A1, A2, fixture_rows, write_release
 
 KEYS = {A1: "key-1", A2: "key-2"}

@@ -9,10 +9,10 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from factpack.article import Article
-from factpack.problems import FactpackError
-from factpack.schema import Schema, arrow_schema, load_schema
-from factpack.tables import article_rows, assemble, sort_rows, start_utc
+from factpack.pipeline.article import Article
+from factpack.pipeline.tables import article_rows, assemble, sort_rows, start_utc
+from factpack.shared.problems import FactpackError
+from factpack.shared.schema import Schema, arrow_schema, load_schema
 
 TEXT = "Headline\nSpokesman Ann Lee said a drone 🚀 hit Kyiv at 20:00.\n"
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from factpack import package
+from factpack.pipeline import package
 
 TOP = "demo-1.0"
 CREATED = "2024-05-06T07:08:09Z"

@@ -1,7 +1,7 @@
 """factpack: publish research datasets built from annotated news articles.
 
-``factpack.connect()`` and ``factpack.load()`` (see :mod:`factpack.api`) are imported on first
-use, so ``import factpack`` stays fast.
+``factpack.connect()`` and ``factpack.load()`` (see :mod:`factpack.researcher.api`) are
+imported on first use, so ``import factpack`` stays fast.
 """
 
 from typing import Any
@@ -12,7 +12,7 @@ __all__ = ["__version__", "connect", "load"]
 
 def __getattr__(name: str) -> Any:
     if name in ("connect", "load"):
-        from factpack import api
+        from factpack.researcher import api
 
         return getattr(api, name)
     raise AttributeError(f"module 'factpack' has no attribute {name!r}")

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from factpack import __version__
-from factpack.problems import FactpackError, UsageError, display_path
+from factpack.shared.problems import FactpackError, UsageError, display_path
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -29,7 +29,7 @@ def cli() -> None:
 )
 def schema_cmd(write: bool, check: bool, schema_dir: Path | None) -> None:
     """Derive the annotation JSON Schema from schema/ (print it, --write or --check it)."""
-    from factpack import schema as schema_mod
+    from factpack.shared import schema as schema_mod
 
     try:
         if write:
@@ -78,8 +78,8 @@ _RELEASE_HELP = "A release directory or version (default: newest in dist/, else 
 )
 def query_cmd(sql: str, release: str | None, fmt: str, output: Path | None) -> None:
     """Run SQL over a release; tables: articles, sources, events, claims."""
-    from factpack import query
-    from factpack.releases import resolve_release
+    from factpack.researcher import query
+    from factpack.researcher.releases import resolve_release
 
     try:
         if output is not None and output.suffix.lower() not in query.OUTPUT_SUFFIXES:
@@ -113,7 +113,7 @@ def query_cmd(sql: str, release: str | None, fmt: str, output: Path | None) -> N
 )
 def download_cmd(version: str | None, index_url: str | None, to: Path | None) -> None:
     """Download a release (default: the newest), verify every file and unpack it."""
-    from factpack import download
+    from factpack.researcher import download
 
     try:
         if not index_url:
@@ -139,7 +139,7 @@ def releases_cmd(index_url: str | None) -> None:
     """List the released versions with dates and row counts."""
     import pyarrow as pa
 
-    from factpack import query, releases
+    from factpack.researcher import query, releases
 
     try:
         entries = releases.load_index(index_url)
@@ -164,8 +164,8 @@ def diff_cmd(old: str, new: str, fmt: str) -> None:
     """Rows added, removed and changed (by primary key) between two releases."""
     import json
 
-    from factpack import diff
-    from factpack.releases import resolve_release
+    from factpack.researcher import diff
+    from factpack.researcher.releases import resolve_release
 
     try:
         result = diff.diff_releases(resolve_release(old), resolve_release(new))
@@ -181,7 +181,7 @@ def diff_cmd(old: str, new: str, fmt: str) -> None:
 @click.argument("dist", type=click.Path(file_okay=False, path_type=Path), default="dist")
 def release_index_cmd(dist: Path) -> None:
     """Write or update DIST/releases.json from the release archives in DIST."""
-    from factpack import releases
+    from factpack.researcher import releases
 
     try:
         path = releases.update_index(dist)
@@ -195,8 +195,8 @@ def release_index_cmd(dist: Path) -> None:
 @click.argument("release", required=False, metavar="[RELEASE_DIR]")
 def site_cmd(release: str | None) -> None:
     """(Re)generate the review site RELEASE_DIR/site/ (default: the newest release in dist/)."""
-    from factpack import site
-    from factpack.releases import resolve_release
+    from factpack.researcher import site
+    from factpack.researcher.releases import resolve_release
 
     try:
         written = site.build_site(resolve_release(release).path)
@@ -210,7 +210,7 @@ def site_cmd(release: str | None) -> None:
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 def check_cmd(paths: tuple[Path, ...]) -> None:
     """Lint annotation files (files or directories; default seeds/); report every problem."""
-    from factpack.annotations import check_paths
+    from factpack.pipeline.annotations import check_paths
 
     try:
         problems = check_paths(paths or (Path("seeds"),))
@@ -228,8 +228,8 @@ def check_cmd(paths: tuple[Path, ...]) -> None:
 @click.option("--check", is_flag=True, help="Exit 1 when the committed guide is out of date.")
 def guide_cmd(write: bool, check: bool) -> None:
     """Regenerate the field and vocabulary sections of docs/annotation-guide.md."""
-    from factpack import guide
-    from factpack.schema import load_schema
+    from factpack.shared import guide
+    from factpack.shared.schema import load_schema
 
     try:
         path = guide.GUIDE_PATH
@@ -254,7 +254,7 @@ def guide_cmd(write: bool, check: bool) -> None:
 @click.option("--language", default="en", show_default=True, help="ISO 639-1 code of the text.")
 def new_cmd(text: Path, language: str) -> None:
     """Start the annotation seeds/<stem>.yaml of the article text seeds/<stem>.txt."""
-    from factpack import scaffold
+    from factpack.pipeline import scaffold
 
     try:
         path = scaffold.new_annotation(text, language=language)
@@ -330,8 +330,8 @@ def build_cmd(
     partition_by_year: bool,
 ) -> None:
     """Build the dataset release dist/<name>-<version>/ (+ .zip) from seeds/."""
-    from factpack import release
-    from factpack.progress import Progress
+    from factpack.pipeline import release
+    from factpack.shared.progress import Progress
 
     n = len(list(seeds.glob("*.yaml"))) if seeds.is_dir() else 0
     bar = Progress(n, "articles")
@@ -370,7 +370,7 @@ def build_cmd(
 @click.argument("release_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 def validate_cmd(release_dir: Path) -> None:
     """Re-check a release in full: frictionless, every file's sha256, the DuckDB file."""
-    from factpack.checks import check_release
+    from factpack.pipeline.checks import check_release
 
     problems = check_release(release_dir)
     for line in problems:

@@ -12,9 +12,9 @@ import hashlib
 import json
 from pathlib import Path
 
-from factpack.annotations import SAFE_STEM, decode_text
-from factpack.problems import FactpackError, display_path
-from factpack.schema import ANNOTATION_FORMAT
+from factpack.pipeline.annotations import SAFE_STEM, decode_text
+from factpack.shared.problems import FactpackError, display_path
+from factpack.shared.schema import ANNOTATION_FORMAT
 
 
 def _yaml_string(value: str) -> str:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from factpack.problems import FactpackError, display_path
+from factpack.shared.problems import FactpackError, display_path
 
 INDEX_NAME = "releases.json"
 CACHE_ENV = "FACTPACK_CACHE_DIR"
@@ -360,7 +360,7 @@ def load_index(location: str | None, cwd: Path | None = None) -> list[IndexEntry
             )
         return read_index_file(path)
     if "://" in location:
-        from factpack.download import fetch_index
+        from factpack.researcher.download import fetch_index
 
         return fetch_index(location)
     return read_index_file(Path(location))

@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from factpack.problems import FactpackError
+from factpack.shared.problems import FactpackError
 
 TABLE_ORDER: tuple[str, ...] = ("articles", "sources", "events", "claims")
 """The tables in build, release and dictionary order (referenced tables first)."""
@@ -56,7 +56,7 @@ def default_root() -> Path:
     repository root is two levels above this file's folder. Every function that reads
     ``schema/`` also takes the directory as an argument to override this.
     """
-    return Path(__file__).resolve().parents[2] / "schema"
+    return Path(__file__).resolve().parents[3] / "schema"
 
 
 @dataclass(frozen=True)
@@ -580,8 +580,8 @@ def duckdb_ddl(table: Table) -> list[str]:
 
     Columns with types, NOT NULL, CHECK constraints (enum, pattern, minimum, maximum), the
     primary key and the foreign keys to other tables (a self-reference such as
-    ``claims.responds_to`` is checked by :mod:`factpack.checks` instead: DuckDB cannot insert
-    rows that reference later rows of the same statement).
+    ``claims.responds_to`` is checked by :mod:`factpack.pipeline.checks` instead: DuckDB cannot
+    insert rows that reference later rows of the same statement).
     """
     cols = []
     for f in table.fields:

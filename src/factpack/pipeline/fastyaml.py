@@ -3,7 +3,8 @@
 :func:`parse` reads the subset of YAML that annotation files use, line by line (one regular
 expression matched over the whole text, a few string operations per line, no per-character
 loop in Python), and returns the same plain data as the
-libyaml path of :func:`factpack.yamlload.load_yaml` (YAML 1.2 core schema for plain scalars,
+libyaml path of :func:`factpack.pipeline.yamlload.load_yaml` (YAML 1.2 core schema for plain
+scalars,
 quoted and block scalars are strings, dates stay strings) -- or None, "decline", for anything it
 is not certain about; the caller then composes the text with libyaml as before.
 
@@ -24,7 +25,7 @@ import json
 import re
 from typing import Any
 
-from factpack.yamlload import scalar_value
+from factpack.pipeline.yamlload import scalar_value
 
 MAX_DEPTH = 30
 """Deepest nesting accepted here; deeper documents go to libyaml (which refuses past 40)."""

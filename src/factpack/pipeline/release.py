@@ -33,9 +33,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 import factpack
-from factpack import package, partition, write
-from factpack.annotations import FileRead, id_collisions
-from factpack.checks import (
+from factpack.pipeline import package, partition, write
+from factpack.pipeline.annotations import FileRead, id_collisions
+from factpack.pipeline.checks import (
     Failure,
     ReleaseCheck,
     check_release_detail,
@@ -43,23 +43,23 @@ from factpack.checks import (
     should_sample,
     validate_tables,
 )
-from factpack.formulas import FormulaCell, formula_cells
-from factpack.formulas import describe as describe_formulas
-from factpack.problems import FactpackError, Problem, display_path
-from factpack.schema import Schema, arrow_schema, load_schema
-from factpack.tables import Row, article_rows, article_tables, combine_table
+from factpack.pipeline.formulas import FormulaCell, formula_cells
+from factpack.pipeline.formulas import describe as describe_formulas
+from factpack.pipeline.tables import Row, article_rows, article_tables, combine_table
+from factpack.shared.problems import FactpackError, Problem, display_path
+from factpack.shared.schema import Schema, arrow_schema, load_schema
 
 LIBRARIES = ("duckdb", "frictionless", "jsonschema", "pandas", "pandera", "pyarrow", "pyyaml")
 """Libraries whose versions are part of the cache key and named in the data card."""
 
 ARTICLE_MODULES = (
-    "annotations.py",
-    "article.py",
-    "problems.py",
-    "schema.py",
-    "selectors.py",
-    "tables.py",
-    "yamlload.py",
+    "pipeline/annotations.py",
+    "pipeline/article.py",
+    "shared/problems.py",
+    "shared/schema.py",
+    "pipeline/selectors.py",
+    "pipeline/tables.py",
+    "pipeline/yamlload.py",
 )
 """The modules that turn one article pair into rows: their source is part of the cache key."""
 
@@ -187,7 +187,7 @@ def article_keys(
 ) -> dict[str, str]:
     """Return ``{stem: article key}`` of every annotation and the text beside it.
 
-    The files' sha256 come from :func:`factpack.package.file_digests`: with ``cache`` (in
+    The files' sha256 come from :func:`factpack.pipeline.package.file_digests`: with ``cache`` (in
     ``build/``) a file whose device, inode, size and mtime are unchanged since it was hashed
     is not read again (git's rule against racy edits), so an incremental build of 100,000
     articles does not read their 2 GB to find the one that changed.
@@ -231,13 +231,14 @@ def process_article(
 
     Args:
         task: ``(yaml path, schema root)``.
-        reads: Gets what was read of each file (see :func:`factpack.annotations.load_article`).
+        reads: Gets what was read of each file (see
+        :func:`factpack.pipeline.annotations.load_article`).
 
     Returns:
         The yaml path, the article's rows per table (None when the article has errors) and its
         problems.
     """
-    from factpack.annotations import load_article
+    from factpack.pipeline.annotations import load_article
 
     yaml_path, schema_root = task
     article, problems = load_article(Path(yaml_path), reads)
@@ -297,8 +298,8 @@ class BatchResult:
     keys: dict[str, str] = field(default_factory=dict)
     """Stem -> cache key of the good articles that came without one (computed here)."""
     digests: str = ""
-    """Lines of the input digest cache (:func:`factpack.package.digest_cache_lines`) for
-    the files hashed here that qualify (:func:`factpack.package.cacheable`): text, not a
+    """Lines of the input digest cache (:func:`factpack.pipeline.package.digest_cache_lines`) for
+    the files hashed here that qualify (:func:`factpack.pipeline.package.cacheable`): text, not a
     dict, so 200,000 entries do not leave 80 MB of small objects in the building process."""
 
 
@@ -626,7 +627,7 @@ def _load_pieces(
     progress: Callable[[str], None] | None,
 ) -> tuple[list[dict[str, pa.Table | str]], int, list[Problem], dict[str, str], bool]:
     """The pieces of :func:`load_tables`; the last item says the columnar cache is stale."""
-    from factpack.annotations import article_id_of
+    from factpack.pipeline.annotations import article_id_of
 
     resume_dir = build_dir / RESUME_DIR
     resume_dir.mkdir(parents=True, exist_ok=True)
@@ -723,7 +724,7 @@ def stage_data(
     Parquet and CSV files, the DuckDB file (written on a thread meanwhile: DuckDB and
     pyarrow's writers release the GIL), ``datapackage.json``, the data card and
     ``CITATION.cff``. After this the Arrow tables are no longer needed. ``partition_by_year``
-    adds ``data/partitioned/`` (:func:`factpack.partition.write_release_partitions`).
+    adds ``data/partitioned/`` (:func:`factpack.pipeline.partition.write_release_partitions`).
 
     Returns:
         The release dir and the sha256 of the data files (relative path -> hex), computed once.
@@ -788,11 +789,11 @@ def stage_site_and_sums(
     """Write the review site (from the staged tables) and ``SHA256SUMS`` of the release.
 
     ``page_keys`` (article id -> key of everything its page shows) and ``cache_dir`` let the
-    site reuse the pages of unchanged articles (:func:`factpack.site.build_site`);
+    site reuse the pages of unchanged articles (:func:`factpack.researcher.site.build_site`);
     ``digest_cache`` keeps the sha256 of files whose inode is unchanged (the reused pages).
     """
     try:
-        from factpack import site
+        from factpack.researcher import site
     except ImportError:  # pragma: no cover - the review site is optional
         site = None  # type: ignore[assignment]
     known = dict(digests)
@@ -812,7 +813,7 @@ def page_keys_of(keys: Mapping[str, str], code_key: str) -> dict[str, str]:
     The article key covers its annotation, text, ``schema/`` (package metadata included) and
     library versions; ``code_key`` (:func:`package_key`) every module the page depends on.
     """
-    from factpack.annotations import article_id_of
+    from factpack.pipeline.annotations import article_id_of
 
     return {
         article_id_of(stem): hashlib.sha256(f"{key}\0{code_key}".encode()).hexdigest()
@@ -834,7 +835,7 @@ def check_and_zip(
     release that fails layer 4 is never published, zip included. ``previous`` is the zip of
     the release being replaced: its unchanged entries are copied, not compressed again.
     ``digest_cache`` spares a sampled check from reading unchanged files again
-    (:func:`factpack.checks.check_release_detail`).
+    (:func:`factpack.pipeline.checks.check_release_detail`).
     """
     zip_path = out.parent / f"{out.name}.zip"
     with ThreadPoolExecutor(1) as pool:
@@ -948,8 +949,8 @@ def build(
     """Build the release of ``seeds_dir`` into ``dist_dir`` (see the module docstring).
 
     Layer 4 reads a sample of the rows when the release has more than
-    :data:`factpack.checks.SAMPLE_THRESHOLD` rows, unless ``full_check``; the data card says
-    which check the release passed. ``partition_by_year`` adds a hive-partitioned copy of
+    :data:`factpack.pipeline.checks.SAMPLE_THRESHOLD` rows, unless ``full_check``; the data card
+    says which check the release passed. ``partition_by_year`` adds a hive-partitioned copy of
     every table (``data/partitioned/<table>/year=YYYY/part-N.parquet``, docs/scaling.md).
 
     Raises:

@@ -85,7 +85,7 @@ class Loaded:
         data: The document as dicts, lists, str, int, float, bool and None.
         root: The composed node tree (None for an empty document or after a syntax error;
             None until :meth:`where` composes ``source`` when the data came from the fast
-            parser, :mod:`factpack.fastyaml`).
+            parser, :mod:`factpack.pipeline.fastyaml`).
         errors: What could not be loaded (syntax errors, duplicate keys, unsupported tags,
             alias bombs, too deep nesting); ``data`` is None after a syntax error or a refused
             alias expansion.
@@ -95,7 +95,8 @@ class Loaded:
     root: yaml.Node | None = None
     errors: list[YamlError] = field(default_factory=list)
     source: str | None = field(default=None, repr=False, compare=False)
-    """The text, while ``root`` is still to be composed (data from :mod:`factpack.fastyaml`)."""
+    """The text, while ``root`` is still to be composed (data from
+    :mod:`factpack.pipeline.fastyaml`)."""
 
     def where(self, path: Path_, *, key: bool = False) -> tuple[int, int]:
         """Return the 1-based position of ``path`` (of its key when ``key``).
@@ -206,11 +207,14 @@ def _syntax_hint(problem: str, char: str) -> str:
 def load_yaml(text: str) -> Loaded:
     """Build the plain data of ``text``, able to give the position of every key and value.
 
-    Plain block-style YAML is read by :func:`factpack.fastyaml.parse` (the same data, several
-    times faster), and its node tree is composed only if :meth:`Loaded.where` is called;
+
+    Plain block-style YAML is read by :func:`factpack.pipeline.fastyaml.parse` (the same data,
+    several times faster), and its node tree is composed only if :meth:`Loaded.where` is called;
     anything else (and every document with an error) goes to :func:`load_composed`.
     """
-    from factpack.fastyaml import parse  # it imports this module: import here, not at the top
+    from factpack.pipeline.fastyaml import (
+        parse,  # it imports this module: import here, not at the top
+    )
 
     data = parse(text)
     if data is not None:

@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from factpack.problems import FactpackError
-from factpack.query import jsonable, quote_identifier, quote_literal, render_table
-from factpack.releases import Release
+from factpack.researcher.query import jsonable, quote_identifier, quote_literal, render_table
+from factpack.researcher.releases import Release
+from factpack.shared.problems import FactpackError
 
 
 @dataclass(frozen=True)

@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from factpack import __version__
-from factpack.releases import sha256_file
-from factpack.schema import Schema, data_dictionary, table_schema_descriptor
+from factpack.researcher.releases import sha256_file
+from factpack.shared.schema import Schema, data_dictionary, table_schema_descriptor
 
 DATAPACKAGE_PROFILE = "https://datapackage.org/profiles/2.0/datapackage.json"
 PARQUET_MEDIATYPE = "application/vnd.apache.parquet"
@@ -223,9 +223,10 @@ def data_card(
 ) -> str:
     """Return the release's README.md: what, how built, counts, dictionary, query, cite.
 
-    ``formulas`` (:func:`factpack.formulas.formula_cells`) adds a spreadsheet warning;
+    ``formulas`` (:func:`factpack.pipeline.formulas.formula_cells`) adds a spreadsheet warning;
     ``sampled`` says the build checked the package (layer 4) on a sample, not in full;
-    ``partitions`` (table -> its partition files, :func:`factpack.partition.partition_files`)
+    ``partitions`` (table -> its partition files,
+    :func:`factpack.pipeline.partition.partition_files`)
     describes the partitioned copy of a build with ``--partition-by-year``.
     """
     pkg = schema.package

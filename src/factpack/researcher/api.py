@@ -15,8 +15,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from factpack.problems import FactpackError
-from factpack.releases import resolve_release
+from factpack.researcher.releases import resolve_release
+from factpack.shared.problems import FactpackError
 
 if TYPE_CHECKING:
     import duckdb
@@ -37,7 +37,7 @@ def connect(release: str | Path | None = None) -> duckdb.DuckDBPyConnection:
     >>> con.sql("select source_kind, count(*) as n from sources group by 1 order by 1").fetchall()
     [('government', 1), ('person', 1)]
     """
-    from factpack import query
+    from factpack.researcher import query
 
     return query.connect(resolve_release(release))
 

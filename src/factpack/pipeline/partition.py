@@ -22,8 +22,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from factpack.problems import FactpackError
-from factpack.write import PARQUET_OPTIONS
+from factpack.pipeline.write import PARQUET_OPTIONS
+from factpack.shared.problems import FactpackError
 
 NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
 """The directory value of rows whose partitioning date is null (the Hive convention)."""

@@ -26,8 +26,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from factpack.problems import FactpackError, display_path
-from factpack.releases import (
+from factpack.researcher.releases import (
     IndexEntry,
     cache_dir,
     cached_releases_dir,
@@ -35,6 +34,7 @@ from factpack.releases import (
     sha256_file,
     version_key,
 )
+from factpack.shared.problems import FactpackError, display_path
 
 SUMS_NAME = "SHA256SUMS"
 INDEX_LIMIT = 16 * 1024 * 1024

@@ -13,8 +13,8 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from factpack.problems import FactpackError, UsageError, display_path
-from factpack.releases import Release
+from factpack.researcher.releases import Release
+from factpack.shared.problems import FactpackError, UsageError, display_path
 
 if TYPE_CHECKING:
     import duckdb

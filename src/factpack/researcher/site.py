@@ -36,8 +36,8 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from factpack.problems import FactpackError, display_path
-from factpack.releases import read_descriptor
+from factpack.researcher.releases import read_descriptor
+from factpack.shared.problems import FactpackError, display_path
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -1007,7 +1007,9 @@ ASSETS = ("style.css", "article.js")
 
 
 def _asset(name: str) -> str:
-    return (resources.files("factpack") / "site_assets" / name).read_text(encoding="utf-8")
+    return (resources.files("factpack.researcher") / "site_assets" / name).read_text(
+        encoding="utf-8"
+    )
 
 
 PARALLEL_MIN_ARTICLES = 400

@@ -15,11 +15,16 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from factpack.schema import Schema, Table, pandera_schema
-from factpack.write import DUCKDB_MEMORY_LIMIT, duckdb_connection, duckdb_source, sql_string
+from factpack.pipeline.write import (
+    DUCKDB_MEMORY_LIMIT,
+    duckdb_connection,
+    duckdb_source,
+    sql_string,
+)
+from factpack.shared.schema import Schema, Table, pandera_schema
 
 if TYPE_CHECKING:
-    from factpack.package import ReadDigest
+    from factpack.pipeline.package import ReadDigest
 
 
 @dataclass(frozen=True, order=True)
@@ -288,7 +293,7 @@ def duckdb_matches(
         db_path: The DuckDB file.
         tables: Each table as Arrow or as the path of its Parquet file (read by DuckDB, never
             loaded in Python).
-        memory_limit: DuckDB's memory limit (see :func:`factpack.write.duckdb_connection`).
+        memory_limit: DuckDB's memory limit (see :func:`factpack.pipeline.write.duckdb_connection`).
         threads: DuckDB's threads (``None``: its default).
     """
     failures: list[Failure] = []
@@ -661,18 +666,18 @@ def sums_failures(
     """Check SHA256SUMS: every listed file's sha256, and that every file is listed.
 
     ``digests`` (when given) receives every computed sha256 by relative path. Every file is
-    read again, on :data:`factpack.package.HASH_JOBS` threads, except with ``digest_cache``
+    read again, on :data:`factpack.pipeline.package.HASH_JOBS` threads, except with ``digest_cache``
     and ``reuse`` (a routine build's sampled check): a file whose device, inode, size and
     mtime are those the build's digest cache recorded when it hashed them (the unchanged
     site pages, hard links of the last build's) takes the cached sha256; ``reused``
     receives their paths. The files read here are recorded in ``digest_cache`` (under its
-    racy rule, :func:`factpack.package.file_digests`) for the next build: the site's pages
+    racy rule, :func:`factpack.pipeline.package.file_digests`) for the next build: the site's pages
     are hashed first here, SHA256SUMS takes their sha256 from the bytes the site wrote.
 
     ``read`` holds the sha256 of files another reader has just read whole (the zip writer,
     beside this check): they are checked with those digests, not read a second time.
     """
-    from factpack.package import SUMS_FILE, file_digests, release_files
+    from factpack.pipeline.package import SUMS_FILE, file_digests, release_files
 
     sums_path = release_dir / SUMS_FILE
     if not sums_path.is_file():

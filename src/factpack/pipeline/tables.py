@@ -1,7 +1,7 @@
 """One article's rows, and all articles assembled into Arrow tables.
 
-Column names, types and order come from ``schema/`` (:mod:`factpack.schema`); this module only
-maps an annotation (:class:`factpack.article.Article`) onto them: global ids
+Column names, types and order come from ``schema/`` (:mod:`factpack.shared.schema`); this module
+only maps an annotation (:class:`factpack.pipeline.article.Article`) onto them: global ids
 ``<article_id>:<local id>``, evidence columns from the resolved spans, ``start_utc`` from the
 local date, time and IANA zone, and the article's text, length and sha256.
 """
@@ -17,9 +17,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from factpack.article import Article
-from factpack.problems import FactpackError
-from factpack.schema import DERIVED_COLUMNS, TABLE_ORDER, Schema, Table, arrow_schema
+from factpack.pipeline.article import Article
+from factpack.shared.problems import FactpackError
+from factpack.shared.schema import DERIVED_COLUMNS, TABLE_ORDER, Schema, Table, arrow_schema
 
 Row = dict[str, Any]
 

@@ -1,8 +1,9 @@
 """Read and check one article pair (``seeds/<stem>.txt`` + ``seeds/<stem>.yaml``).
 
 :func:`load_article` reads the text and the annotation once, checks the annotation against its
-JSON Schema (derived from ``schema/`` by :mod:`factpack.schema`) and against the text, resolves
-every quote selector to code-point offsets and returns an :class:`~factpack.article.Article`.
+JSON Schema (derived from ``schema/`` by :mod:`factpack.shared.schema`) and against the text,
+resolves every quote selector to code-point offsets and returns an
+:class:`~factpack.pipeline.article.Article`.
 :func:`check_paths` does that for files and directories and is what ``factpack check`` runs.
 Every problem names the file, line and column and says how to fix it; all are collected.
 """
@@ -23,11 +24,11 @@ from typing import Any
 
 import jsonschema
 
-from factpack.article import Article
-from factpack.problems import Problem, UsageError, display_path
-from factpack.schema import annotation_json_schema, load_schema
-from factpack.selectors import FoldedText, Selector, SelectorError, fold
-from factpack.yamlload import Loaded, Path_, load_yaml
+from factpack.pipeline.article import Article
+from factpack.pipeline.selectors import FoldedText, Selector, SelectorError, fold
+from factpack.pipeline.yamlload import Loaded, Path_, load_yaml
+from factpack.shared.problems import Problem, UsageError, display_path
+from factpack.shared.schema import annotation_json_schema, load_schema
 
 SAFE_STEM = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 SEQUENCE_PREFIX = re.compile(r"^[0-9]+_")

@@ -11,10 +11,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from factpack.problems import FactpackError
-from factpack.schema import DERIVED_COLUMNS, Schema
+from factpack.shared.problems import FactpackError
+from factpack.shared.schema import DERIVED_COLUMNS, Schema
 
-GUIDE_PATH = Path(__file__).resolve().parents[2] / "docs" / "annotation-guide.md"
+GUIDE_PATH = Path(__file__).resolve().parents[3] / "docs" / "annotation-guide.md"
 SECTIONS = ("fields", "vocabularies")
 
 

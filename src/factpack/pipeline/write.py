@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from factpack.schema import Schema, duckdb_ddl
+from factpack.shared.schema import Schema, duckdb_ddl
 
 PARQUET_OPTIONS: Mapping[str, object] = {
     "compression": "zstd",

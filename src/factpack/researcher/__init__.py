@@ -1,0 +1,4 @@
+"""The researcher side: find, download, query, diff and browse releases.
+
+Never imports the build side (:mod:`factpack.pipeline`).
+"""
