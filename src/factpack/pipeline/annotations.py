@@ -26,7 +26,7 @@ import jsonschema
 
 from factpack.pipeline.article import Article
 from factpack.pipeline.selectors import FoldedText, Selector, SelectorError, fold
-from factpack.pipeline.yamlload import Loaded, Path_, load_yaml
+from factpack.shared.yamlload import Loaded, Path_, load_yaml
 from factpack.shared.problems import Problem, UsageError, display_path
 from factpack.shared.schema import annotation_json_schema, load_schema
 
