@@ -26,9 +26,9 @@ import jsonschema
 
 from factpack.pipeline.article import Article
 from factpack.pipeline.selectors import FoldedText, Selector, SelectorError, fold
-from factpack.shared.yamlload import Loaded, Path_, load_yaml
 from factpack.shared.problems import Problem, UsageError, display_path
 from factpack.shared.schema import annotation_json_schema, load_schema
+from factpack.shared.yamlload import Loaded, Path_, load_yaml
 
 SAFE_STEM = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 SEQUENCE_PREFIX = re.compile(r"^[0-9]+_")

@@ -201,9 +201,10 @@ def load_yaml(text: str) -> Loaded:
     """Compose ``text`` with libyaml and build plain data with the position of every value.
 
     Every problem (syntax, duplicate keys, tags, aliases, depth) is collected in ``errors``
-    with its line and column. Nothing is expanded before :func:`measure` has checked the composed graph: a document
-    whose aliases would expand it more than :data:`MAX_EXPANSION`-fold, or nested deeper than
-    :data:`MAX_DEPTH`, is refused (``errors``, ``data`` None) in time linear in its size.
+    with its line and column. Nothing is expanded before :func:`measure` has checked the
+    composed graph: a document whose aliases would expand it more than
+    :data:`MAX_EXPANSION`-fold, or nested deeper than :data:`MAX_DEPTH`, is refused
+    (``errors``, ``data`` None) in time linear in its size.
     A text without both ``&`` and ``*`` has no anchor or no alias, so every node occurs once
     in the graph and there is nothing to measure: the build is the only walk.
     """
