@@ -163,7 +163,8 @@ def fast_validator() -> Callable[[Any], bool]:
     runs, and explains with paths, only when this says False.
     """
     validator, _ = _schema_parts()
-    compiled = fastjsonschema.compile(dict(validator.schema), use_formats=False)
+    schema: Any = validator.schema
+    compiled = fastjsonschema.compile(schema, use_formats=False)
 
     def check(value: Any) -> bool:
         try:
