@@ -17,6 +17,7 @@ import pytest
 
 from factpack.shared import schema as sch
 from factpack.shared.guide import GUIDE_PATH
+from factpack.shared.problems import FactpackError
 
 ROOT = Path(__file__).resolve().parents[1]
 REPO_SCHEMA = ROOT / "schema"
@@ -195,3 +196,49 @@ def _walk(node: object) -> list[object]:
         for v in node:
             out += _walk(v)
     return out
+
+
+# --------------------------------------------------------------------- the commands
+
+
+def test_cli_prints_one_line_for_a_broken_schema_file(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from factpack.cli import cli
+
+    root = tmp_path / "schema"
+    shutil.copytree(REPO_SCHEMA, root)
+    shutil.copyfile(BROKEN / "package_version_number.yaml", root / "package.yaml")
+    result = CliRunner().invoke(cli, ["schema", "--schema-dir", str(root)])
+    assert result.exit_code == 1
+    assert result.output.count("\n") == 1 and "Traceback" not in result.output
+    assert "package.yaml:5:10: version is a number" in result.output
+
+
+def test_schema_check_and_write(tmp_path: Path) -> None:
+    root = tmp_path / "schema"
+    shutil.copytree(REPO_SCHEMA, root)
+    assert sch.check_annotation_schema(root) == root / sch.ANNOTATION_SCHEMA_FILE
+    (root / sch.ANNOTATION_SCHEMA_FILE).write_text("{}\n", encoding="utf-8")
+    with pytest.raises(FactpackError, match=r"annotation.schema.json:0:0: out of date; run"):
+        sch.check_annotation_schema(root)
+    assert sch.write_annotation_schema(root)[1] is True
+    assert sch.check_annotation_schema(root)
+    assert sch.write_annotation_schema(root)[1] is False
+
+
+def test_guide_check_and_write(tmp_path: Path) -> None:
+    from factpack.shared import guide
+
+    schema = sch.load_schema(REPO_SCHEMA)
+    path = tmp_path / "guide.md"
+    text = GUIDE_PATH.read_text(encoding="utf-8")
+    path.write_text(text.replace("| ", "|  ", 3), encoding="utf-8")
+    with pytest.raises(FactpackError, match=r"guide.md:0:0: out of date; run `factpack guide"):
+        guide.check(schema, path)
+    assert guide.write(schema, path) == (path, True)
+    assert path.read_text(encoding="utf-8") == text
+    assert guide.check(schema, path) == path
+    assert guide.write(schema, path) == (path, False)
+    with pytest.raises(FactpackError, match=r"nowhere.md:0:0: cannot read the guide"):
+        guide.check(schema, tmp_path / "nowhere.md")

@@ -575,6 +575,19 @@ def annotation_schema_path(root: Path | None = None) -> Path:
     return (Path(root) if root is not None else default_root()) / ANNOTATION_SCHEMA_FILE
 
 
+def check_annotation_schema(root: Path | None = None) -> Path:
+    """Return the path of the committed annotation JSON Schema when it is up to date.
+
+    Raises:
+        FactpackError: it is missing or differs from what :func:`annotation_json_text` derives.
+    """
+    path = annotation_schema_path(root)
+    text = annotation_json_text(load_schema(root))
+    if not path.exists() or path.read_text(encoding="utf-8") != text:
+        raise FactpackError(f"{display_path(path)}:0:0: out of date; run `factpack schema --write`")
+    return path
+
+
 def write_annotation_schema(root: Path | None = None) -> tuple[Path, bool]:
     """Write ``schema/annotation.schema.json`` from the table schemas.
 
