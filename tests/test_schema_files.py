@@ -84,6 +84,17 @@ CASES = [
         "articles.yaml:10:14: primaryKey names 'id', which is not a field; name a column",
     ),
     (
+        "articles_bad_pattern.yaml",
+        "tables/articles.yaml",
+        "articles.yaml:9:58: fields[0].constraints.pattern: '^[a-z' is not a 'regex'; "
+        "write a regular expression",
+    ),
+    (
+        "package_missing_key.yaml",
+        "package.yaml",
+        "package.yaml:2:1: the file is missing 'title'; add `title:` (give the dataset a title)",
+    ),
+    (
         "package_version_number.yaml",
         "package.yaml",
         "package.yaml:5:10: version is a number, expected text; write the version as "

@@ -241,7 +241,14 @@ def _meta_problem(err: jsonschema.ValidationError, loaded: Loaded) -> tuple[int,
         wanted: Any = err.validator_value
         missing = next((k for k in wanted if k not in inst), "")
         line, col = loaded.where(path)
-        return line, col, f"{label} is missing '{missing}'", f"add `{missing}:`; {hint}"
+        prop = sub.get("properties", {}).get(missing, {})
+        how = prop.get("description") if isinstance(prop, dict) else None
+        return (
+            line,
+            col,
+            f"{label} is missing '{missing}'",
+            f"add `{missing}:`" + (f" ({how})" if how else ""),
+        )
     if err.validator == "propertyNames":
         line, col = loaded.where((*path, str(inst)), key=True)
         return line, col, f"'{inst}' is not a valid name", hint
