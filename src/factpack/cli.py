@@ -132,21 +132,10 @@ def download_cmd(version: str | None, index_url: str | None, to: Path | None) ->
 )
 def releases_cmd(index_url: str | None) -> None:
     """List the released versions with dates and row counts."""
-    import pyarrow as pa
-
     from factpack.researcher import query, releases
 
     try:
-        entries = releases.load_index(index_url)
-        tables = list(dict.fromkeys(t for e in entries for t in e.tables))
-        columns: dict[str, list[object]] = {
-            "version": [e.version for e in entries],
-            "date": [e.date for e in entries],
-            "bytes": [e.bytes for e in entries],
-        }
-        for t in tables:
-            columns[t] = [e.tables.get(t) for e in entries]
-        click.echo(query.render_table(pa.table(columns)))
+        click.echo(query.render_table(releases.index_table(releases.load_index(index_url))))
     except FactpackError as exc:
         _fail(exc)
 
