@@ -56,6 +56,18 @@ CASES = [
         "not happen' has the wrong form; write one whole sentence",
     ),
     (
+        "vocabularies_bad_name.yaml",
+        "vocabularies.yaml",
+        "vocabularies.yaml:2:1: 'Claim kind' is not a valid name; name the vocabulary in lower "
+        "case with underscores",
+    ),
+    (
+        "vocabularies_parent.yaml",
+        "vocabularies.yaml",
+        "vocabularies.yaml:12:15: sub_event_type.values.Armed clash.parent: 'Battle' is not a "
+        "value of another vocabulary",
+    ),
+    (
         "articles_bad_type.yaml",
         "tables/articles.yaml",
         "articles.yaml:11:11: fields[1].type: 'text' is not one of",

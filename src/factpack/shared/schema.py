@@ -249,7 +249,8 @@ def _meta_problem(err: jsonschema.ValidationError, loaded: Loaded) -> tuple[int,
             f"{label} is missing '{missing}'",
             f"add `{missing}:`" + (f" ({how})" if how else ""),
         )
-    if err.validator == "propertyNames":
+    if "propertyNames" in err.relative_schema_path:
+        # jsonschema checks a key as an instance of its own, at its mapping's path.
         line, col = loaded.where((*path, str(inst)), key=True)
         return line, col, f"'{inst}' is not a valid name", hint
     line, col = loaded.where(path)
