@@ -429,3 +429,67 @@ def load_annotations(
         if article is not None:
             articles.setdefault(article.stem, {})[name] = article
     return articles, problems
+
+
+def render_text(figures: Mapping[str, Any]) -> str:
+    """Return the figures of :func:`agreement` as plain-text tables (``factpack agree``)."""
+    from tabulate import tabulate
+
+    n = len(figures["articles"])
+    pairs = figures["pairs"]
+    out = [
+        f"{n} article{'s' * (n != 1)} with two or more annotations, "
+        f"{pairs} pair{'s' * (pairs != 1)} of annotators compared; the first annotator of a pair "
+        "(in name order) is the reference for precision and recall.",
+        f"Matching: {figures['matching']}",
+        f"Alpha is n/a where it rests on fewer than {figures['min_alpha_items']} items or on one "
+        "category only.",
+    ]
+    for table, body in figures["tables"].items():
+        spans = [
+            [
+                kind,
+                display(s["precision"]),
+                display(s["recall"]),
+                display(s["f1"]),
+                s["matched"],
+                s["items_a"],
+                s["items_b"],
+            ]
+            for kind, s in body["spans"].items()
+        ]
+        out += [
+            "",
+            f"== {table} ==",
+            tabulate(
+                spans,
+                headers=["spans", "precision", "recall", "F1", "matched", "items a", "items b"],
+                disable_numparse=True,
+            ),
+        ]
+        codes = [
+            [f, display(c["alpha"], c["items"]), display(c["agreement"]), c["items"]]
+            for f, c in body["codes"].items()
+        ]
+        out += [
+            "",
+            tabulate(
+                codes,
+                headers=["code (matched items)", "alpha", "agreement", "items"],
+                disable_numparse=True,
+            ),
+        ]
+        if body["references"]:
+            refs = [
+                [label, display(r["agreement"]), r["items"]]
+                for label, r in body["references"].items()
+            ]
+            out += [
+                "",
+                tabulate(
+                    refs,
+                    headers=["reference (matched items)", "agreement", "items"],
+                    disable_numparse=True,
+                ),
+            ]
+    return "\n".join(out)
