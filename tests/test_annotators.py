@@ -173,3 +173,17 @@ def test_agree_without_annotators_says_so(tmp_path: Path) -> None:
     assert "has two or more annotations" in result.output
     result = CliRunner().invoke(cli, ["agree", str(tmp_path / "nowhere")])
     assert result.exit_code == 2
+
+
+def test_the_guide_documents_every_adjudication_field() -> None:
+    from factpack.shared import guide
+    from factpack.shared.schema import annotation_json_schema
+
+    schema = load_schema()
+    section = guide.render_adjudication(schema)
+    assert section.startswith("## Double annotation and adjudication")
+    defs = annotation_json_schema(schema)["$defs"]
+    for name in (*defs["adjudication_note"]["properties"], *defs["citation"]["properties"]):
+        assert f"| `{name}` |" in section
+    text = guide.GUIDE_PATH.read_text(encoding="utf-8")
+    assert section in text
