@@ -246,3 +246,16 @@ def test_agreement_report_carries_each_annotators_items_and_the_disagreements() 
         "only_a": ["S2"],
         "only_b": [],
     }
+
+
+def test_render_text_and_markdown() -> None:
+    a = article(sources=[source("S1", (0, 5)), source("S2", (10, 15))])
+    b = article(sources=[source("S1", (0, 6))])
+    figures = ag.agreement({"001_x": {"ann": a, "bob": b}}, SCHEMA)
+    text = ag.render_text(figures)
+    assert "== sources ==" in text and "n/a (1 item)" in text
+    assert max(len(line) for line in text.splitlines() if not line.startswith("-")) <= 100
+    overlap = next(line for line in text.splitlines() if line.startswith("overlap"))
+    assert overlap.split() == ["overlap", "1.000", "0.500", "0.667", "1", "2", "1"]
+    md = ag.render_text(figures, markdown=True)
+    assert "### claims" in md and "| overlap " in md and "|---" in md.replace(":", "-")

@@ -187,3 +187,17 @@ def test_the_guide_documents_every_adjudication_field() -> None:
         assert f"| `{name}` |" in section
     text = guide.GUIDE_PATH.read_text(encoding="utf-8")
     assert section in text
+
+
+def test_checking_part_of_annotators_checks_that_part(tmp_path: Path) -> None:
+    seeds = seeds_with_annotators(tmp_path)
+    bad = seeds / "annotators" / "bob" / f"{STEM}.yaml"
+    bad.write_text(bad.read_text().replace("factuality: alleged", "factuality: Alleged"))
+    (seeds / "annotators" / "Bad Name").mkdir()
+    shutil.copy(bad, seeds / "annotators" / "Bad Name" / f"{STEM}.yaml")
+    root = seeds / "annotators"
+    assert sorted(p.code for p in check_paths([root])) == ["annotator-name", "vocabulary"]
+    assert [p.code for p in check_paths([root / "bob"])] == ["vocabulary"]
+    assert [p.code for p in check_paths([bad])] == ["vocabulary"]
+    assert check_paths([root / "ann"]) == []
+    assert [p.code for p in check_paths([root / "Bad Name" / f"{STEM}.yaml"])] == ["annotator-name"]

@@ -431,65 +431,54 @@ def load_annotations(
     return articles, problems
 
 
-def render_text(figures: Mapping[str, Any]) -> str:
-    """Return the figures of :func:`agreement` as plain-text tables (``factpack agree``)."""
+def render_text(figures: Mapping[str, Any], *, markdown: bool = False) -> str:
+    """Return the figures of :func:`agreement` as tables.
+
+    Args:
+        figures: What :func:`agreement` returned.
+        markdown: Markdown (GitHub tables, ``###`` headings: for the data card) instead of
+            plain text (``factpack agree``).
+    """
+    import textwrap
+
     from tabulate import tabulate
+
+    fmt = "github" if markdown else "simple"
+
+    def table(rows: list[list[Any]], headers: list[str]) -> str:
+        align = ("left",) + ("right",) * (len(headers) - 1)
+        return tabulate(rows, headers=headers, tablefmt=fmt, colalign=align, disable_numparse=True)
 
     n = len(figures["articles"])
     pairs = figures["pairs"]
-    out = [
-        f"{n} article{'s' * (n != 1)} with two or more annotations, "
-        f"{pairs} pair{'s' * (pairs != 1)} of annotators compared; the first annotator of a pair "
-        "(in name order) is the reference for precision and recall.",
+    intro = [
+        f"{n} article{'s' * (n != 1)} with two or more annotations, {pairs} pair"
+        f"{'s' * (pairs != 1)} of annotators compared; the first annotator of a pair (in name "
+        "order) is the reference for precision and recall.",
         f"Matching: {figures['matching']}",
-        f"Alpha is n/a where it rests on fewer than {figures['min_alpha_items']} items or on one "
-        "category only.",
+        f"Alpha (Krippendorff, nominal) is n/a where it rests on fewer than "
+        f"{figures['min_alpha_items']} items or on one category only.",
     ]
-    for table, body in figures["tables"].items():
-        spans = [
-            [
-                kind,
-                display(s["precision"]),
-                display(s["recall"]),
-                display(s["f1"]),
-                s["matched"],
-                s["items_a"],
-                s["items_b"],
-            ]
-            for kind, s in body["spans"].items()
-        ]
-        out += [
-            "",
-            f"== {table} ==",
-            tabulate(
-                spans,
-                headers=["spans", "precision", "recall", "F1", "matched", "items a", "items b"],
-                disable_numparse=True,
-            ),
-        ]
+    out = [line for text in intro for line in [*textwrap.wrap(text, 100), ""]]
+    for name, body in figures["tables"].items():
+        out.append(f"### {name}" if markdown else f"== {name} ==")
+        if markdown:
+            out.append("")
+        spans = []
+        for kind, s in body["spans"].items():
+            ratios = [display(s["precision"]), display(s["recall"]), display(s["f1"])]
+            spans.append([kind, *ratios, s["matched"], s["items_a"], s["items_b"]])
+        headers = ["spans", "precision", "recall", "F1", "matched", "items a", "items b"]
+        out += [table(spans, headers), ""]
         codes = [
             [f, display(c["alpha"], c["items"]), display(c["agreement"]), c["items"]]
             for f, c in body["codes"].items()
         ]
-        out += [
-            "",
-            tabulate(
-                codes,
-                headers=["code (matched items)", "alpha", "agreement", "items"],
-                disable_numparse=True,
-            ),
-        ]
+        out += [table(codes, ["code (matched items)", "alpha", "agreement", "items"]), ""]
         if body["references"]:
             refs = [
                 [label, display(r["agreement"]), r["items"]]
                 for label, r in body["references"].items()
             ]
-            out += [
-                "",
-                tabulate(
-                    refs,
-                    headers=["reference (matched items)", "agreement", "items"],
-                    disable_numparse=True,
-                ),
-            ]
-    return "\n".join(out)
+            out += [table(refs, ["reference (matched items)", "agreement", "items"]), ""]
+    return "\n".join(out).rstrip("\n")

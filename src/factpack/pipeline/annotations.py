@@ -961,23 +961,33 @@ def text_path_of(yaml_path: Path) -> Path:
     return yaml_path.with_suffix(".txt")
 
 
-def annotator_files(seeds_dir: Path) -> tuple[list[tuple[str, Path]], list[Problem]]:
+def annotator_files(
+    seeds_dir: Path, within: Path | None = None
+) -> tuple[list[tuple[str, Path]], list[Problem]]:
     """Return every annotator's file ``seeds_dir/annotators/<name>/<stem>.yaml``.
 
     Hidden entries (``.gitkeep``) are skipped. A folder name that is not safe
     (``^[a-z0-9][a-z0-9_-]{0,63}$``) and anything but a folder in ``annotators/`` or a
     ``.yaml`` file in an annotator's folder are problems (nothing there is silently ignored).
 
+    Args:
+        seeds_dir: The folder of the published pairs.
+        within: Only this annotator's folder, or this one file, of ``annotators/``.
+
     Returns:
         ``(annotator name, path)`` in name then file order, and the problems.
     """
     root = Path(seeds_dir) / ANNOTATORS
+
+    def wanted(p: Path) -> bool:
+        return within is None or p == within or p in within.parents or within in p.parents
+
     found: list[tuple[str, Path]] = []
     problems: list[Problem] = []
     if not root.is_dir():
         return found, problems
     for folder in sorted(root.iterdir()):
-        if folder.name.startswith("."):
+        if folder.name.startswith(".") or not wanted(folder):
             continue
         shown = display_path(folder)
         if not folder.is_dir():
@@ -1006,7 +1016,7 @@ def annotator_files(seeds_dir: Path) -> tuple[list[tuple[str, Path]], list[Probl
             )
             continue
         for path in sorted(folder.iterdir()):
-            if path.name.startswith("."):
+            if path.name.startswith(".") or not wanted(path):
                 continue
             if path.suffix == ".yaml" and path.is_file():
                 found.append((folder.name, path))
@@ -1161,7 +1171,13 @@ def annotation_files(paths: Iterable[Path]) -> tuple[list[Path], list[Problem]]:
     problems: list[Problem] = []
     for path in paths:
         path = Path(path)
-        if path.is_dir():
+        inside = next((a for a in (path, *path.parents[:2]) if a.name == ANNOTATORS), None)
+        if inside is not None and path.exists():
+            # seeds/annotators, seeds/annotators/<name> or one file of it: that part only.
+            found, layout = annotator_files(inside.parent, None if inside == path else path)
+            files.extend(p for _, p in found)
+            problems.extend(layout)
+        elif path.is_dir():
             yamls = sorted(path.glob("*.yaml"))
             files.extend(yamls)
             found, layout = annotator_files(path)
