@@ -384,3 +384,36 @@ def validate_cmd(release_dir: Path) -> None:
 def main() -> None:
     """Console-script entry point."""
     cli()
+
+
+@cli.command("agree")
+@click.argument(
+    "seeds", type=click.Path(file_okay=False, path_type=Path), default="seeds", required=False
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+def agree_cmd(seeds: Path, as_json: bool) -> None:
+    """Agreement between annotators (SEEDS/annotators/<name>/<stem>.yaml): span F1, alpha."""
+    from factpack.pipeline import agreement
+    from factpack.shared.schema import load_schema
+
+    try:
+        if not seeds.is_dir():
+            raise UsageError(f"{seeds}: no such directory; pass the seeds folder")
+        articles, problems = agreement.load_annotations(seeds)
+        if problems:
+            for problem in problems:
+                click.echo(problem.format())
+            click.echo(f"{len(problems)} problem{'s' * (len(problems) != 1)}", err=True)
+            sys.exit(1)
+        figures = agreement.agreement(articles, load_schema())
+    except FactpackError as exc:
+        _fail(exc)
+    if as_json:
+        click.echo(json.dumps(figures, indent=2, ensure_ascii=False))
+    elif not figures["articles"]:
+        click.echo(
+            f"no article in {display_path(seeds)} has two or more annotations "
+            f"({display_path(seeds)}/annotators/<name>/<stem>.yaml)"
+        )
+    else:
+        click.echo(agreement.render_text(figures))
