@@ -1,0 +1,32 @@
+"""factpack export: the seed exported to each tool and imported back gives the same rows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from factpack.formats import brat, importer
+from factpack.formats.mapping import load_mapping
+from formats_helpers import SEED, rows
+
+
+def _round_trip(tool: str, tmp_path: Path) -> Path:
+    out = tmp_path / "export"
+    module = {"brat": brat}[tool]
+    module.export([SEED], out)
+    mapping = load_mapping(out / "mapping.yaml")
+    docs = module.read([out], mapping)
+    imported = importer.import_documents(docs, mapping)
+    assert [i.todos for i in imported] == [[]]
+    seeds = tmp_path / "seeds"
+    written = importer.write_imported(imported, seeds, replace=False)
+    assert importer.check_written(written, seeds) == []
+    return written[0]
+
+
+@pytest.mark.parametrize("tool", ["brat"])
+def test_seed_round_trip_gives_the_same_rows(tool: str, tmp_path: Path) -> None:
+    back = _round_trip(tool, tmp_path)
+    assert back.name == SEED.name
+    assert rows(back) == rows(SEED)
