@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from factpack.formats import brat, importer
+from factpack.formats import brat, importer, labelstudio
 from factpack.formats.mapping import load_mapping
 from formats_helpers import SEED, rows
 
 
 def _round_trip(tool: str, tmp_path: Path) -> Path:
     out = tmp_path / "export"
-    module = {"brat": brat}[tool]
+    module = {"brat": brat, "label-studio": labelstudio}[tool]
     module.export([SEED], out)
     mapping = load_mapping(out / "mapping.yaml")
     docs = module.read([out], mapping)
@@ -25,7 +25,7 @@ def _round_trip(tool: str, tmp_path: Path) -> Path:
     return written[0]
 
 
-@pytest.mark.parametrize("tool", ["brat"])
+@pytest.mark.parametrize("tool", ["brat", "label-studio"])
 def test_seed_round_trip_gives_the_same_rows(tool: str, tmp_path: Path) -> None:
     back = _round_trip(tool, tmp_path)
     assert back.name == SEED.name

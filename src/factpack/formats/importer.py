@@ -319,8 +319,8 @@ def to_annotation(document: Document, mapping: Mapping_) -> Imported:
                 f"{'a claim' if want == 'claims' else 'a ' + want[:-1]}"
             )
             continue
-        claim, target = pair
-        value = target[ID_KEYS[want]]
+        claim, other = pair
+        value = other[ID_KEYS[want]]
         before = set_by.get((id(claim), rrule.field))
         if before is not None and claim.get(rrule.field) != value:
             problems.append(
