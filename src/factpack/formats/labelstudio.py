@@ -167,7 +167,7 @@ def _results(
         if not isinstance(r, dict):
             raise fail(at, "is not an object", "fix the export")
         kind = r.get("type")
-        value = r.get("value") if isinstance(r.get("value"), dict) else {}
+        value: dict[str, Any] = r["value"] if isinstance(r.get("value"), dict) else {}
         if kind in ("hypertextlabels", "paragraphlabels") or "startOffset" in value:
             raise fail(
                 at,
