@@ -190,7 +190,7 @@ def _results(
                 )
             covered = value.get("text")
             start, end = offsets.span(value.get("start"), value.get("end"), at, covered)
-            meta = r.get("meta") if isinstance(r.get("meta"), dict) else {}
+            meta: dict[str, Any] = r["meta"] if isinstance(r.get("meta"), dict) else {}
             carried = dict(meta.get(mapping.carry) or {})
             note = meta.get("text")
             if note:
