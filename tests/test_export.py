@@ -6,14 +6,19 @@ from pathlib import Path
 
 import pytest
 
-from factpack.formats import brat, importer, labelstudio
+from factpack.formats import brat, doccano, importer, inception, labelstudio
 from factpack.formats.mapping import load_mapping
 from formats_helpers import SEED, rows
 
 
 def _round_trip(tool: str, tmp_path: Path) -> Path:
     out = tmp_path / "export"
-    module = {"brat": brat, "label-studio": labelstudio}[tool]
+    module = {
+        "brat": brat,
+        "label-studio": labelstudio,
+        "doccano": doccano,
+        "inception": inception,
+    }[tool]
     module.export([SEED], out)
     mapping = load_mapping(out / "mapping.yaml")
     docs = module.read([out], mapping)
@@ -25,7 +30,7 @@ def _round_trip(tool: str, tmp_path: Path) -> Path:
     return written[0]
 
 
-@pytest.mark.parametrize("tool", ["brat", "label-studio"])
+@pytest.mark.parametrize("tool", ["brat", "label-studio", "doccano", "inception"])
 def test_seed_round_trip_gives_the_same_rows(tool: str, tmp_path: Path) -> None:
     back = _round_trip(tool, tmp_path)
     assert back.name == SEED.name

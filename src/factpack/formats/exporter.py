@@ -148,7 +148,9 @@ def export_items(
     return spans, links, carried_article
 
 
-def mapping_yaml(tool: str, shown_fields: Iterable[str]) -> str:
+def mapping_yaml(
+    tool: str, shown_fields: Iterable[str], extra: dict[str, Any] | None = None
+) -> str:
     """The text of ``mapping.yaml``: the mapping that imports an export back."""
     head = (
         f"# The mapping that imports this {tool} export back into seeds/:\n"
@@ -156,7 +158,9 @@ def mapping_yaml(tool: str, shown_fields: Iterable[str]) -> str:
         "# Written by `factpack export`; see docs/importing.md.\n"
     )
     return head + yaml.safe_dump(
-        export_mapping(tool, shown_fields), sort_keys=False, allow_unicode=True
+        {**export_mapping(tool, shown_fields), **(extra or {})},
+        sort_keys=False,
+        allow_unicode=True,
     )
 
 

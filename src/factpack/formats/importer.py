@@ -217,7 +217,7 @@ def to_annotation(document: Document, mapping: Mapping_) -> Imported:
             values.update(span.carried)
         values.update(rule.fixed)
         for feature, raw in span.fields.items():
-            if feature in mapping.ignore_features:
+            if feature in mapping.ignore_features or raw is None or raw == "" or raw == []:
                 continue
             target = rule.fields.get(feature)
             if target is None:
@@ -226,8 +226,6 @@ def to_annotation(document: Document, mapping: Mapping_) -> Imported:
                     f"mapping {mapping.shown}; add it under `labels: {span.label}: fields:` or "
                     "list it under `ignore: features:`"
                 )
-                continue
-            if raw is None or raw == "" or raw == []:
                 continue
             values[target] = coerce(section, target, raw)
         if rule.table == "furniture":
