@@ -215,6 +215,8 @@ def to_annotation(document: Document, mapping: Mapping_) -> Imported:
         values: dict[str, Any] = {}
         if span.carried:
             values.update(span.carried)
+        if rule.text_field:
+            values[rule.text_field] = text[start:end]
         values.update(rule.fixed)
         for feature, raw in span.fields.items():
             if feature in mapping.ignore_features or raw is None or raw == "" or raw == []:
@@ -246,6 +248,7 @@ def to_annotation(document: Document, mapping: Mapping_) -> Imported:
                 )
         values["quote"] = quote
         fill = set(rule.fixed) | set(rule.fields.values()) | set(span.carried or {})
+        fill |= {rule.text_field} if rule.text_field else set()
         if section == "claims":
             fill |= {r.field for r in mapping.relations.values()}
             if any(r.field == "responds_to" for r in mapping.relations.values()):

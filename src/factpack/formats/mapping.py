@@ -48,6 +48,7 @@ class LabelRule:
     table: str
     fixed: Mapping[str, Any] = field(default_factory=dict)
     fields: Mapping[str, str] = field(default_factory=dict)
+    text_field: str | None = None
 
 
 @dataclass(frozen=True)
@@ -213,7 +214,18 @@ def parse_mapping(text: str, shown: str) -> Mapping_:
                     + (problem or f"{name} is filled by relations or spans, not features"),
                     "name a field of " + section,
                 )
-        labels[str(label)] = LabelRule(table, fixed, fields)
+        text_field = rule.get("text_field")
+        if text_field is not None:
+            props = item_properties()[section]
+            if text_field not in props or "string" not in str(props[text_field].get("type")):
+                guess = closest(text_field, props)
+                raise err(
+                    ("labels", label, "text_field"),
+                    f"labels.{label}.text_field: {section} has no text field '{text_field}'"
+                    + (f" (did you mean '{guess}'?)" if guess else ""),
+                    "name a text field such as name or claim_text",
+                )
+        labels[str(label)] = LabelRule(table, fixed, fields, text_field)
     relations: dict[str, RelationRule] = {}
     for name, rule in (data.get("relations") or {}).items():
         if (rule["field"] == "responds_to") != ("relation" in rule):
