@@ -51,7 +51,8 @@ def records(raw: str, shown: str) -> list[tuple[int, Any]]:
             value, pos = decoder.raw_decode(raw, pos)
         except json.JSONDecodeError as e:
             raise FormatError(
-                f"{shown}:{e.lineno}:{e.colno}: not JSON ({e.msg}); "
+                f"{shown}:{e.lineno}:{e.colno}: not JSON ({e.msg}) in the record that starts "
+                f"on line {line}; "
                 "export the dataset from doccano as JSONL"
             ) from None
         out.append((line, value))

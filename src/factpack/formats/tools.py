@@ -68,7 +68,9 @@ def run_import(
     written = importer.write_imported(batch, Path(to), replace=replace)
     report = ImportReport(written=written)
     for imp, path in zip(batch, written, strict=True):
-        report.lines.append(f"{display_path(path)}: mapped {', '.join(imp.mapped)}")
+        report.lines.append(
+            f"{display_path(path)}: mapped {', '.join(imp.mapped)} from {imp.where}"
+        )
         report.lines.extend(f"  skipped {s}" for s in imp.skipped)
         report.todos.extend(f"{display_path(path)}: {t}" for t in imp.todos)
     report.problems = importer.check_written(written, Path(to))
