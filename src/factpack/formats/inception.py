@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -113,7 +114,9 @@ def _typesystem(xmi: Path) -> Path:
 def _read_xmi(path: Path, mapping: Mapping_) -> Document:
     shown = display_path(path)
     try:
-        with _typesystem(path).open("rb") as f:
+        with _typesystem(path).open("rb") as f, warnings.catch_warnings():
+            # cassis warns when it renames a feature named `type` or `self` (to `type_`).
+            warnings.simplefilter("ignore", UserWarning)
             typesystem = cassis.load_typesystem(f)
         with path.open("rb") as f:
             cas = cassis.load_cas_from_xmi(f, typesystem=typesystem)
@@ -141,21 +144,15 @@ def _read_xmi(path: Path, mapping: Mapping_) -> Document:
             links.append(fs)
             continue
         where = f"{shown}: {_short(tname)} xmi:id {fs.xmiID}"
-        fields: dict[str, Any] = {}
+        fields = _features(fs)
         carried = None
-        for feat in fs.type.all_features:
-            if feat.name in ("sofa", "begin", "end") or not _primitive(feat):
-                continue
-            value = fs.get(feat.name)
-            if feat.name == mapping.carry and isinstance(value, str):
-                try:
-                    carried = json.loads(value)
-                except json.JSONDecodeError as e:
-                    raise fail(
-                        where, f"the {feat.name} feature is not JSON ({e.msg})", "restore it"
-                    ) from None
-                continue
-            fields[feat.name] = value
+        if isinstance(fields.get(mapping.carry), str):
+            try:
+                carried = json.loads(fields.pop(mapping.carry))
+            except json.JSONDecodeError as e:
+                raise fail(
+                    where, f"the {mapping.carry} feature is not JSON ({e.msg})", "restore it"
+                ) from None
         layer = _short(tname)
         label_feature = mapping.label_feature.get(layer)
         label = layer
@@ -169,13 +166,26 @@ def _read_xmi(path: Path, mapping: Mapping_) -> Document:
     for fs in links:
         where = f"{shown}: {_short(fs.type.name)} xmi:id {fs.xmiID}"
         label_feature = mapping.label_feature.get(_short(fs.type.name))
-        label = str(fs.get(label_feature) or "") if label_feature else _short(fs.type.name)
+        label = _short(fs.type.name)
+        if label_feature:
+            label = str(_features(fs).get(label_feature) or "")
         gov, dep = fs.get("Governor"), fs.get("Dependent")
         if gov is None or dep is None:
             raise fail(where, "the relation lacks an end", "link two spans")
         relations.append(Relation(str(fs.xmiID), label, str(gov.xmiID), str(dep.xmiID), where))
     notes = [f"{shown}: {n} {k} annotations (segmentation)" for k, n in sorted(skipped.items())]
     return Document(name, text, spans, relations, shown, annotator, skipped=notes)
+
+
+def _features(fs: Any) -> dict[str, Any]:
+    """The primitive features of an annotation by their names in the type system."""
+    out: dict[str, Any] = {}
+    for feat in fs.type.all_features:
+        if feat.name in ("sofa", "begin", "end") or not _primitive(feat):
+            continue
+        name = feat.name[:-1] if getattr(feat, "_has_reserved_name", False) else feat.name
+        out[name] = fs.get(feat.name)
+    return out
 
 
 def _primitive(feat: Any) -> bool:
