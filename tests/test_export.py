@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import shutil
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
 from factpack.formats import brat, doccano, importer, inception, labelstudio
 from factpack.formats.mapping import load_mapping
-from formats_helpers import SEED, rows
+from formats_helpers import SEED, invoke, one_line_error, rows
 
 
 def _round_trip(tool: str, tmp_path: Path) -> Path:
@@ -35,3 +38,72 @@ def test_seed_round_trip_gives_the_same_rows(tool: str, tmp_path: Path) -> None:
     back = _round_trip(tool, tmp_path)
     assert back.name == SEED.name
     assert rows(back) == rows(SEED)
+
+
+@pytest.mark.parametrize(
+    ("tool", "files"),
+    [("brat", ["000_a4c96cb10ee97359.ann"]), ("label-studio", ["tasks.json"])],
+)
+def test_cli_export_then_import_gives_the_same_rows(
+    tool: str, files: list[str], tmp_path: Path
+) -> None:
+    out = tmp_path / "export"
+    result = invoke("export", tool, str(SEED), "--to", str(out))
+    assert result.exit_code == 0, result.output
+    seeds = tmp_path / "seeds"
+    args = [str(out / f) for f in files]
+    result = invoke(
+        "import", tool, *args, "--mapping", str(out / "mapping.yaml"), "--to", str(seeds)
+    )
+    assert result.exit_code == 0, result.output
+    assert rows(seeds / SEED.name) == rows(SEED)
+
+
+def test_review_then_reimport_takes_the_tool_edit(tmp_path: Path) -> None:
+    out = tmp_path / "export"
+    brat.export([SEED], out)
+    ann = out / "000_a4c96cb10ee97359.ann"
+    tid = next(
+        line.split("\t")[0]
+        for line in ann.read_text(encoding="utf-8").splitlines()
+        if line.endswith("\tVladimir Putin")
+    )
+    edited = ann.read_text(encoding="utf-8").replace(
+        f"source_kind {tid} person", f"source_kind {tid} government"
+    )
+    ann.write_text(edited, encoding="utf-8")
+    seeds = tmp_path / "seeds"
+    args = ["import", "brat", str(ann), "--mapping", str(out / "mapping.yaml"), "--to", str(seeds)]
+    assert invoke(*args).exit_code == 0
+    assert "--replace" in one_line_error(invoke(*args))
+    assert invoke(*args, "--replace").exit_code == 0
+    sources = rows(seeds / SEED.name)["sources"]
+    putin = next(s for s in sources if s["name"] == "Vladimir Putin")
+    assert putin["source_kind"] == "government"
+
+
+def test_configurations_come_from_schema(tmp_path: Path) -> None:
+    from factpack.shared.schema import load_schema
+
+    vocab = load_schema().vocabularies
+    brat.export([SEED], tmp_path / "brat")
+    conf = (tmp_path / "brat" / "annotation.conf").read_text(encoding="utf-8")
+    assert "Value:" + "|".join(vocab["source_kind"].values) in conf
+    assert (tmp_path / "brat" / "visual.conf").is_file()
+    labelstudio.export([SEED], tmp_path / "ls")
+    config = ET.parse(tmp_path / "ls" / "labeling_config.xml").getroot()
+    choices = config.findall(".//Choices[@name='event_type']/Choice")
+    assert [c.get("value") for c in choices] == list(vocab["event_type"].values)
+    doccano.export([SEED], tmp_path / "doccano")
+    labels = json.loads((tmp_path / "doccano" / "label_config.json").read_text(encoding="utf-8"))
+    assert {entry["text"] for entry in labels} >= {"Source", "Event", "Claim"}
+
+
+def test_export_refuses_an_annotation_with_problems(tmp_path: Path) -> None:
+    bad = tmp_path / "x.yaml"
+    shutil.copy(SEED.with_suffix(".txt"), tmp_path / "x.txt")
+    bad.write_text(
+        SEED.read_text(encoding="utf-8").replace("source_kind: media", "source_kind: medi")
+    )
+    line = one_line_error(invoke("export", "brat", str(bad), "--to", str(tmp_path / "out")))
+    assert "x.yaml:" in line and "factpack check" in line
