@@ -116,3 +116,16 @@ def test_ignored_relation_is_reported_not_an_error(tmp_path: Path) -> None:
         "import", "brat", str(FIXTURES / "brat"), "--mapping", str(mapping), "--to", str(tmp_path)
     )
     assert "relation 'Denies' (ignored by the mapping)" in result.output
+
+
+def test_importing_md_has_a_working_mapping_example_per_tool() -> None:
+    import re
+
+    text = (REPO / "docs" / "importing.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```yaml\n(.*?)```", text, re.S)
+    tools = {parse_mapping(b, "docs/importing.md").tool for b in blocks}
+    assert tools == {"brat", "label-studio", "doccano", "inception"}
+    for tool in tools:
+        example = (REPO / "docs" / "mappings" / f"{tool}.yaml").read_text(encoding="utf-8")
+        body = "\n".join(line for line in example.splitlines() if not line.startswith("#"))
+        assert body.strip() in text
