@@ -80,6 +80,8 @@ def _user(annotation: dict[str, Any]) -> str:
     who = annotation.get("completed_by")
     if isinstance(who, dict):
         who = who.get("email") or who.get("username") or who.get("id")
+    if isinstance(who, int):
+        return f"user-{who}"
     return annotator_name(str(who)) if who not in (None, "") else "anonymous"
 
 
