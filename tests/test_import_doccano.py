@@ -35,7 +35,7 @@ def test_utf16_offsets_after_an_emoji(tmp_path: Path) -> None:
     _run(tmp_path)
     doc = _doc(tmp_path, "kyiv-cafe")
     assert doc["sources"][0]["quote"] == {"exact": "Vitali Klitschko"}
-    assert doc["claims"][0]["source_id"] == "S1"
+    assert doc["claims"][0]["source_id"] == "S1"  # the relation names the duplicate, 13
     assert doc["claims"][0]["quote"]["exact"].startswith("Kyiv’s mayor")
     other = _doc(tmp_path, "project-2")
     assert other["claims"][0]["quote"] == {"exact": "“No strike”"}

@@ -16,7 +16,7 @@ import itertools
 import re
 import shutil
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -181,7 +181,8 @@ def to_annotation(document: Document, mapping: Mapping_) -> Imported:
     furniture: list[tuple[int, dict[str, str]]] = []
     article: dict[str, Any] = dict((document.carried or {}).get("article") or {})
     title_span: str | None = None
-    seen: set[tuple[Any, ...]] = set()
+    seen: dict[tuple[Any, ...], str] = {}
+    alias: dict[str, str] = {}  # a skipped duplicate's id -> the id of the span it repeats
     pending: list[tuple[str, dict[str, Any], Span]] = []
 
     for span in document.spans:
@@ -199,12 +200,13 @@ def to_annotation(document: Document, mapping: Mapping_) -> Imported:
             continue
         key = (span.label, span.start, span.end, span.segments, tuple(sorted(span.fields.items())))
         if span.carried is None and key in seen:
+            alias[span.id] = seen[key]
             skipped.append(
                 f"{span.where}: duplicate span {span.id} ({span.label} {span.start}-{span.end}, "
                 "same label, offsets and features as an earlier one)"
             )
             continue
-        seen.add(key)
+        seen[key] = span.id
         try:
             start, end = span_bounds(span, text)
             quote = quote_for(folded, start, end, span.where)
@@ -296,7 +298,8 @@ def to_annotation(document: Document, mapping: Mapping_) -> Imported:
                 + "; add it under `relations:` or list it under `ignore: relations:`"
             )
             continue
-        one, two = span_item.get(rel.source), span_item.get(rel.target)
+        one = span_item.get(alias.get(rel.source, rel.source))
+        two = span_item.get(alias.get(rel.target, rel.target))
         if one is None or two is None:
             missing = rel.source if one is None else rel.target
             problems.append(
@@ -533,13 +536,3 @@ def import_documents(
     if problems:
         raise ImportProblems(problems)
     return out
-
-
-def summary(imported: Imported) -> Mapping[str, Any]:
-    """What the CLI prints for one document."""
-    return {
-        "stem": imported.stem,
-        "mapped": ", ".join(imported.mapped),
-        "skipped": imported.skipped,
-        "todos": imported.todos,
-    }
