@@ -97,3 +97,29 @@ def test_xmi_without_type_system_is_one_line_error(tmp_path: Path) -> None:
     lone = tmp_path / "alice.xmi"
     shutil.copy(DOC / "alice.xmi", lone)
     assert "TypeSystem.xml" in one_line_error(_run(tmp_path, lone))
+
+
+def test_curation_is_the_adjudicated_annotation(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    shutil.copytree(PROJECT, project)
+    curated = project / "curation" / "kyiv-calm.txt"
+    curated.mkdir(parents=True)
+    for name in ("alice.xmi", "TypeSystem.xml"):
+        shutil.copy(DOC / name, curated / ("CURATION_USER.xmi" if name == "alice.xmi" else name))
+    _run(tmp_path, project / "curation")
+    assert (tmp_path / "seeds" / "kyiv-calm.yaml").is_file()
+    assert not (tmp_path / "seeds" / "annotators").exists()
+
+
+def test_chain_layers_are_reported_not_dropped_silently(tmp_path: Path) -> None:
+    tsv = _tsv_copy(
+        tmp_path,
+        "#T_RL=",
+        "#T_CH=de.tudarmstadt.ukp.dkpro.core.api.coref.type.CoreferenceLink|referenceType\n#T_RL=",
+    )
+    text = tsv.read_text(encoding="utf-8").replace("\t_\t_\t\n", "\t_\t_\t_\t\n")
+    text = text.replace("\tspeaker\t2-1[2_1]\t\n", "\t_\tspeaker\t2-1[2_1]\t\n")
+    text = text.replace("[2]\t_\t_\t\n", "[2]\t_\t_\t_\t\n")
+    tsv.write_text(text, encoding="utf-8")
+    result = _run(tmp_path, tsv)
+    assert "chain layer CoreferenceLink" in result.output, result.output

@@ -261,10 +261,13 @@ def _read_tsv(path: Path, mapping: Mapping_) -> Document:
         )
     offsets = Offsets(text, "utf-16")
     columns: list[tuple[str, str, str]] = []  # (kind, layer, feature)
+    skipped: list[str] = []
     for line in lines[1:]:
         if line.startswith(("#T_SP=", "#T_RL=", "#T_CH=")):
             kind = line[1:5]
             layer, *feats = line[6:].split("|")
+            if kind == "T_CH":
+                skipped.append(f"{shown}: chain layer {_short(layer)} (chains are not imported)")
             for f in feats:
                 columns.append((kind, _short(layer), f))
     spans: dict[tuple[str, str], dict[str, Any]] = {}
@@ -387,7 +390,7 @@ def _read_tsv(path: Path, mapping: Mapping_) -> Document:
         relations.append(
             Relation(f"{link.layer}@{link.where}", label, ends[0], ends[1], link.where)
         )
-    return Document(name, text, out_spans, relations, shown, annotator)
+    return Document(name, text, out_spans, relations, shown, annotator, skipped=skipped)
 
 
 # --------------------------------------------------------------------------- export
