@@ -35,7 +35,7 @@ from factpack.formats.exporter import (
     vocabulary_fields,
     write_file,
 )
-from factpack.formats.mapping import Mapping_
+from factpack.formats.mapping import Mapping_, item_properties
 from factpack.shared.problems import display_path
 
 _NOTE_PREFIX = f"{CARRY_KEY}: "
@@ -207,8 +207,6 @@ def annotation_conf() -> str:
     for name, values in vocabulary_fields(token_values_only=True).items():
         owners = [LABELS[s] for s in LABELS if name in _section_fields(s)]
         attrs.append(f"{name}\tArg:{'|'.join(owners)}, Value:{'|'.join(values)}")
-    from factpack.formats.mapping import item_properties
-
     relations = [
         "source\tArg1:Claim, Arg2:Source",
         "event\tArg1:Claim, Arg2:Event",
@@ -228,8 +226,6 @@ def annotation_conf() -> str:
 
 
 def _section_fields(section: str) -> set[str]:
-    from factpack.formats.mapping import item_properties
-
     return set(item_properties()[section])
 
 

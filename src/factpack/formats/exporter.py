@@ -22,6 +22,7 @@ from factpack.formats.common import FormatError
 from factpack.formats.mapping import ID_KEYS, SECTIONS, export_mapping, item_properties
 from factpack.pipeline.annotations import annotation_files, load_article
 from factpack.pipeline.article import Article
+from factpack.pipeline.selectors import FoldedText, Selector
 
 LABELS = {"sources": "Source", "events": "Event", "claims": "Claim"}
 RELATION_FIELDS = ("source_id", "event_id", "responds_to", "relation")
@@ -114,14 +115,14 @@ def export_items(
     text = article.text
     spans: list[ExportSpan] = []
     links: list[ExportLink] = []
-    first_line = text.split("\n", 1)[0]
     art = {k: v for k, v in doc["article"].items() if k not in ("text_sha256", "furniture")}
     carried_article = dict(art)
-    if first_line.strip():
-        spans.append(ExportSpan("title", "Article", 0, len(first_line), {}, art))
+    # The Article span (the title's line, stripped) carries the article section, so tools
+    # without document-level metadata (brat) keep it too.
+    title = re.search(r"\S(?:.*\S)?", text)
+    if title:
+        spans.append(ExportSpan("title", "Article", title.start(), title.end(), {}, art))
         carried_article = {}
-    from factpack.pipeline.selectors import FoldedText, Selector
-
     folded = FoldedText(text)
     for i, sel in enumerate(doc["article"].get("furniture") or [], 1):
         s, e = folded.resolve(Selector(sel["exact"], sel.get("prefix"), sel.get("suffix")))

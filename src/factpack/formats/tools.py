@@ -7,17 +7,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 
-from factpack.formats import brat, importer, labelstudio
+from factpack.formats import brat, doccano, importer, inception, labelstudio
 from factpack.formats.common import TOOLS, Document, annotator_name
 from factpack.formats.mapping import Mapping_, load_mapping
 from factpack.shared.problems import Problem, UsageError, display_path
 
 
 def _module(tool: str) -> ModuleType:
-    from factpack.formats import doccano, inception
-
-    modules = {"brat": brat, "label-studio": labelstudio, "doccano": doccano}
-    modules["inception"] = inception
+    modules = {
+        "brat": brat,
+        "label-studio": labelstudio,
+        "doccano": doccano,
+        "inception": inception,
+    }
     return modules[tool]
 
 
