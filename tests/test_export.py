@@ -107,3 +107,68 @@ def test_export_refuses_an_annotation_with_problems(tmp_path: Path) -> None:
     )
     line = one_line_error(invoke("export", "brat", str(bad), "--to", str(tmp_path / "out")))
     assert "x.yaml:" in line and "factpack check" in line
+
+
+EMOJI_TEXT = "  Drone 🚀 hits café  \nThe mayor said “calm” 😀 twice. The mayor left.\n"
+
+
+def _emoji_seed(tmp_path: Path) -> Path:
+    import hashlib
+
+    import yaml
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "emoji.txt").write_text(EMOJI_TEXT, encoding="utf-8")
+    doc = {
+        "format": "factpack-annotation/1",
+        "article": {
+            "text_sha256": hashlib.sha256(EMOJI_TEXT.encode("utf-8")).hexdigest(),
+            "title": "Drone 🚀 hits café",
+            "published_date_basis": "unknown",
+            "language": "en",
+        },
+        "sources": [
+            {
+                "source_id": "S1",
+                "name": "The mayor",
+                "source_kind": "person",
+                "is_named": False,
+                "quote": {"exact": "The mayor", "suffix": " left"},
+            }
+        ],
+        "events": [],
+        "claims": [
+            {
+                "claim_id": "C1",
+                "source_id": "S1",
+                "claim_text": "calm",
+                "is_direct_quote": True,
+                "cue": "said",
+                "claim_kind": "assertion",
+                "certainty": "certain",
+                "quote": {"exact": "The mayor said “calm” 😀 twice."},
+            }
+        ],
+    }
+    path = folder / "emoji.yaml"
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    assert rows(path)  # a valid annotation
+    return path
+
+
+@pytest.mark.parametrize("tool", ["brat", "label-studio", "doccano", "inception"])
+def test_emoji_and_edge_white_space_round_trip(tool: str, tmp_path: Path) -> None:
+    seed = _emoji_seed(tmp_path)
+    module = {
+        "brat": brat,
+        "label-studio": labelstudio,
+        "doccano": doccano,
+        "inception": inception,
+    }[tool]
+    out = tmp_path / "export"
+    module.export([seed], out)
+    mapping = load_mapping(out / "mapping.yaml")
+    imported = importer.import_documents(module.read([out], mapping), mapping)
+    written = importer.write_imported(imported, tmp_path / "seeds", replace=False)
+    assert rows(written[0]) == rows(seed)
