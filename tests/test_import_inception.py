@@ -123,3 +123,20 @@ def test_chain_layers_are_reported_not_dropped_silently(tmp_path: Path) -> None:
     tsv.write_text(text, encoding="utf-8")
     result = _run(tmp_path, tsv)
     assert "chain layer CoreferenceLink" in result.output, result.output
+
+
+def test_xmi_external_entity_is_not_read(tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(DOC / "TypeSystem.xml", folder / "TypeSystem.xml")
+    secret = tmp_path / "secret.txt"
+    secret.write_text("SECRET", encoding="utf-8")
+    xmi = (DOC / "alice.xmi").read_text(encoding="utf-8")
+    xmi = xmi.replace(
+        "<xmi:XMI ", f'<!DOCTYPE xmi:XMI [<!ENTITY s SYSTEM "{secret.as_uri()}">]>\n<xmi:XMI ', 1
+    ).replace('sofaString="Kyiv', 'sofaString="&s;Kyiv')
+    (folder / "doc.xmi").write_text(xmi, encoding="utf-8")
+    result = _run(tmp_path, folder / "doc.xmi")
+    assert "SECRET" not in result.output
+    assert not (tmp_path / "seeds").exists()  # nothing written
+    assert "doc.xmi" in one_line_error(result)
