@@ -278,7 +278,7 @@ def test_the_seed_passes() -> None:
 @pytest.mark.parametrize("name", ["valid", *sorted(EXPECTED)])
 def test_fast_schema_path_agrees_with_jsonschema(name: str) -> None:
     """The fast path for clean files never passes what jsonschema rejects."""
-    from factpack.pipeline.yamlload import load_yaml
+    from factpack.shared.yamlload import load_yaml
 
     loaded = load_yaml((FIXTURES / f"{name}.yaml").read_text(encoding="utf-8"))
     if loaded.data is None:
@@ -291,7 +291,7 @@ def test_fast_schema_path_agrees_with_jsonschema(name: str) -> None:
 def test_positions_follow_the_data_path() -> None:
     """Positions are found on demand in the node tree: values, keys, the first of duplicate
     keys, and the nearest existing ancestor of a path the data does not have."""
-    from factpack.pipeline.yamlload import load_yaml
+    from factpack.shared.yamlload import load_yaml
 
     loaded = load_yaml("a:\n  b: [x, {c: 1}]\n  b: 2\nd: 'e'\n")
     assert loaded.where(("a", "b", 1, "c")) == (2, 14)

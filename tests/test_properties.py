@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 from factpack.pipeline.annotations import _schema_parts, fast_validator, load_article
 from factpack.pipeline.checks import cross_checks, validate_tables
 from factpack.pipeline.tables import article_rows, assemble
-from factpack.pipeline.yamlload import load_yaml
 from factpack.shared.schema import load_schema
+from factpack.shared.yamlload import load_yaml
 
 SCHEMA = load_schema()
 VOCAB = {name: list(v.values) for name, v in SCHEMA.vocabularies.items()}

@@ -210,7 +210,7 @@ def test_schema_change_changes_the_derivation(tmp_path: Path) -> None:
     voc.write_text(
         voc.read_text().replace(
             "    possible:\n",
-            "    doubtful:\n      definition: x.\n      example: y\n    possible:\n",
+            "    doubtful:\n      definition: Doubted.\n      example: y\n    possible:\n",
         )
     )
     js = sch.annotation_json_schema(sch.load_schema(root))

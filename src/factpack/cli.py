@@ -35,20 +35,15 @@ def schema_cmd(write: bool, check: bool, schema_dir: Path | None) -> None:
         if write:
             path, changed = schema_mod.write_annotation_schema(schema_dir)
             click.echo(f"{'wrote' if changed else 'unchanged'}: {display_path(path)}")
-            return
-        text = schema_mod.annotation_json_text(schema_mod.load_schema(schema_dir))
-        if check:
-            path = schema_mod.annotation_schema_path(schema_dir)
-            if not path.exists() or path.read_text(encoding="utf-8") != text:
-                raise FactpackError(
-                    f"{display_path(path)}:0:0: out of date; run `factpack schema --write`"
-                )
+        elif check:
+            path = schema_mod.check_annotation_schema(schema_dir)
             click.echo(f"up to date: {display_path(path)}")
-            return
-        click.echo(text, nl=False)
+        else:
+            click.echo(
+                schema_mod.annotation_json_text(schema_mod.load_schema(schema_dir)), nl=False
+            )
     except FactpackError as exc:
-        click.echo(str(exc), err=True)
-        sys.exit(exc.exit_code)
+        _fail(exc)
 
 
 def _fail(exc: FactpackError) -> None:
@@ -137,21 +132,10 @@ def download_cmd(version: str | None, index_url: str | None, to: Path | None) ->
 )
 def releases_cmd(index_url: str | None) -> None:
     """List the released versions with dates and row counts."""
-    import pyarrow as pa
-
     from factpack.researcher import query, releases
 
     try:
-        entries = releases.load_index(index_url)
-        tables = list(dict.fromkeys(t for e in entries for t in e.tables))
-        columns: dict[str, list[object]] = {
-            "version": [e.version for e in entries],
-            "date": [e.date for e in entries],
-            "bytes": [e.bytes for e in entries],
-        }
-        for t in tables:
-            columns[t] = [e.tables.get(t) for e in entries]
-        click.echo(query.render_table(pa.table(columns)))
+        click.echo(query.render_table(releases.index_table(releases.load_index(index_url))))
     except FactpackError as exc:
         _fail(exc)
 
@@ -232,21 +216,16 @@ def guide_cmd(write: bool, check: bool) -> None:
     from factpack.shared.schema import load_schema
 
     try:
-        path = guide.GUIDE_PATH
-        old = path.read_text(encoding="utf-8")
-        new = guide.render(load_schema(), old)
-        if check and new != old:
-            raise FactpackError(
-                f"{display_path(path)}:0:0: out of date; run `factpack guide --write`"
-            )
-        if write and new != old:
-            path.write_text(new, encoding="utf-8", newline="\n")
-        if not (write or check):
-            click.echo(new, nl=False)
-            return
-        click.echo(f"{'wrote' if write and new != old else 'up to date'}: {display_path(path)}")
-    except (FactpackError, OSError) as exc:
-        _fail(exc if isinstance(exc, FactpackError) else FactpackError(str(exc)))
+        schema = load_schema()
+        if write:
+            path, changed = guide.write(schema)
+            click.echo(f"{'wrote' if changed else 'up to date'}: {display_path(path)}")
+        elif check:
+            click.echo(f"up to date: {display_path(guide.check(schema))}")
+        else:
+            click.echo(guide.rendered(schema), nl=False)
+    except FactpackError as exc:
+        _fail(exc)
 
 
 @cli.command("new")

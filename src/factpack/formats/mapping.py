@@ -21,9 +21,9 @@ from typing import Any
 import jsonschema
 
 from factpack.formats.common import CARRY_KEY, FormatError
-from factpack.pipeline.yamlload import load_yaml
 from factpack.shared.problems import display_path
 from factpack.shared.schema import annotation_json_schema, default_root, load_schema
+from factpack.shared.yamlload import load_yaml
 
 MAPPING_FORMAT = "factpack-mapping/1"
 SECTIONS = ("sources", "events", "claims")

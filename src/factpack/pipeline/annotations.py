@@ -22,13 +22,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import fastjsonschema
 import jsonschema
 
 from factpack.pipeline.article import Article
 from factpack.pipeline.selectors import FoldedText, Selector, SelectorError, fold
-from factpack.pipeline.yamlload import Loaded, Path_, load_yaml
 from factpack.shared.problems import Problem, UsageError, display_path
 from factpack.shared.schema import annotation_json_schema, load_schema
+from factpack.shared.yamlload import Loaded, Path_, load_yaml
 
 SAFE_STEM = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 SEQUENCE_PREFIX = re.compile(r"^[0-9]+_")
@@ -152,195 +153,27 @@ _TYPE_NAMES = {
 _JSON_TYPE_NAMES = {"object": "mapping", "array": "list"}
 """JSON Schema type names as an annotator writing YAML knows them."""
 
-_KNOWN_KEYWORDS = frozenset(
-    {"$schema", "$defs", "title", "description", "format", "type", "properties", "required"}
-    | {"additionalProperties", "$ref", "items", "pattern", "enum", "const", "minLength"}
-    | {"maxLength", "minimum", "maximum"}
-)
-
-
-@lru_cache(maxsize=256)
-def _pattern(p: str) -> re.Pattern[str]:
-    return re.compile(p)
-
-
-def _is_type(value: Any, name: str) -> bool:
-    if name == "string":
-        return isinstance(value, str)
-    if name == "null":
-        return value is None
-    if name == "boolean":
-        return isinstance(value, bool)
-    if name == "object":
-        return isinstance(value, dict)
-    if name == "array":
-        return isinstance(value, list)
-    if isinstance(value, bool):
-        return False
-    if name == "number":
-        return isinstance(value, (int, float))
-    if name == "integer":
-        return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
-    return False
-
-
-def _reference_valid(schema: Mapping[str, Any], value: Any) -> bool:
-    """Interpret one schema's own keywords (not ``$ref``) on ``value``; subschemas are compiled.
-
-    The general case of :func:`_compile`, used for the values its fast branches leave over.
-    """
-    types = schema.get("type")
-    if types is not None and not any(
-        _is_type(value, t) for t in ([types] if isinstance(types, str) else types)
-    ):
-        return False
-    if "const" in schema and not (
-        type(value) is type(schema["const"]) and value == schema["const"]
-    ):
-        return False
-    if "enum" in schema and not (
-        (value is None or isinstance(value, str)) and value in schema["enum"]
-    ):
-        return False
-    if isinstance(value, str):
-        if "pattern" in schema and not _pattern(schema["pattern"]).search(value):
-            return False
-        if len(value) < schema.get("minLength", 0):
-            return False
-        if "maxLength" in schema and len(value) > schema["maxLength"]:
-            return False
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        # As jsonschema compares (so NaN passes both, as it does there).
-        if "minimum" in schema and value < schema["minimum"]:
-            return False
-        if "maximum" in schema and value > schema["maximum"]:
-            return False
-    return True
-
-
-_Check = Callable[[Any], bool]
-
-
-def _never(value: Any) -> bool:
-    return False
-
-
-def _always(value: Any) -> bool:
-    return True
-
-
-_ASSERTING_KEYWORDS = _KNOWN_KEYWORDS - {"$schema", "$defs", "$ref", "title", "description"}
-_ASSERTING_KEYWORDS -= {"format"}  # an annotation only, as jsonschema treats it by default
-
-
-def _compile(schema: Any, root: Mapping[str, Any], refs: dict[str, _Check]) -> _Check:
-    """Compile a (sub)schema into a function that is True only for certainly valid values.
-
-    Interprets the subset of JSON Schema the annotation schema uses, with every table (field
-    checks, required keys, enums as sets, compiled patterns) made once; any other keyword
-    compiles to "not certain" (False) and jsonschema then decides and explains. The answer
-    for null and booleans is computed here once; strings, mappings and lists have their own
-    branches.
-
-    Args:
-        schema: The subschema.
-        root: The whole schema (for ``#/$defs/...`` references).
-        refs: Compiled ``$defs`` by name, shared by the whole compilation.
-    """
-    if schema is True:
-        return _always
-    if not isinstance(schema, dict) or not _KNOWN_KEYWORDS.issuperset(schema):
-        return _never
-    ref_check: _Check | None = None
-    if "$ref" in schema:
-        ref = schema["$ref"]
-        if not isinstance(ref, str) or not ref.startswith("#/$defs/"):
-            return _never
-        name = ref[8:]
-        if name not in refs:
-            refs[name] = lambda v: refs[name](v)  # a recursive reference binds late
-            refs[name] = _compile(root["$defs"][name], root, refs)
-        ref_check = refs[name]
-        if not _ASSERTING_KEYWORDS & set(schema):
-            return ref_check
-    own = _compile_own(schema, root, refs)
-    if ref_check is None:
-        return own
-    first = ref_check
-    return lambda v: first(v) and own(v)
-
-
-def _compile_own(
-    schema: dict[str, Any], root: Mapping[str, Any], refs: dict[str, _Check]
-) -> _Check:
-    """Compile one schema's own keywords (see :func:`_compile`)."""
-    types = schema.get("type")
-    names = None if types is None else ([types] if isinstance(types, str) else list(types))
-    enum_list = schema.get("enum")
-    try:
-        enum = None if enum_list is None else frozenset(enum_list)
-    except TypeError:
-        return _never
-    has_const = "const" in schema
-    const = schema.get("const")
-    pattern = _pattern(schema["pattern"]).search if "pattern" in schema else None
-    min_len = schema.get("minLength", 0)
-    max_len = schema.get("maxLength")
-    props = {k: _compile(v, root, refs) for k, v in schema.get("properties", {}).items()}
-    required = tuple(schema.get("required", ()))
-    extra = schema.get("additionalProperties", True)
-    extra_check = None if extra is True else _compile(extra, root, refs)
-    items = _compile(schema["items"], root, refs) if "items" in schema else None
-    string_ok = names is None or "string" in names
-    plain_dict = (names is None or "object" in names) and not has_const and enum is None
-    plain_list = (names is None or "array" in names) and not has_const and enum is None
-    none_ok = _reference_valid(schema, None)
-    true_ok = _reference_valid(schema, True)
-    false_ok = _reference_valid(schema, False)
-
-    def check(value: Any) -> bool:
-        if value is None:
-            return none_ok
-        cls = value.__class__
-        if cls is str:
-            if not string_ok or (has_const and value != const):
-                return False
-            if enum is not None and value not in enum:
-                return False
-            if pattern is not None and not pattern(value):
-                return False
-            return min_len <= len(value) and (max_len is None or len(value) <= max_len)
-        if cls is bool:
-            return true_ok if value else false_ok
-        if cls is dict:
-            if not plain_dict:
-                return False
-            for k in required:
-                if k not in value:
-                    return False
-            for k, v in value.items():
-                f = props.get(k) or extra_check
-                if f is not None and not f(v):
-                    return False
-            return True
-        if cls is list:
-            if not plain_list:
-                return False
-            return items is None or all(map(items, value))
-        return _reference_valid(schema, value) and not isinstance(value, (dict, list))
-
-    return check
-
 
 @lru_cache(maxsize=1)
-def fast_validator() -> _Check:
-    """Return the compiled annotation schema: True only when a document is certainly valid.
+def fast_validator() -> Callable[[Any], bool]:
+    """Return a check that is True exactly when a document fits the annotation JSON Schema.
 
-    The clean file's fast path: jsonschema runs (and explains) only when this says False.
+    The clean file's fast path: ``fastjsonschema`` compiles the schema to Python once per
+    process (formats are annotations only, as jsonschema treats them by default); jsonschema
+    runs, and explains with paths, only when this says False.
     """
     validator, _ = _schema_parts()
-    root: Any = validator.schema
-    return _compile(root, root, {})
+    schema: Any = validator.schema
+    compiled = fastjsonschema.compile(schema, use_formats=False)
+
+    def check(value: Any) -> bool:
+        try:
+            compiled(value)
+        except fastjsonschema.JsonSchemaException:
+            return False
+        return True
+
+    return check
 
 
 _SCHEMA_CODES = {

@@ -59,7 +59,7 @@ ARTICLE_MODULES = (
     "shared/schema.py",
     "pipeline/selectors.py",
     "pipeline/tables.py",
-    "pipeline/yamlload.py",
+    "shared/yamlload.py",
 )
 """The modules that turn one article pair into rows: their source is part of the cache key."""
 

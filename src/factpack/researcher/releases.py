@@ -364,3 +364,21 @@ def load_index(location: str | None, cwd: Path | None = None) -> list[IndexEntry
 
         return fetch_index(location)
     return read_index_file(Path(location))
+
+
+def index_table(entries: list[IndexEntry]) -> Any:
+    """Return the index as a ``pyarrow.Table``: version, date, bytes and each table's rows.
+
+    A table a release does not have is null in its row; tables appear in the order first met.
+    """
+    import pyarrow as pa
+
+    tables = list(dict.fromkeys(t for e in entries for t in e.tables))
+    columns: dict[str, list[object]] = {
+        "version": [e.version for e in entries],
+        "date": [e.date for e in entries],
+        "bytes": [e.bytes for e in entries],
+    }
+    for t in tables:
+        columns[t] = [e.tables.get(t) for e in entries]
+    return pa.table(columns)

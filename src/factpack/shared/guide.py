@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from factpack.shared.problems import FactpackError
+from factpack.shared.problems import FactpackError, display_path
 from factpack.shared.schema import DERIVED_COLUMNS, Schema, annotation_json_schema
 
 GUIDE_PATH = Path(__file__).resolve().parents[3] / "docs" / "annotation-guide.md"
@@ -195,3 +195,47 @@ def render(schema: Schema, guide: str) -> str:
         assert match is not None
         guide = guide[: match.start()] + body + guide[match.end() :]
     return guide
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise FactpackError(
+            f"{display_path(path)}:0:0: cannot read the guide ({exc.strerror}); restore it from git"
+        ) from exc
+
+
+def rendered(schema: Schema, path: Path = GUIDE_PATH) -> str:
+    """Return the guide at ``path`` with its generated sections rendered from ``schema``."""
+    return render(schema, _read(path))
+
+
+def check(schema: Schema, path: Path = GUIDE_PATH) -> Path:
+    """Return ``path`` when its generated sections match ``schema``.
+
+    Raises:
+        FactpackError: they differ (or the guide cannot be read).
+    """
+    if rendered(schema, path) != _read(path):
+        raise FactpackError(f"{display_path(path)}:0:0: out of date; run `factpack guide --write`")
+    return path
+
+
+def write(schema: Schema, path: Path = GUIDE_PATH) -> tuple[Path, bool]:
+    """Rewrite the generated sections of the guide at ``path`` from ``schema``.
+
+    Returns:
+        The path and whether its content changed.
+    """
+    old = _read(path)
+    new = render(schema, old)
+    if new != old:
+        try:
+            path.write_text(new, encoding="utf-8", newline="\n")
+        except OSError as exc:
+            raise FactpackError(
+                f"{display_path(path)}:0:0: cannot write the guide ({exc.strerror}); "
+                "check the permissions"
+            ) from exc
+    return path, new != old

@@ -10,14 +10,16 @@ schemas, the DuckDB DDL, the Data Package resource schemas and the data dictiona
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
+import jsonschema
 
-from factpack.shared.problems import FactpackError
+from factpack.shared.problems import FactpackError, Problem, display_path
+from factpack.shared.yamlload import Loaded, load_yaml
 
 TABLE_ORDER: tuple[str, ...] = ("articles", "sources", "events", "claims")
 """The tables in build, release and dictionary order (referenced tables first)."""
@@ -43,10 +45,6 @@ LOCAL_ID_PATTERNS: Mapping[str, str] = {
 """Patterns of local ids (and of the local references to them) in an annotation file."""
 
 DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
-
-_SCHEMA_KEYS = {"name", "title", "description", "fields", "primaryKey", "foreignKeys"}
-_FIELD_KEYS = {"name", "type", "title", "description", "constraints", "vocabulary"}
-_TYPES = {"string", "integer", "number", "boolean", "date", "datetime"}
 
 
 def default_root() -> Path:
@@ -155,104 +153,246 @@ class Schema:
         return self.tables[name]
 
 
-def _read_yaml(path: Path) -> Any:
+META_DIR = "meta"
+"""Folder of ``schema/`` holding the JSON Schemas of the schema files themselves."""
+
+META_SCHEMAS = {
+    "vocabularies.yaml": "vocabularies.schema.json",
+    "package.yaml": "package.schema.json",
+    "tables": "table.schema.json",
+}
+"""Which meta-schema (in :data:`META_DIR`) checks which schema file (``tables``: each table)."""
+
+
+def meta_schema_path(target: str) -> Path:
+    """Return the path of the meta-schema that checks ``target`` (a key of :data:`META_SCHEMAS`).
+
+    The meta-schemas describe what this version of factpack can read, so they are always the
+    repository's (``schema/meta/``), whichever schema directory is loaded.
+    """
+    return default_root() / META_DIR / META_SCHEMAS[target]
+
+
+@lru_cache(maxsize=8)
+def _meta_validator(target: str) -> jsonschema.protocols.Validator:
+    path = meta_schema_path(target)
+    meta = json.loads(path.read_text(encoding="utf-8"))
+    cls = jsonschema.validators.validator_for(meta)
+    cls.check_schema(meta)
+    return cls(meta, format_checker=cls.FORMAT_CHECKER)
+
+
+class SchemaFileError(FactpackError):
+    """A file of ``schema/`` is malformed; the message names the file, line and fix."""
+
+
+def _fail(path: Path, line: int, col: int, message: str, hint: str) -> SchemaFileError:
+    problem = Problem(display_path(path), line, col, message, hint, code="schema-file")
+    return SchemaFileError(problem.format())
+
+
+def _label(path: Sequence[str | int]) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "the file"
+
+
+_TYPE_NAMES = {
+    bool: "a boolean",
+    int: "an integer",
+    float: "a number",
+    str: "text",
+    list: "a list",
+    dict: "a mapping",
+    type(None): "empty (null)",
+}
+_JSON_TYPE_NAMES = {
+    "object": "a mapping",
+    "array": "a list",
+    "string": "text",
+    "boolean": "a boolean (true or false)",
+    "integer": "an integer",
+    "number": "a number",
+}
+
+
+def _meta_problem(err: jsonschema.ValidationError, loaded: Loaded) -> tuple[int, int, str, str]:
+    """Return line, column, message and hint of one meta-schema error."""
+    path = tuple(err.absolute_path)
+    label = _label(path)
+    sub: Any = err.schema if isinstance(err.schema, dict) else {}
+    hint = str(sub.get("description") or "see the meta-schema in schema/meta/")
+    inst = err.instance
+    if err.validator == "additionalProperties" and isinstance(inst, dict):
+        allowed = list(sub.get("properties", {}))
+        extra = [k for k in inst if k not in allowed]
+        key = extra[0] if extra else ""
+        line, col = loaded.where((*path, key), key=True)
+        where = f" in {label}" if path else ""
+        fix = "allowed: " + ", ".join(allowed) if allowed else hint
+        if extra and inst[key] is None:
+            fix += (
+                " (a key without a value: in an unquoted {flow: mapping} a comma ends the "
+                "value before it; use block style or quotes)"
+            )
+        return line, col, f"unknown key '{key}'{where}", fix
+    if err.validator == "required" and isinstance(inst, dict):
+        wanted: Any = err.validator_value
+        missing = next((k for k in wanted if k not in inst), "")
+        line, col = loaded.where(path)
+        prop = sub.get("properties", {}).get(missing, {})
+        how = prop.get("description") if isinstance(prop, dict) else None
+        return (
+            line,
+            col,
+            f"{label} is missing '{missing}'",
+            f"add `{missing}:`" + (f" ({how})" if how else ""),
+        )
+    if "propertyNames" in err.relative_schema_path:
+        # jsonschema checks a key as an instance of its own, at its mapping's path.
+        line, col = loaded.where((*path, str(inst)), key=True)
+        return line, col, f"'{inst}' is not a valid name", hint
+    line, col = loaded.where(path)
+    if err.validator == "type":
+        got = _TYPE_NAMES.get(type(inst), type(inst).__name__)
+        wanted = _JSON_TYPE_NAMES.get(str(err.validator_value), str(err.validator_value))
+        return line, col, f"{label} is {got}, expected {wanted}", hint
+    if err.validator == "pattern" and isinstance(inst, str):
+        return line, col, f"{label}: {inst!r} has the wrong form", hint
+    return line, col, f"{label}: {err.message}", hint
+
+
+def _read_yaml(path: Path, target: str) -> tuple[Any, Loaded]:
+    """Read one schema file, refuse duplicate keys and check it against its meta-schema.
+
+    Raises:
+        SchemaFileError: the file is missing, is not YAML, or does not fit its meta-schema;
+            the first problem (by position) is named with its line and a fix.
+    """
     try:
-        with path.open("rb") as fh:
-            return yaml.load(fh, Loader=yaml.CSafeLoader)
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
         raise FactpackError(
-            f"{path}: schema file missing; run from a checkout of the repository "
+            f"{display_path(path)}: schema file missing; run from a checkout of the repository "
             "or pass the schema directory"
         ) from exc
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else f"{path}:0:0"
-        raise FactpackError(f"{where}: invalid YAML ({exc}); fix the syntax") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _fail(path, 0, 0, f"cannot read the schema file ({exc})", "save it as UTF-8") from exc
+    loaded = load_yaml(text)
+    if loaded.errors:
+        e = min(loaded.errors, key=lambda x: (x.line, x.col))
+        raise _fail(path, e.line, e.col, e.message, e.hint)
+    problems = sorted(
+        (_meta_problem(err, loaded) for err in _meta_validator(target).iter_errors(loaded.data)),
+        key=lambda p: (p[0], p[1]),
+    )
+    if problems:
+        line, col, message, hint = problems[0]
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise _fail(path, line, col, message + more, hint)
+    return loaded.data, loaded
 
 
 def _load_vocabularies(path: Path) -> dict[str, Vocabulary]:
-    raw = _read_yaml(path) or {}
-    if not isinstance(raw, dict):
-        raise FactpackError(f"{path}:1:1: expected a mapping of vocabulary names")
-    out: dict[str, Vocabulary] = {}
+    raw, loaded = _read_yaml(path, "vocabularies.yaml")
+    out = {
+        name: Vocabulary(name, body["description"], body["values"]) for name, body in raw.items()
+    }
     for name, body in raw.items():
-        if not isinstance(body, dict) or not isinstance(body.get("values"), dict):
-            raise FactpackError(f"{path}:0:0: vocabulary {name!r} needs `values:` (a mapping)")
-        values = {
-            str(v): {str(k): str(x) for k, x in (d or {}).items()}
-            for v, d in body["values"].items()
-        }
-        out[str(name)] = Vocabulary(str(name), str(body.get("description", "")), values)
+        for value, info in body["values"].items():
+            parent = info.get("parent")
+            if parent is not None and not any(
+                parent in v.values for other, v in out.items() if other != name
+            ):
+                line, col = loaded.where((name, "values", value, "parent"))
+                raise _fail(
+                    path,
+                    line,
+                    col,
+                    f"{name}.values.{value}.parent: '{parent}' is not a value of another "
+                    "vocabulary",
+                    "name the value this one belongs to (e.g. an event type)",
+                )
     return out
 
 
 def _load_table(path: Path, vocabularies: Mapping[str, Vocabulary]) -> Table:
-    raw = _read_yaml(path)
-    if not isinstance(raw, dict):
-        raise FactpackError(f"{path}:1:1: expected a Table Schema mapping")
-    unknown = set(raw) - _SCHEMA_KEYS
-    if unknown:
-        raise FactpackError(
-            f"{path}:0:0: unknown keys {sorted(unknown)}; allowed {sorted(_SCHEMA_KEYS)}"
+    raw, loaded = _read_yaml(path, "tables")
+    if raw["name"] != path.stem:
+        line, col = loaded.where(("name",))
+        raise _fail(
+            path, line, col, f"name is '{raw['name']}'", f"name the table '{path.stem}' as its file"
         )
+    names = [fd["name"] for fd in raw["fields"]]
     fields: list[Field] = []
-    for fd in raw.get("fields") or []:
-        fname = fd.get("name")
-        bad = set(fd) - _FIELD_KEYS
-        if bad:
-            raise FactpackError(f"{path}:0:0: field {fname!r} has unknown keys {sorted(bad)}")
-        if fd.get("type") not in _TYPES:
-            raise FactpackError(
-                f"{path}:0:0: field {fname!r} has type {fd.get('type')!r}; "
-                f"use one of {sorted(_TYPES)}"
-            )
-        if not fd.get("description"):
-            raise FactpackError(f"{path}:0:0: field {fname!r} needs a description")
+    for i, fd in enumerate(raw["fields"]):
         constraints = dict(fd.get("constraints") or {})
         vocab_name = fd.get("vocabulary")
         categories: tuple[Mapping[str, str], ...] = ()
         if vocab_name is not None:
             vocab = vocabularies.get(vocab_name)
             if vocab is None:
-                raise FactpackError(
-                    f"{path}:0:0: field {fname!r} names unknown vocabulary {vocab_name!r}; "
-                    f"define it in schema/vocabularies.yaml"
+                line, col = loaded.where(("fields", i, "vocabulary"))
+                raise _fail(
+                    path,
+                    line,
+                    col,
+                    f"field '{fd['name']}' names unknown vocabulary '{vocab_name}'",
+                    "define it in schema/vocabularies.yaml or use one of "
+                    + ", ".join(vocabularies),
                 )
             constraints["enum"] = list(vocab.values)
             categories = tuple(
-                {"value": v, "label": d.get("definition", v)} for v, d in vocab.values.items()
+                {"value": v, "label": d["definition"]} for v, d in vocab.values.items()
             )
         fields.append(
             Field(
-                name=str(fname),
-                type=str(fd["type"]),
-                description=str(fd["description"]),
+                name=fd["name"],
+                type=fd["type"],
+                description=fd["description"],
                 constraints=constraints,
                 vocabulary=vocab_name,
                 categories=categories,
                 title=fd.get("title"),
             )
         )
+    keys: list[tuple[tuple[str | int, ...], list[str]]] = [(("primaryKey",), raw["primaryKey"])]
+    for i, fk in enumerate(raw.get("foreignKeys") or []):
+        keys.append((("foreignKeys", i, "fields"), fk["fields"]))
+    for at, columns in keys:
+        for j, column in enumerate(columns):
+            if column not in names:
+                line, col = loaded.where((*at, j))
+                raise _fail(
+                    path,
+                    line,
+                    col,
+                    f"{_label(at)} names '{column}', which is not a field",
+                    "name a column of `fields:`",
+                )
     fks = tuple(
         ForeignKey(
             fields=tuple(fk["fields"]),
-            ref_table=str(fk["reference"].get("resource") or raw["name"]),
+            ref_table=fk["reference"]["resource"],
             ref_fields=tuple(fk["reference"]["fields"]),
         )
         for fk in raw.get("foreignKeys") or []
     )
     return Table(
-        name=str(raw["name"]),
-        title=str(raw.get("title", raw["name"])),
-        description=str(raw.get("description", "")),
+        name=raw["name"],
+        title=raw["title"],
+        description=raw["description"],
         fields=tuple(fields),
-        primary_key=tuple(raw.get("primaryKey") or ()),
+        primary_key=tuple(raw["primaryKey"]),
         foreign_keys=fks,
     )
 
 
 def load_schema(root: Path | None = None) -> Schema:
     """Load ``schema/``: the four tables, the vocabularies and the package metadata.
+
+    Every file is checked against its meta-schema (``schema/meta/``) first.
 
     Args:
         root: The schema directory; default :func:`default_root`.
@@ -261,24 +401,19 @@ def load_schema(root: Path | None = None) -> Schema:
         The schema, tables in :data:`TABLE_ORDER`, vocabularies resolved into the fields.
 
     Raises:
-        FactpackError: a file is missing or malformed.
+        FactpackError: a file is missing or malformed (:class:`SchemaFileError`: with its
+            line and a fix).
     """
     root = Path(root) if root is not None else default_root()
     vocab_path = root / "vocabularies.yaml"
     package_path = root / "package.yaml"
     vocabularies = _load_vocabularies(vocab_path)
-    tables: dict[str, Table] = {}
-    table_paths = []
-    for name in TABLE_ORDER:
-        path = root / "tables" / f"{name}.yaml"
-        table = _load_table(path, vocabularies)
-        if table.name != name:
-            raise FactpackError(f"{path}:1:1: name is {table.name!r}; expected {name!r}")
-        tables[name] = table
-        table_paths.append(path)
-    package = _read_yaml(package_path) or {}
-    if not isinstance(package, dict):
-        raise FactpackError(f"{package_path}:1:1: expected a mapping")
+    table_paths = [root / "tables" / f"{name}.yaml" for name in TABLE_ORDER]
+    tables = {
+        name: _load_table(path, vocabularies)
+        for name, path in zip(TABLE_ORDER, table_paths, strict=True)
+    }
+    package, _ = _read_yaml(package_path, "package.yaml")
     return Schema(
         tables=tables,
         vocabularies=vocabularies,
@@ -529,6 +664,19 @@ def annotation_json_text(schema: Schema) -> str:
 def annotation_schema_path(root: Path | None = None) -> Path:
     """Return the path of the committed annotation JSON Schema."""
     return (Path(root) if root is not None else default_root()) / ANNOTATION_SCHEMA_FILE
+
+
+def check_annotation_schema(root: Path | None = None) -> Path:
+    """Return the path of the committed annotation JSON Schema when it is up to date.
+
+    Raises:
+        FactpackError: it is missing or differs from what :func:`annotation_json_text` derives.
+    """
+    path = annotation_schema_path(root)
+    text = annotation_json_text(load_schema(root))
+    if not path.exists() or path.read_text(encoding="utf-8") != text:
+        raise FactpackError(f"{display_path(path)}:0:0: out of date; run `factpack schema --write`")
+    return path
 
 
 def write_annotation_schema(root: Path | None = None) -> tuple[Path, bool]:

@@ -79,13 +79,11 @@ class Loaded:
     """Plain data, with the composed node tree kept to say where each value stands.
 
     Positions are computed only when asked (:meth:`where`, when a problem is reported), by
-    following a path of the data through the node tree: a clean file never pays for them.
+    following a path of the data through the node tree.
 
     Attributes:
         data: The document as dicts, lists, str, int, float, bool and None.
-        root: The composed node tree (None for an empty document or after a syntax error;
-            None until :meth:`where` composes ``source`` when the data came from the fast
-            parser, :mod:`factpack.pipeline.fastyaml`).
+        root: The composed node tree (None for an empty document or after a syntax error).
         errors: What could not be loaded (syntax errors, duplicate keys, unsupported tags,
             alias bombs, too deep nesting); ``data`` is None after a syntax error or a refused
             alias expansion.
@@ -94,9 +92,6 @@ class Loaded:
     data: Any = None
     root: yaml.Node | None = None
     errors: list[YamlError] = field(default_factory=list)
-    source: str | None = field(default=None, repr=False, compare=False)
-    """The text, while ``root`` is still to be composed (data from
-    :mod:`factpack.pipeline.fastyaml`)."""
 
     def where(self, path: Path_, *, key: bool = False) -> tuple[int, int]:
         """Return the 1-based position of ``path`` (of its key when ``key``).
@@ -104,8 +99,6 @@ class Loaded:
         A path that goes further than the data (a missing key, an index past the end) gives
         the position of its nearest existing ancestor; the empty path the document's start.
         """
-        if self.source is not None:
-            self.root, self.source = yaml.compose(self.source, Loader=_LOADER), None
         node = self.root
         if node is None:
             return 1, 1
@@ -205,29 +198,13 @@ def _syntax_hint(problem: str, char: str) -> str:
 
 
 def load_yaml(text: str) -> Loaded:
-    """Build the plain data of ``text``, able to give the position of every key and value.
-
-
-    Plain block-style YAML is read by :func:`factpack.pipeline.fastyaml.parse` (the same data,
-    several times faster), and its node tree is composed only if :meth:`Loaded.where` is called;
-    anything else (and every document with an error) goes to :func:`load_composed`.
-    """
-    from factpack.pipeline.fastyaml import (
-        parse,  # it imports this module: import here, not at the top
-    )
-
-    data = parse(text)
-    if data is not None:
-        return Loaded(data=data, source=text)
-    return load_composed(text)
-
-
-def load_composed(text: str) -> Loaded:
     """Compose ``text`` with libyaml and build plain data with the position of every value.
 
-    Nothing is expanded before :func:`measure` has checked the composed graph: a document
-    whose aliases would expand it more than :data:`MAX_EXPANSION`-fold, or nested deeper than
-    :data:`MAX_DEPTH`, is refused (``errors``, ``data`` None) in time linear in its size.
+    Every problem (syntax, duplicate keys, tags, aliases, depth) is collected in ``errors``
+    with its line and column. Nothing is expanded before :func:`measure` has checked the
+    composed graph: a document whose aliases would expand it more than
+    :data:`MAX_EXPANSION`-fold, or nested deeper than :data:`MAX_DEPTH`, is refused
+    (``errors``, ``data`` None) in time linear in its size.
     A text without both ``&`` and ``*`` has no anchor or no alias, so every node occurs once
     in the graph and there is nothing to measure: the build is the only walk.
     """
