@@ -35,6 +35,7 @@ import pyarrow.compute as pc
 import factpack
 from factpack.pipeline import package, partition, write
 from factpack.pipeline.annotations import FileRead, id_collisions
+from factpack.pipeline.card import data_card
 from factpack.pipeline.checks import (
     Failure,
     ReleaseCheck,
@@ -750,7 +751,7 @@ def stage_data(
         digests: dict[str, str] = {}
         descriptor = package.datapackage_descriptor(schema, out, created, digests)
         (out / "datapackage.json").write_text(package.json_text(descriptor), encoding="utf-8")
-        card = package.data_card(
+        card = data_card(
             schema,
             counts,
             created,
