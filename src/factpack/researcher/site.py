@@ -817,6 +817,41 @@ def article_page(article: Row, mine: dict[str, list[Row]], data: ReleaseData, sc
     )
 
 
+def page_of_tables(descriptor: dict[str, Any], tables: Mapping[str, pa.Table]) -> str:
+    """Return the page of the one article in ``tables``, as :func:`build_site` renders it.
+
+    For a preview before any release exists: ``descriptor`` needs the release's name,
+    version, title and each table's resource (``data/<table>.parquet``) with its schema;
+    ``tables`` hold the rows of one article (the columns of the release's Parquet files).
+
+    Raises:
+        FactpackError: ``tables["articles"]`` does not hold exactly one article, its id is
+            not a safe file name, or its offsets do not cut the evidence out of the text.
+    """
+    fields, keys = {}, {}
+    for table in TABLES:
+        schema = table_resource(descriptor, table).get("schema", {})
+        fields[table] = [f for f in schema.get("fields", []) if isinstance(f, dict)]
+        key = schema.get("primaryKey") or [ID_COLUMN.get(table, "article_id")]
+        keys[table] = [key] if isinstance(key, str) else list(key)
+    articles = _to_rows(tables["articles"])
+    if len(articles) != 1:
+        raise FactpackError(f"articles: {len(articles)} rows, not one article to preview")
+    article = articles[0]
+    article_id = str(article.get("article_id"))
+    if not SAFE_ID.match(article_id):
+        raise FactpackError(
+            f"article_id {article_id!r} is not a safe file name (^[a-z0-9][a-z0-9_-]{{0,63}}$)"
+        )
+    mine = {}
+    for table in TABLES[1:]:
+        rows = _to_rows(tables[table])
+        _sort_rows(rows, keys[table], article_id)
+        mine[table] = rows
+    data = ReleaseData(descriptor, {}, fields, [], {}, keys)
+    return article_page(article, mine, data, _asset("article.js"))
+
+
 # --- the index page --------------------------------------------------------------------------
 
 
