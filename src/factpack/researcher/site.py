@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import jinja2
 from markupsafe import Markup
@@ -137,6 +137,8 @@ def local_id(row_id: str, article_id: str) -> str:
 
 def format_value(value: Any) -> str:
     """Return a cell value as text: ISO dates, UTC times with ``Z``, ``true``/``false``."""
+    if value.__class__ is str:  # most cells
+        return value
     if value is None:
         return ""
     if value.__class__ is int:
@@ -643,8 +645,7 @@ def day_chart(days: Counter[dt.date], undated: int) -> tuple[str, list[tuple[str
 # --- the article page ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class RowItem:
+class RowItem(NamedTuple):
     """One source, event or claim of the side list of an article page.
 
     Attributes:
@@ -668,8 +669,7 @@ class RowItem:
     end: str
 
 
-@dataclass(frozen=True)
-class Relation:
+class Relation(NamedTuple):
     """A claim that answers another (``C5 denies C2``): local ids and their labels."""
 
     source: str
