@@ -601,12 +601,12 @@ def test_streaming_in_small_windows_and_batches_gives_the_same_pages(
 def test_streaming_needs_each_articles_rows_together_in_article_order(tmp_path: Path) -> None:
     release = write_release(tmp_path / "r")
     overview = site.read_release_data(release, site.INDEX_READ)
-    plan = site.stream_plan(overview, None)
+    plan = site.stream_plan(overview)
     assert plan is not None and plan.starts["claims"][-1] == len(fixture_rows()["claims"])
     rows = fixture_rows()
     rows["sources"].reverse()  # A2's source first: the articles' order is not kept
     shuffled = site.read_release_data(write_release(tmp_path / "s", rows), site.INDEX_READ)
-    assert site.stream_plan(shuffled, None) is None
+    assert site.stream_plan(shuffled) is None
 
 
 def test_windows_in_two_processes_report_the_first_bad_article_in_key_order(

@@ -225,7 +225,6 @@ def _group_by_article(table: pa.Table) -> tuple[pa.Table, dict[str, tuple[int, i
 def read_release_data(
     release_dir: Path,
     columns: Mapping[str, Collection[str]] | None = None,
-    articles: Collection[str] | None = None,
 ) -> ReleaseData:
     """Read the descriptor and the four tables of the release in ``release_dir``.
 
@@ -233,12 +232,10 @@ def read_release_data(
         release_dir: The release directory.
         columns: Table name -> the columns to read besides ``article_id`` and the primary
             key (those the file has); all when None.
-        articles: Read only the rows of these article ids; all rows when None.
 
     Raises:
         FactpackError: The descriptor or a table is missing or unreadable.
     """
-    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     descriptor = read_descriptor(release_dir)
@@ -262,10 +259,7 @@ def read_release_data(
                 if table == "articles":
                     needed.update(keys[table])  # the key order
                 wanted = [c for c in schemas[table].names if c in needed]
-            where = None
-            if articles is not None and "article_id" in schemas[table].names:
-                where = pc.field("article_id").isin(sorted(articles))
-            tables[table] = pq.read_table(path, columns=wanted, filters=where)
+            tables[table] = pq.read_table(path, columns=wanted)
         except (OSError, ValueError) as error:
             raise FactpackError(
                 f"{display_path(path)}: cannot read table {table!r} ({error}); "
@@ -1091,7 +1085,7 @@ def build_site(
         _write(staging / "style.css", _asset("style.css"))
         written = ["index.html", "style.css"]
         rendered: dict[str, str] = {}  # page file name -> sha256
-        plan = stream_plan(overview, None)
+        plan = stream_plan(overview)
         if plan is not None:
             # Streaming needs only the descriptor, fields and keys of the overview: its tables
             # (~400 MB resident at 100k articles) are dropped before the workers start.
@@ -1251,17 +1245,15 @@ class StreamPlan:
         positions: Row of ``articles.parquet`` -> the article's place in the key order.
         starts: Table name -> row of ``articles.parquet`` -> the first row of that article in
             the table (one more entry: the table's row count).
-        todo: Row of ``articles.parquet`` -> whether to render its page (None: all).
     """
 
     positions: list[int]
     starts: dict[str, list[int]]
-    todo: list[bool] | None
 
 
-def stream_plan(overview: ReleaseData, render: Collection[str] | None) -> StreamPlan | None:
-    """Return how to stream the release ``overview`` was read from, rendering the articles
-    ``render`` (all when None); None when a table does not keep the articles' order."""
+def stream_plan(overview: ReleaseData) -> StreamPlan | None:
+    """Return how to stream the release ``overview`` was read from; None when a table does
+    not keep the articles' order."""
     ids = [str(a) for a in _column(overview.tables["articles"], "article_id")]
     if len(set(ids)) != len(ids):
         return None
@@ -1281,8 +1273,7 @@ def stream_plan(overview: ReleaseData, render: Collection[str] | None) -> Stream
     positions = [0] * len(ids)
     for position, row in enumerate(overview.order):
         positions[row] = position
-    todo = None if render is None else [i in render for i in ids]
-    return StreamPlan(positions, starts, todo)
+    return StreamPlan(positions, starts)
 
 
 class _RowStream:
@@ -1356,9 +1347,9 @@ def stream_pages(
     parts: int = 1,
     digests: dict[str, str] | None = None,
 ) -> tuple[list[Path], Failure | None]:
-    """Stream the release's tables and write the pages of ``plan.todo`` in part ``part`` of
-    ``parts``: consecutive windows of :data:`CHUNK_ARTICLES` articles with about as many pages
-    to render in each part (a part stops reading where the next one begins).
+    """Stream the release's tables and write the pages in part ``part`` of ``parts``:
+    consecutive windows of :data:`CHUNK_ARTICLES` articles with about as many pages in each
+    part (a part stops reading where the next one begins).
 
     Only one window's rows are in memory at once; ``data`` (read with
     :data:`INDEX_READ`) gives the descriptor, fields and keys. ``digests`` gets page file
@@ -1373,10 +1364,7 @@ def stream_pages(
     failure: Failure | None = None
     count = len(plan.positions)
     starts = range(0, count, CHUNK_ARTICLES)
-    wanted = [
-        sum(plan.todo is None or plan.todo[i] for i in range(s, min(s + CHUNK_ARTICLES, count)))
-        for s in starts
-    ]
+    wanted = [min(s + CHUNK_ARTICLES, count) - s for s in starts]
     total, before = sum(wanted), 0
     for start, n in zip(starts, wanted, strict=True):
         owner = before * parts // total if total else 0
@@ -1384,9 +1372,7 @@ def stream_pages(
         if owner > part:
             break  # the later windows are the next parts': not even decoded here
         end = min(start + CHUNK_ARTICLES, count)
-        mine = [
-            i for i in range(start, end) if owner == part and (plan.todo is None or plan.todo[i])
-        ]
+        mine = list(range(start, end)) if owner == part else []
         if not mine:
             continue
         articles = streams["articles"].rows(start, end - start)
@@ -1483,7 +1469,7 @@ def _streamed_pages(
     """
     import multiprocessing
 
-    todo = len(plan.positions) if plan.todo is None else sum(plan.todo)
+    todo = len(plan.positions)
     jobs = _default_jobs() if jobs is None else jobs
     if jobs < 2 or todo < PARALLEL_MIN_ARTICLES:
         paths, failure = stream_pages(release_dir, data, plan, out_dir, digests=digests)
