@@ -499,41 +499,21 @@ def test_small_old_release_is_deleted_before_publish_returns(tmp_path: Path) -> 
     assert not old.exists()
 
 
-def test_rebuild_reuses_the_previous_zip_and_cached_site_pages(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_rebuild_reuses_the_previous_zip(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from factpack.pipeline import package
-    from factpack.researcher import site
 
     copy_seeds(tmp_path)
     run_build(tmp_path)
     calls: dict[str, object] = {}
-    real_zip, real_site = package.write_zip, site.build_site
+    real_zip = package.write_zip
 
     def spy_zip(*args: object, **kw: object) -> None:
         calls["previous"] = kw.get("previous")
         real_zip(*args, **kw)  # type: ignore[arg-type]
 
-    def spy_site(*args: object, **kw: object) -> list[Path]:
-        calls["page_keys"], calls["cache_dir"] = kw.get("page_keys"), kw.get("cache_dir")
-        return real_site(*args, **kw)  # type: ignore[arg-type]
-
     monkeypatch.setattr(package, "write_zip", spy_zip)
-    monkeypatch.setattr(site, "build_site", spy_site)
     run_build(tmp_path, force=True)
     assert calls["previous"] == tmp_path / "dist" / f"{NAME}.zip"
-    assert calls["cache_dir"] == tmp_path / "build" / "site"
-    keys = calls["page_keys"]
-    assert isinstance(keys, dict) and sorted(keys) == ["alpha", "beta"]
-    assert all(re.fullmatch(r"[0-9a-f]{64}", k) for k in keys.values())
-
-
-def test_page_keys_change_with_the_article_and_the_code() -> None:
-    one = release.page_keys_of({"001_alpha": "k1", "002_beta": "k2"}, "code")
-    assert sorted(one) == ["alpha", "beta"]
-    assert release.page_keys_of({"001_alpha": "k1b"}, "code")["alpha"] != one["alpha"]
-    assert release.page_keys_of({"001_alpha": "k1"}, "code2")["alpha"] != one["alpha"]
-    assert release.page_keys_of({"001_alpha": "k1"}, "code")["alpha"] == one["alpha"]
 
 
 def test_article_keys_follow_the_files_and_skip_unchanged_ones_with_a_cache(

@@ -458,7 +458,8 @@ def test_query_examples_on_the_index_run_against_the_release(
 
     site.build_site(release)
     page = (release / "site" / "index.html").read_text("utf-8")
-    assert html.escape(site.EXAMPLE_SQL) in page and html.escape(site.EXAMPLE_PY_SQL) in page
+    shown = html.unescape(page)  # what a browser shows, whichever way a quote was escaped
+    assert site.EXAMPLE_SQL in shown and site.EXAMPLE_PY_SQL in shown
     monkeypatch.chdir(release)
     joined, counted = duckdb.sql(site.EXAMPLE_SQL), duckdb.sql(site.EXAMPLE_PY_SQL)
     assert joined is not None and counted is not None
@@ -600,12 +601,12 @@ def test_streaming_in_small_windows_and_batches_gives_the_same_pages(
 def test_streaming_needs_each_articles_rows_together_in_article_order(tmp_path: Path) -> None:
     release = write_release(tmp_path / "r")
     overview = site.read_release_data(release, site.INDEX_READ)
-    plan = site.stream_plan(overview, None)
+    plan = site.stream_plan(overview)
     assert plan is not None and plan.starts["claims"][-1] == len(fixture_rows()["claims"])
     rows = fixture_rows()
     rows["sources"].reverse()  # A2's source first: the articles' order is not kept
     shuffled = site.read_release_data(write_release(tmp_path / "s", rows), site.INDEX_READ)
-    assert site.stream_plan(shuffled, None) is None
+    assert site.stream_plan(shuffled) is None
 
 
 def test_windows_in_two_processes_report_the_first_bad_article_in_key_order(
@@ -652,3 +653,29 @@ def test_index_streamed_in_parts_is_the_same_page(
     assert page.count(f'href="articles/{A1}.html"') == 1
     assert "<p>odd \x00 \x01 text</p>" in page
     assert page.index('<h2 id="articles">') < page.index(f"articles/{A1}.html")
+
+
+def test_markup_in_the_data_is_escaped_by_the_templates(tmp_path: Path) -> None:
+    """Autoescape is on: a title, a publisher or a cell holding markup is shown as text."""
+    rows = fixture_rows()
+    rows["articles"][0]["title"] = 'Evil <script>alert("t")</script> & co'
+    rows["articles"][0]["publisher"] = "<b>bold</b>"
+    rows["sources"][0]["name"] = "<i>who</i>"
+    release = write_release(tmp_path / "r", rows)
+    site.build_site(release)
+    for page in (release / "site" / "index.html", release / "site" / "articles" / f"{A1}.html"):
+        text = page.read_text("utf-8")
+        assert "<script>alert" not in text and "<b>bold</b>" not in text
+        assert "Evil &lt;script&gt;alert(&#34;t&#34;)&lt;/script&gt; &amp; co" in text
+    article = (release / "site" / "articles" / f"{A1}.html").read_text("utf-8")
+    assert "&lt;i&gt;who&lt;/i&gt;" in article and "<i>who</i>" not in article
+
+
+def test_templates_are_package_data() -> None:
+    """The templates ship inside the package (the wheel packs src/factpack whole)."""
+    from importlib import resources
+
+    folder = resources.files("factpack.researcher") / "templates"
+    names = {p.name for p in folder.iterdir()}
+    assert {"base.html.j2", "article.html.j2", "index.html.j2", "macros.html.j2"} <= names
+    assert site.environment().autoescape is True

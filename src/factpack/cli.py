@@ -480,3 +480,45 @@ def export_cmd(fmt: str, paths: tuple[Path, ...], to: Path) -> None:
         _fail(exc)
     for path in written:
         click.echo(f"wrote {display_path(path)}")
+
+
+@cli.command("preview")
+@click.argument("stem")
+@click.option(
+    "--seeds",
+    type=click.Path(file_okay=False, path_type=Path),
+    default="seeds",
+    show_default=True,
+    help="Folder of <stem>.txt + <stem>.yaml pairs.",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default="build/preview",
+    show_default=True,
+    help="Where the page goes.",
+)
+@click.option(
+    "--schema-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="The schema/ directory (default: the repository's).",
+)
+def preview_cmd(stem: str, seeds: Path, out_dir: Path, schema_dir: Path | None) -> None:
+    """Render the review page of seeds/STEM.yaml alone into build/preview/STEM.html.
+
+    The page is the one a build publishes for that article; prints its path.
+    """
+    from factpack.pipeline import preview
+
+    try:
+        path = preview.preview(stem, seeds, out_dir, schema_dir)
+    except preview.PreviewProblems as exc:
+        for problem in exc.problems:
+            click.echo(problem.format(), err=True)
+        click.echo(f"{len(exc.problems)} problem{'s' * (len(exc.problems) != 1)}", err=True)
+        sys.exit(1)
+    except FactpackError as exc:
+        _fail(exc)
+    click.echo(display_path(path))

@@ -35,6 +35,7 @@ import pyarrow.compute as pc
 import factpack
 from factpack.pipeline import package, partition, write
 from factpack.pipeline.annotations import FileRead, id_collisions
+from factpack.pipeline.card import data_card
 from factpack.pipeline.checks import (
     Failure,
     ReleaseCheck,
@@ -750,7 +751,7 @@ def stage_data(
         digests: dict[str, str] = {}
         descriptor = package.datapackage_descriptor(schema, out, created, digests)
         (out / "datapackage.json").write_text(package.json_text(descriptor), encoding="utf-8")
-        card = package.data_card(
+        card = data_card(
             schema,
             counts,
             created,
@@ -782,15 +783,13 @@ def stage_site_and_sums(
     out: Path,
     digests: Mapping[str, str],
     timings: dict[str, float] | None = None,
-    page_keys: Mapping[str, str] | None = None,
-    cache_dir: Path | None = None,
     digest_cache: Path | None = None,
 ) -> None:
     """Write the review site (from the staged tables) and ``SHA256SUMS`` of the release.
 
-    ``page_keys`` (article id -> key of everything its page shows) and ``cache_dir`` let the
-    site reuse the pages of unchanged articles (:func:`factpack.researcher.site.build_site`);
-    ``digest_cache`` keeps the sha256 of files whose inode is unchanged (the reused pages).
+    The site is rendered whole from the staged release
+    (:func:`factpack.researcher.site.build_site`); ``digest_cache`` keeps the sha256 of files
+    whose inode is unchanged.
     """
     try:
         from factpack.researcher import site
@@ -799,26 +798,12 @@ def stage_site_and_sums(
     known = dict(digests)
     if site is not None:
         with _timed(timings, "site"):
-            # The pages' sha256 come from the bytes the site wrote (reused pages' from the
-            # digest cache): SHA256SUMS does not read 4 GB of pages back at 100k articles.
-            site.build_site(out, page_keys=page_keys, cache_dir=cache_dir, digests=known)
+            # The pages' sha256 come from the bytes the site wrote: SHA256SUMS does not read
+            # 4 GB of pages back at 100k articles.
+            site.build_site(out, digests=known)
     with _timed(timings, "package"):
         sums = package.sha256sums_text(out, known, cache=digest_cache)
         (out / package.SUMS_FILE).write_text(sums, encoding="utf-8")
-
-
-def page_keys_of(keys: Mapping[str, str], code_key: str) -> dict[str, str]:
-    """Return article id -> page key: the article's cache key and all of factpack's source.
-
-    The article key covers its annotation, text, ``schema/`` (package metadata included) and
-    library versions; ``code_key`` (:func:`package_key`) every module the page depends on.
-    """
-    from factpack.pipeline.annotations import article_id_of
-
-    return {
-        article_id_of(stem): hashlib.sha256(f"{key}\0{code_key}".encode()).hexdigest()
-        for stem, key in keys.items()
-    }
 
 
 def check_and_zip(
@@ -1050,8 +1035,6 @@ def _build(
                 staged_dir,
                 digests,
                 timings,
-                page_keys_of(keys, code_key),
-                build_dir / "site",
                 build_dir / "digests.txt",
             )
             old_zip = zip_target if zip_target.is_file() else None

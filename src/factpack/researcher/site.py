@@ -8,13 +8,16 @@ by kind, beside the list of the article's sources, events and claims) and ``styl
 Viewing needs no server and no network; reading works without JavaScript, a small inline
 script adds the details popup. The output is deterministic: no timestamps, stable ordering.
 
+The markup lives in Jinja templates (``researcher/templates/*.html.j2``, autoescape on); this
+module reads the release, cuts the highlighted text and computes the charts' geometry, and
+hands the templates plain values.
+
 This module is on the researcher's side: it never imports the build side.
 """
 
 from __future__ import annotations
 
 import bisect
-import contextlib
 import dataclasses
 import datetime as dt
 import hashlib
@@ -25,16 +28,16 @@ import os
 import re
 import shutil
 import signal
-import stat
-import sys
-import time
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import jinja2
+from markupsafe import Markup
 
 from factpack.researcher.releases import read_descriptor
 from factpack.shared.problems import FactpackError, display_path
@@ -134,6 +137,8 @@ def local_id(row_id: str, article_id: str) -> str:
 
 def format_value(value: Any) -> str:
     """Return a cell value as text: ISO dates, UTC times with ``Z``, ``true``/``false``."""
+    if value.__class__ is str:  # most cells
+        return value
     if value is None:
         return ""
     if value.__class__ is int:
@@ -220,7 +225,6 @@ def _group_by_article(table: pa.Table) -> tuple[pa.Table, dict[str, tuple[int, i
 def read_release_data(
     release_dir: Path,
     columns: Mapping[str, Collection[str]] | None = None,
-    articles: Collection[str] | None = None,
 ) -> ReleaseData:
     """Read the descriptor and the four tables of the release in ``release_dir``.
 
@@ -228,12 +232,10 @@ def read_release_data(
         release_dir: The release directory.
         columns: Table name -> the columns to read besides ``article_id`` and the primary
             key (those the file has); all when None.
-        articles: Read only the rows of these article ids; all rows when None.
 
     Raises:
         FactpackError: The descriptor or a table is missing or unreadable.
     """
-    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     descriptor = read_descriptor(release_dir)
@@ -257,10 +259,7 @@ def read_release_data(
                 if table == "articles":
                     needed.update(keys[table])  # the key order
                 wanted = [c for c in schemas[table].names if c in needed]
-            where = None
-            if articles is not None and "article_id" in schemas[table].names:
-                where = pc.field("article_id").isin(sorted(articles))
-            tables[table] = pq.read_table(path, columns=wanted, filters=where)
+            tables[table] = pq.read_table(path, columns=wanted)
         except (OSError, ValueError) as error:
             raise FactpackError(
                 f"{display_path(path)}: cannot read table {table!r} ({error}); "
@@ -468,77 +467,105 @@ def highlight(text: str, spans: Sequence[Span]) -> str:
     return "".join(out)
 
 
-# --- HTML pieces -----------------------------------------------------------------------------
+# --- templates -------------------------------------------------------------------------------
 
 
-def page(title: str, body: str, css: str, script: str = "") -> str:
-    """Return a complete HTML document."""
-    tail = f"<script>\n{script}</script>\n" if script else ""
-    return (
-        "<!DOCTYPE html>\n"
-        '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{escape(title)}</title>\n"
-        f'<link rel="stylesheet" href="{css}">\n</head>\n<body>\n'
-        '<a class="skip" href="#main">Skip to content</a>\n'
-        f"{body}{tail}</body>\n</html>\n"
+@lru_cache(maxsize=1)
+def environment() -> jinja2.Environment:
+    """Return the Jinja environment of the site's templates (``researcher/templates``).
+
+    Autoescape is on for every template: a value is escaped unless it is :class:`Markup`
+    (only the highlighted text, the inline script and what the templates themselves build).
+    """
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("factpack.researcher", "templates"),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,
+        auto_reload=False,
     )
+    env.filters["fmt"] = format_value
+    return env
 
 
-def meta_list(items: Iterable[tuple[str, str]]) -> str:
-    """Return a ``<dl class="meta">`` of (term, HTML value) pairs."""
-    inner = "".join(f"<dt>{escape(k)}</dt><dd>{v}</dd>" for k, v in items)
-    return f'<dl class="meta">{inner}</dl>\n'
+def template(name: str) -> jinja2.Template:
+    """Return the compiled template ``name`` of ``researcher/templates``."""
+    return environment().get_template(name)
 
 
-NULL_CELL = '<span class="null">—</span>'
+# --- charts ----------------------------------------------------------------------------------
 
 
-def cell(value: Any) -> str:
-    """Return a value as HTML, an em dash in grey for null."""
-    return NULL_CELL if value is None else esc(value)
+@dataclass(frozen=True)
+class Bar:
+    """One bar of a chart: its label (and the label shortened to fit), count and geometry."""
+
+    label: str
+    shown: str
+    count: int
+    y: int
+    width: int
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A horizontal bar chart, drawn by the ``bar_chart`` macro (inline SVG and a table).
+
+    Attributes:
+        chart_id: A unique HTML id stem.
+        caption: The chart's caption (also its accessible name).
+        bars: The bars in display order.
+        width: The SVG's width in pixels.
+        height: The SVG's height in pixels.
+        label_x: Where the bars start (labels end 6 pixels before).
+        bar_height: The height of a bar.
+        empty_y: The baseline of the ``no rows`` text of a chart without bars.
+    """
+
+    chart_id: str
+    caption: str
+    bars: tuple[Bar, ...]
+    width: int
+    height: int
+    label_x: int
+    bar_height: int
+    empty_y: int
+
+
+CHART_LABEL_WIDTH, CHART_BAR_WIDTH, CHART_ROW_HEIGHT, CHART_PAD = 200, 220, 22, 6
+
+
+def chart(chart_id: str, caption: str, items: Sequence[tuple[str, int]]) -> Chart:
+    """Return the geometry of a horizontal bar chart of (label, count) in display order."""
+    top = max((n for _, n in items), default=0) or 1
+    bars = tuple(
+        Bar(
+            label,
+            label if len(label) <= 30 else label[:29] + "…",
+            count,
+            CHART_PAD + i * CHART_ROW_HEIGHT,
+            round(CHART_BAR_WIDTH * count / top),
+        )
+        for i, (label, count) in enumerate(items)
+    )
+    return Chart(
+        chart_id,
+        caption,
+        bars,
+        width=CHART_LABEL_WIDTH + CHART_BAR_WIDTH + 50,
+        height=CHART_PAD * 2 + CHART_ROW_HEIGHT * max(len(items), 1),
+        label_x=CHART_LABEL_WIDTH,
+        bar_height=CHART_ROW_HEIGHT - 6,
+        empty_y=CHART_PAD + 15,
+    )
 
 
 def bar_chart(chart_id: str, caption: str, items: Sequence[tuple[str, int]]) -> str:
-    """Return a horizontal bar chart as a ``<figure>`` with inline SVG and a data table.
-
-    Args:
-        chart_id: A unique HTML id stem.
-        caption: The chart's caption (also its accessible name).
-        items: (label, count) in display order.
-    """
-    label_w, bar_w, row_h, pad = 200, 220, 22, 6
-    width = label_w + bar_w + 50
-    height = pad * 2 + row_h * max(len(items), 1)
-    top = max((n for _, n in items), default=0) or 1
-    parts = [
-        f'<svg class="chart" xmlns="http://www.w3.org/2000/svg" width="{width}" '
-        f'height="{height}" viewBox="0 0 {width} {height}" role="img" '
-        f'aria-labelledby="{chart_id}-title">',
-        f'<title id="{chart_id}-title">{escape(caption)}</title>',
-    ]
-    if not items:
-        parts.append(f'<text x="{label_w}" y="{pad + 15}">no rows</text>')
-    for i, (label, count) in enumerate(items):
-        y = pad + i * row_h
-        shown = label if len(label) <= 30 else label[:29] + "…"
-        w = round(bar_w * count / top)
-        parts.append(
-            f"<g><title>{escape(label)}: {count}</title>"
-            f'<text x="{label_w - 6}" y="{y + 15}" text-anchor="end">{escape(shown)}</text>'
-            f'<rect class="bar" x="{label_w}" y="{y + 3}" width="{w}" height="{row_h - 6}"/>'
-            f'<text x="{label_w + w + 4}" y="{y + 15}">{count}</text></g>'
-        )
-    parts.append("</svg>")
-    rows = "".join(
-        f'<tr><td>{escape(label)}</td><td class="num">{count}</td></tr>' for label, count in items
-    )
-    return (
-        f'<figure class="chart" id="{chart_id}"><figcaption>{escape(caption)}</figcaption>\n'
-        + "".join(parts)
-        + f"\n<details><summary>Data</summary><table><tr><th>value</th>"
-        f'<th class="num">count</th></tr>{rows}</table></details></figure>\n'
-    )
+    """Return a horizontal bar chart as a ``<figure>`` with inline SVG and a data table."""
+    macros = template("macros.html.j2").module
+    return str(macros.bar_chart(chart(chart_id, caption, items)))  # type: ignore[attr-defined]
 
 
 def field_enum(fields: list[dict[str, Any]], name: str) -> list[str]:
@@ -612,32 +639,50 @@ def day_chart(days: Counter[dt.date], undated: int) -> tuple[str, list[tuple[str
 # --- the article page ------------------------------------------------------------------------
 
 
-def _ref(column: str, value: Any, article_id: str, labels: dict[str, str]) -> str:
-    """Return a foreign key as a link to the referenced row of the same article, if there."""
-    if value is None:
-        return cell(None)
-    text = format_value(value)
-    local = local_id(text, article_id)
-    if text in labels:
-        return f'<a href="#row-{esc(local)}">{esc(local)}</a> {escape(labels[text])}'
-    return esc(text)
+class RowItem(NamedTuple):
+    """One source, event or claim of the side list of an article page.
+
+    Attributes:
+        kind: ``source``, ``event`` or ``claim``.
+        local: The local id (``C3``): the anchors ``row-C3`` and ``span-C3``.
+        row_id: The global id.
+        head: What the heading shows: (name, source kind), (summary, factuality) or
+            (who, cue, claim text, claim kind), as text.
+        cells: (column, value as text or None for null, (local id, label) of the row of the
+            same article it references or None) of every shown column, in field order.
+        start: ``char_start`` as text.
+        end: ``char_end`` as text.
+    """
+
+    kind: str
+    local: str
+    row_id: str
+    head: tuple[str, ...]
+    cells: tuple[tuple[str, str | None, tuple[str, str] | None], ...]
+    start: str
+    end: str
 
 
-@lru_cache(maxsize=1024)
-def _term(name: str) -> str:
-    return f"<dt>{escape(name)}</dt><dd>"
+class Relation(NamedTuple):
+    """A claim that answers another (``C5 denies C2``): local ids and their labels."""
+
+    source: str
+    source_label: str
+    relation: str
+    target: str
+    target_label: str
 
 
-Plan = tuple[tuple[str, str, str, bool], ...]
-"""The columns a row's list shows: (``<dt>..</dt><dd>``, the same with the null cell and
-``</dd>``, column name, whether it references a row) in field order."""
+Plan = tuple[tuple[str, bool], ...]
+"""The columns a row's list shows: (column name, whether it references a row), in field
+order."""
 
 
 @lru_cache(maxsize=64)
 def column_plan(table: str, names: tuple[str, ...]) -> Plan:
     """Return the shown columns of ``table``'s rows, given its field names."""
     return tuple(
-        (_term(name), f"{_term(name)}{NULL_CELL}</dd>", name, name in REFERENCES)
+        (name, name in REFERENCES)
         for name in names
         if name not in HIDDEN_COLUMNS and name != ID_COLUMN[table]
     )
@@ -647,86 +692,63 @@ def _field_names(fields: list[dict[str, Any]]) -> tuple[str, ...]:
     return tuple(f["name"] for f in fields if "name" in f)
 
 
-def row_item(
-    kind: str,
-    row: Row,
-    fields: list[dict[str, Any]] | Plan,
-    article_id: str,
-    labels: dict[str, str],
-) -> str:
-    """Return one ``<li>`` of the side list: heading linking to the span, then all columns.
-
-    ``fields`` are the table's field descriptors (every column of the row when none has a
-    name), or their :func:`column_plan`.
-    """
+def row_item(kind: str, row: Row, plan: Plan, article_id: str, labels: dict[str, str]) -> RowItem:
+    """Return what the side list shows of one row (``plan``: :func:`column_plan`)."""
     table = KIND_TABLE[kind]
     row_id = str(row[ID_COLUMN[table]])
-    local = esc(local_id(row_id, article_id))
     get = row.get
+    head: tuple[str, ...]
     if kind == "source":
-        head = f"{esc(get('name'))} <small>({esc(get('source_kind'))})</small>"
+        head = (format_value(get("name")), format_value(get("source_kind")))
     elif kind == "event":
-        head = f"{esc(get('summary'))} <small>({esc(get('factuality'))})</small>"
+        head = (format_value(get("summary")), format_value(get("factuality")))
     else:
         who = labels.get(str(get("source_id")), format_value(get("source_id")))
         head = (
-            f"{escape(who)} <i>{esc(get('cue'))}</i>: {esc(get('claim_text'))} "
-            f"<small>({esc(get('claim_kind'))})</small>"
+            who,
+            format_value(get("cue")),
+            format_value(get("claim_text")),
+            format_value(get("claim_kind")),
         )
-    if isinstance(fields, tuple):
-        plan = fields
-    else:
-        plan = column_plan(table, _field_names(fields) or tuple(row))
-    dl = []
-    for term, null, name, is_ref in plan:
+    cells: list[tuple[str, str | None, tuple[str, str] | None]] = []
+    for name, is_ref in plan:
         value = get(name)
         if value is None:
-            dl.append(null)
-        elif is_ref:
-            dl.append(f"{term}{_ref(name, value, article_id, labels)}</dd>")
+            cells.append((name, None, None))
+            continue
+        text = value if value.__class__ is str else format_value(value)
+        if is_ref and text in labels:
+            cells.append((name, text, (local_id(text, article_id), labels[text])))
         else:
-            if value.__class__ is not str:
-                value = format_value(value)
-            if "&" in value or "<" in value or ">" in value or '"' in value or "'" in value:
-                value = html.escape(value)
-            dl.append(f"{term}{value}</dd>")
-    return (
-        f'<li class="row row-{kind}" id="row-{local}">'
-        f'<div class="row-head"><a href="#span-{local}">{local}</a> '
-        f'<span class="gid">{esc(row_id)}</span><br>{head}</div>'
-        f'<details><summary>all columns</summary><div class="row-body"><dl>{"".join(dl)}'
-        f"<dt>evidence</dt><dd>characters {esc(get('char_start'))}–"
-        f"{esc(get('char_end'))}</dd></dl></div></details></li>\n"
+            cells.append((name, text, None))
+    return RowItem(
+        kind,
+        local_id(row_id, article_id),
+        row_id,
+        head,
+        tuple(cells),
+        format_value(get("char_start")),
+        format_value(get("char_end")),
     )
 
 
-def relations_list(claims: list[Row], article_id: str, labels: dict[str, str]) -> str:
-    """Return the claim-to-claim relations (``C5 denies C2``) as a list of links."""
-    items = []
+def relations(claims: list[Row], article_id: str, labels: dict[str, str]) -> list[Relation]:
+    """Return the claim-to-claim relations of an article's claims (in their order)."""
+    out = []
     for claim in claims:
         target = claim.get("responds_to")
         if target is None:
             continue
-        a = local_id(str(claim["claim_id"]), article_id)
-        b = local_id(str(target), article_id)
-        who_a = labels.get(str(claim.get("source_id")), "")
-        items.append(
-            f'<li><a href="#span-{esc(a)}">{esc(a)}</a> ({escape(who_a)}) '
-            f"<strong>{esc(claim.get('relation') or 'responds to')}</strong> "
-            f'<a href="#span-{esc(b)}">{esc(b)}</a> ({escape(labels.get(str(target), ""))})'
-            "</li>\n"
+        out.append(
+            Relation(
+                local_id(str(claim["claim_id"]), article_id),
+                labels.get(str(claim.get("source_id")), ""),
+                format_value(claim.get("relation") or "responds to"),
+                local_id(str(target), article_id),
+                labels.get(str(target), ""),
+            )
         )
-    if not items:
-        return "<p>No claim in this article answers another.</p>\n"
-    return f'<ul class="relations">\n{"".join(items)}</ul>\n'
-
-
-LEGEND = (
-    '<ul class="legend" aria-label="Legend">'
-    '<li><mark class="hl hl-source" data-label="S">source</mark> solid underline</li>'
-    '<li><mark class="hl hl-event" data-label="E">event</mark> double underline</li>'
-    '<li><mark class="hl hl-claim" data-label="C">claim</mark> dashed underline</li></ul>\n'
-)
+    return out
 
 
 def _by_id(data: ReleaseData, table: str, rows: list[Row]) -> list[Row]:
@@ -737,8 +759,21 @@ def _by_id(data: ReleaseData, table: str, rows: list[Row]) -> list[Row]:
     return sorted(rows, key=lambda r: _natural_key(str(r[id_column])))
 
 
+SECTIONS = (("source", "Sources"), ("event", "Events"), ("claim", "Claims"))
+
+
 def article_page(article: Row, mine: dict[str, list[Row]], data: ReleaseData, script: str) -> str:
-    """Return the HTML page of one article."""
+    """Return the HTML page of one article (template ``article.html.j2``).
+
+    Args:
+        article: The article's row.
+        mine: Table name -> the article's sources, events and claims.
+        data: The release (its descriptor, fields and keys; the tables are not read).
+        script: The inline script of the page.
+
+    Raises:
+        FactpackError: A span's offsets do not cut its evidence out of the text.
+    """
     article_id = str(article["article_id"])
     text = str(article.get("text") or "")
     spans = article_spans(article_id, text, mine)
@@ -751,88 +786,111 @@ def article_page(article: Row, mine: dict[str, list[Row]], data: ReleaseData, sc
         labels[str(r["claim_id"])] = (
             labels.get(str(r.get("source_id")), "") + ": " + str(r.get("claim_text"))
         )
-    meta = meta_list(
-        [
-            ("article_id", esc(article_id)),
-            ("publisher", cell(article.get("publisher"))),
-            (
-                "published",
-                f"{cell(article.get('published_date'))} "
-                f"({esc(article.get('published_date_basis'))})",
-            ),
-            ("language", cell(article.get("language"))),
-            ("url", cell(article.get("url"))),
-            ("characters", cell(article.get("char_count"))),
-            ("text sha256", f"<code>{esc(article.get('text_sha256'))}</code>"),
-        ]
-    )
-    note = article.get("published_date_note")
-    if note:
-        meta += f"<p><small>Publication date: {esc(note)}</small></p>\n"
     sections = []
-    for kind, heading in (("source", "Sources"), ("event", "Events"), ("claim", "Claims")):
+    for kind, heading in SECTIONS:
         table = KIND_TABLE[kind]
         names = _field_names(data.fields[table])
-        plan = column_plan(table, names) if names else data.fields[table]
-        items = "".join(
-            row_item(kind, r, plan, article_id, labels) for r in _by_id(data, table, mine[table])
-        )
-        sections.append(
-            f'<section aria-labelledby="h-{table}"><h2 id="h-{table}">{heading} '
-            f"({len(mine[table])})</h2>\n<ol>\n{items}</ol></section>\n"
-        )
-    lang = esc(article.get("language") or "en")
-    claims = _by_id(data, "claims", mine["claims"])
-    relations = relations_list(claims, article_id, labels)
-    body = (
-        '<header class="site"><nav><a href="../index.html">← Dataset overview</a></nav>\n'
-        f"<h1>{esc(article.get('title'))}</h1>\n{meta}</header>\n"
-        '<main id="main"><div class="layout">\n'
-        '<section aria-labelledby="h-text"><h2 id="h-text">Article text</h2>\n'
-        "<p>Every evidence span is highlighted by kind; focus (Tab) or hover a span to see its "
-        "row, or follow the links in the list.</p>\n"
-        f'{LEGEND}<div class="text" lang="{lang}">{highlight(text, spans)}</div>\n'
-        '<h2 id="h-relations">Claim relations</h2>\n'
-        f"{relations}"
-        "</section>\n"
-        '<aside class="annotations" aria-label="Sources, events and claims">\n'
-        f"{''.join(sections)}</aside>\n"
-        '</div></main>\n<div id="details" role="tooltip" hidden></div>\n'
-        '<footer class="site"><p>Generated from the release tables '
-        f"(data/*.parquet) of {esc(data.descriptor.get('name'))} "
-        f"{esc(data.descriptor.get('version'))}. Article text © its publisher.</p></footer>\n"
+        rows = _by_id(data, table, mine[table])
+        plan = column_plan(table, names or (tuple(rows[0]) if rows else ()))
+        items = [row_item(kind, r, plan, article_id, labels) for r in rows]
+        sections.append((table, heading, items))
+    descriptor = data.descriptor
+    return template("article.html.j2").render(
+        title=f"{format_value(article.get('title'))} — {format_value(descriptor.get('title', ''))}",
+        css="../style.css",
+        script=Markup(script),
+        article=article,
+        text=Markup(highlight(text, spans)),
+        lang=format_value(article.get("language") or "en"),
+        sections=sections,
+        relations=relations(_by_id(data, "claims", mine["claims"]), article_id, labels),
+        package={
+            "name": format_value(descriptor.get("name")),
+            "version": format_value(descriptor.get("version")),
+        },
     )
-    return page(
-        f"{article.get('title')} — {data.descriptor.get('title', '')}", body, "../style.css", script
-    )
+
+
+def page_of_tables(descriptor: dict[str, Any], tables: Mapping[str, pa.Table]) -> str:
+    """Return the page of the one article in ``tables``, as :func:`build_site` renders it.
+
+    For a preview before any release exists: ``descriptor`` needs the release's name,
+    version, title and each table's resource (``data/<table>.parquet``) with its schema;
+    ``tables`` hold the rows of one article (the columns of the release's Parquet files).
+
+    Raises:
+        FactpackError: ``tables["articles"]`` does not hold exactly one article, its id is
+            not a safe file name, or its offsets do not cut the evidence out of the text.
+    """
+    fields, keys = {}, {}
+    for table in TABLES:
+        schema = table_resource(descriptor, table).get("schema", {})
+        fields[table] = [f for f in schema.get("fields", []) if isinstance(f, dict)]
+        key = schema.get("primaryKey") or [ID_COLUMN.get(table, "article_id")]
+        keys[table] = [key] if isinstance(key, str) else list(key)
+    articles = _to_rows(tables["articles"])
+    if len(articles) != 1:
+        raise FactpackError(f"articles: {len(articles)} rows, not one article to preview")
+    article = articles[0]
+    article_id = str(article.get("article_id"))
+    if not SAFE_ID.match(article_id):
+        raise FactpackError(
+            f"article_id {article_id!r} is not a safe file name (^[a-z0-9][a-z0-9_-]{{0,63}}$)"
+        )
+    mine = {}
+    for table in TABLES[1:]:
+        rows = _to_rows(tables[table])
+        _sort_rows(rows, keys[table], article_id)
+        mine[table] = rows
+    data = ReleaseData(descriptor, {}, fields, [], {}, keys)
+    return article_page(article, mine, data, _asset("article.js"))
 
 
 # --- the index page --------------------------------------------------------------------------
 
 
-def dictionary(data: ReleaseData) -> str:
+@dataclass(frozen=True)
+class DictionaryField:
+    """One column of the data dictionary (from the descriptor's field)."""
+
+    name: Any
+    type: Any
+    required: bool
+    description: Any
+    values: list[str]
+
+
+@dataclass(frozen=True)
+class DictionaryTable:
+    """One table of the data dictionary."""
+
+    table: str
+    title: Any
+    description: Any
+    fields: list[DictionaryField]
+
+
+def dictionary(data: ReleaseData) -> list[DictionaryTable]:
     """Return the data dictionary: one table per resource, from the descriptor's fields."""
     out = []
     for table in TABLES:
         resource = table_resource(data.descriptor, table)
-        rows = []
-        for field in data.fields[table]:
-            constraints = field.get("constraints") or {}
-            values = field_enum(data.fields[table], str(field.get("name")))
-            rows.append(
-                f"<tr><td><code>{esc(field.get('name'))}</code></td><td>{esc(field.get('type'))}"
-                f"</td><td>{'yes' if constraints.get('required') else ''}</td>"
-                f"<td>{esc(field.get('description'))}"
-                + (f"<br><small>values: {esc(', '.join(values))}</small>" if values else "")
-                + "</td></tr>"
+        fields = [
+            DictionaryField(
+                field.get("name"),
+                field.get("type"),
+                bool((field.get("constraints") or {}).get("required")),
+                field.get("description"),
+                field_enum(data.fields[table], str(field.get("name"))),
             )
+            for field in data.fields[table]
+        ]
         out.append(
-            f'<h3 id="dict-{table}"><code>{table}</code>: {esc(resource.get("title") or table)}'
-            f"</h3>\n<p>{esc(resource.get('description'))}</p>\n"
-            "<table><tr><th>column</th><th>type</th><th>required</th><th>description</th></tr>"
-            f"{''.join(rows)}</table>\n"
+            DictionaryTable(
+                table, resource.get("title") or table, resource.get("description"), fields
+            )
         )
-    return "".join(out)
+    return out
 
 
 INDEX_COLUMNS = ("article_id", "title", "publisher", "published_date")
@@ -870,6 +928,32 @@ def _claim_source_kinds(claims: pa.Table, sources: pa.Table) -> Counter[str]:
 
 
 INDEX_ROWS_PER_PART = 4096
+"""Articles of the index converted to Python together (the page is written as it renders)."""
+
+
+@dataclass(frozen=True)
+class IndexRow:
+    """One article of the index's list."""
+
+    article_id: Any
+    title: Any
+    publisher: Any
+    published: Any
+    sources: int
+    events: int
+    claims: int
+
+
+def index_rows(data: ReleaseData) -> Iterator[IndexRow]:
+    """Yield the articles of the index in key order, converting a few thousand at a time."""
+    count = len(data.order)
+    for at in range(0, count, INDEX_ROWS_PER_PART):
+        positions = range(at, min(at + INDEX_ROWS_PER_PART, count))
+        articles = _take(data.tables["articles"], [data.order[p] for p in positions])
+        listed = [_column(articles, c) for c in INDEX_COLUMNS]
+        for aid, title, publisher, published in zip(*listed, strict=True):
+            n = [data.groups[t].get(str(aid), (0, 0))[1] for t in TABLES[1:]]
+            yield IndexRow(aid, title, publisher, published, *n)
 
 
 def index_page(data: ReleaseData) -> str:
@@ -877,126 +961,65 @@ def index_page(data: ReleaseData) -> str:
     return "".join(index_page_parts(data))
 
 
-def _index_rows(data: ReleaseData, positions: Sequence[int]) -> str:
-    """Return the rows of the articles' table of the index for ``positions`` of key order."""
-    articles = _take(data.tables["articles"], [data.order[p] for p in positions])
-    listed = [_column(articles, c) for c in INDEX_COLUMNS]
-    return "".join(
-        f'<tr><td><a href="articles/{esc(aid)}.html">{esc(title)}</a></td>'
-        f"<td>{cell(publisher)}</td><td>{cell(published)}</td>"
-        + "".join(
-            f'<td class="num">{data.groups[t].get(str(aid), (0, 0))[1]}</td>' for t in TABLES[1:]
-        )
-        + "</tr>"
-        for aid, title, publisher, published in zip(*listed, strict=True)
-    )
-
-
 def index_page_parts(data: ReleaseData) -> Iterator[str]:
-    """Yield the HTML of the dataset overview in parts (the articles' table a few thousand
-    rows at a time, so a release of many articles never needs the page whole in memory)."""
+    """Yield the HTML of the dataset overview (template ``index.html.j2``) as it renders: the
+    articles' list is rendered from an iterator, so a release of many articles never needs
+    the page whole in memory."""
     d = data.descriptor
     name, version = str(d.get("name", "")), str(d.get("version", ""))
-    counts = "".join(
-        f'<tr><td><a href="#dict-{t}"><code>{t}</code></a></td>'
-        f'<td class="num">{data.tables[t].num_rows}</td>'
-        f'<td><a href="../data/{t}.csv">CSV</a> · <a href="../data/{t}.parquet">Parquet</a></td>'
-        "</tr>"
-        for t in TABLES
-    )
     events, claims, sources = (data.tables[t] for t in ("events", "claims", "sources"))
     days = value_counts(events.column("date_start")) if "date_start" in events.column_names else {}
     dated = Counter({d: n for d, n in days.items() if isinstance(d, dt.date)})
     day_caption, day_items = day_chart(dated, events.num_rows - sum(dated.values()))
-    charts = "".join(
-        [
-            bar_chart("chart-days", day_caption, day_items),
-            bar_chart(
-                "chart-claim-kind",
-                "Claims by kind",
-                counted_items(
-                    _counts(claims, "claim_kind"), field_enum(data.fields["claims"], "claim_kind")
-                ),
+    charts = [
+        chart("chart-days", day_caption, day_items),
+        chart(
+            "chart-claim-kind",
+            "Claims by kind",
+            counted_items(
+                _counts(claims, "claim_kind"), field_enum(data.fields["claims"], "claim_kind")
             ),
-            bar_chart(
-                "chart-source-kind",
-                "Claims by kind of source",
-                counted_items(
-                    _claim_source_kinds(claims, sources),
-                    field_enum(data.fields["sources"], "source_kind"),
-                ),
+        ),
+        chart(
+            "chart-source-kind",
+            "Claims by kind of source",
+            counted_items(
+                _claim_source_kinds(claims, sources),
+                field_enum(data.fields["sources"], "source_kind"),
             ),
-            bar_chart(
-                "chart-factuality",
-                "Events by factuality",
-                counted_items(
-                    _counts(events, "factuality"), field_enum(data.fields["events"], "factuality")
-                ),
+        ),
+        chart(
+            "chart-factuality",
+            "Events by factuality",
+            counted_items(
+                _counts(events, "factuality"), field_enum(data.fields["events"], "factuality")
             ),
-        ]
-    )
-    licenses = ", ".join(
-        f'<a href="{esc(x.get("path"))}">{esc(x.get("name"))}</a>'
-        if x.get("path")
-        else esc(x.get("name"))
-        for x in d.get("licenses", [])
-    )
+        ),
+    ]
+    licenses = [
+        (format_value(x.get("name")), format_value(x.get("path"))) for x in d.get("licenses", [])
+    ]
     authors = ", ".join(str(c.get("title", "")) for c in d.get("contributors", []))
-    meta = meta_list(
-        [
-            ("name", f"<code>{esc(name)}</code>"),
-            ("version", esc(version)),
-            ("created", cell(d.get("created"))),
-            ("licenses", licenses or cell(None)),
-            ("contributors", esc(authors) if authors else cell(None)),
-        ]
-    )
-    query = escape(
+    query = (
         f'duckdb -c "{EXAMPLE_SQL}"\n\n# Python\nimport duckdb\n'
         f'duckdb.sql("{EXAMPLE_PY_SQL}").show()'
     )
-    cite = escape(f"{authors}. {d.get('title', name)}, version {version}.")
-    glossary = dictionary(data)
-
-    def shell(articles: str) -> str:
-        body = (
-            f'<header class="site"><h1>{esc(d.get("title") or name)}</h1></header>\n'
-            f'<main id="main">\n<p>{esc(d.get("description"))}</p>\n{meta}'
-            '<h2 id="counts">Tables</h2>\n<table><tr><th>table</th><th class="num">rows</th>'
-            f"<th>files</th></tr>{counts}</table>\n"
-            f'<h2 id="charts">At a glance</h2>\n<div class="charts">\n{charts}</div>\n'
-            '<h2 id="articles">Articles</h2>\n<table><tr><th>title</th><th>publisher</th>'
-            '<th>published</th><th class="num">sources</th><th class="num">events</th>'
-            f'<th class="num">claims</th></tr>{articles}</table>\n'
-            '<h2 id="download">Download and check</h2>\n'
-            f"<p>The release is the directory <code>{esc(name)}-{esc(version)}/</code> and the "
-            f"archive <code>{esc(name)}-{esc(version)}.zip</code>. Check that every file is "
-            "intact with <code>sha256sum -c SHA256SUMS</code> inside the directory, or check "
-            f"everything with <code>factpack validate {esc(name)}-{esc(version)}</code>. "
-            "The tables are in <code>data/</code> as Parquet and "
-            "CSV (UTF-8, empty cell = null), described by <code>datapackage.json</code>.</p>\n"
-            '<h2 id="query">Query</h2>\n'
-            f"<p>With DuckDB, from the release directory:</p>\n<pre><code>{query}</code></pre>\n"
-            '<h2 id="cite">Cite</h2>\n'
-            f"<p>{cite} See <code>CITATION.cff</code> in the release.</p>\n"
-            f'<h2 id="dictionary">Data dictionary</h2>\n{glossary}</main>\n'
-            '<footer class="site"><p>Generated from the release tables (data/*.parquet) and '
-            "datapackage.json; no server or network needed.</p></footer>\n"
-        )
-        return page(str(d.get("title") or name), body, "style.css")
-
-    # The page around the rows, rendered with two different one-character slots: they
-    # differ first where the rows go (whatever the descriptor or the data hold).
-    with_nul, with_soh = shell("\x00"), shell("\x01")
-    cut = next(
-        (i for i, (x, y) in enumerate(zip(with_nul, with_soh, strict=True)) if x != y),
-        len(with_nul),
+    return template("index.html.j2").generate(
+        title=str(d.get("title") or name),
+        css="style.css",
+        script=None,
+        descriptor=d,
+        name=name,
+        version=version,
+        authors=authors,
+        licenses=licenses,
+        tables=[(t, data.tables[t].num_rows) for t in TABLES],
+        charts=charts,
+        articles=index_rows(data),
+        query=query,
+        cite=f"{authors}. {d.get('title', name)}, version {version}.",
+        dictionary=dictionary(data),
     )
-    count = len(data.order)
-    yield with_nul[:cut]
-    for at in range(0, count, INDEX_ROWS_PER_PART):
-        yield _index_rows(data, range(at, min(at + INDEX_ROWS_PER_PART, count)))
-    yield with_nul[cut + 1 :]
 
 
 # --- writing ---------------------------------------------------------------------------------
@@ -1029,31 +1052,21 @@ def build_site(
     release_dir: Path,
     jobs: int | None = None,
     *,
-    page_keys: Mapping[str, str] | None = None,
-    cache_dir: Path | None = None,
     digests: dict[str, str] | None = None,
 ) -> list[Path]:
     """Write the review site of the release in ``release_dir`` to ``release_dir/site/``.
 
-    Reads only ``datapackage.json`` and ``data/<table>.parquet``. An existing ``site/`` is
-    replaced, so pages of articles no longer in the release do not linger. Article pages are
-    rendered by ``jobs`` processes (default: up to 2, the CPUs available); each page depends
-    only on its own rows, so the output is the same for any number.
-
-    With ``page_keys`` and ``cache_dir`` an article page is reused from the cache when its
-    entry (see :func:`entry_key`) is there and intact, and every rendered page is stored
-    there; entries this build did not use are deleted. The pages are the same bytes as
-    without a cache.
+    Reads only ``datapackage.json`` and ``data/<table>.parquet``: the site is rendered from
+    the release alone, every page every time (no cache). An existing ``site/`` is replaced,
+    so pages of articles no longer in the release do not linger. Article pages are rendered
+    by ``jobs`` processes (default: up to 2, the CPUs available); each page depends only on
+    its own rows, so the output is the same for any number.
 
     Args:
         release_dir: The release directory.
         jobs: Processes that render article pages (default: up to 2).
-        page_keys: Article id -> a key that changes whenever anything the article's page
-            shows could change (its rows); articles without a key are always rendered.
-        cache_dir: The directory of cached pages (created when missing; site's own).
-        digests: When given, gets the sha256 (hex) of every article page rendered here (not
-            of pages reused from the cache), keyed by path in the release
-            (``site/articles/<id>.html``): SHA256SUMS need not read them back.
+        digests: When given, gets the sha256 (hex) of every article page, keyed by path in
+            the release (``site/articles/<id>.html``).
 
     Returns:
         The written files, sorted.
@@ -1071,46 +1084,21 @@ def build_site(
         _write_parts(staging / "index.html", index_page_parts(overview))
         _write(staging / "style.css", _asset("style.css"))
         written = ["index.html", "style.css"]
-        ids = [str(a) for a in _column(overview.tables["articles"], "article_id")]
         rendered: dict[str, str] = {}  # page file name -> sha256
-        cache = None
-        missing: Collection[str] | None = None  # None: every article
-        if page_keys is not None and cache_dir is not None and len(set(ids)) == len(ids):
-            fingerprint = site_fingerprint(overview)
-            cache = PageCache(
-                cache_dir,
-                {
-                    i: entry_key(fingerprint, i, page_keys[i])
-                    for i in ids
-                    if SAFE_ID.match(i) and i in page_keys
-                },
-            )
-            hits = cache.reuse(staging / "articles")
-            written += (f"articles/{i}.html" for i in hits)
-            missing = {i for i in ids if i not in hits}
-            if not hits or any(not SAFE_ID.match(i) for i in missing):
-                missing = None  # read every row (a bad id is reported in key order)
-        plan = stream_plan(overview, missing) if missing is None or missing else None
+        plan = stream_plan(overview)
         if plan is not None:
             # Streaming needs only the descriptor, fields and keys of the overview: its tables
             # (~400 MB resident at 100k articles) are dropped before the workers start.
             light = dataclasses.replace(overview, tables={}, groups={}, order=[])
             del overview
             _release_arrow_memory()
-            pages = _streamed_pages(
-                release_dir, light, plan, staging / "articles", jobs, cache, rendered
-            )
-            written += (f"articles/{p.name}" for p in pages)
-        elif missing is None or missing:
+            pages = _streamed_pages(release_dir, light, plan, staging / "articles", jobs, rendered)
+        else:
             del overview
-            data = read_release_data(release_dir, articles=missing)
-            written += (
-                f"articles/{p.name}"
-                for p in _article_pages(data, staging / "articles", jobs, cache, rendered)
-            )
+            data = read_release_data(release_dir)
+            pages = _article_pages(data, staging / "articles", jobs, rendered)
             del data
-        if cache is not None:
-            cache.prune()
+        written += (f"articles/{p.name}" for p in pages)
         if site.exists():
             shutil.rmtree(site)
         staging.rename(site)
@@ -1128,169 +1116,6 @@ def _release_arrow_memory() -> None:
     pa.default_memory_pool().release_unused()
 
 
-# --- the page cache --------------------------------------------------------------------------
-
-CACHE_FORMAT = "factpack-site-page-cache-1"
-CACHE_ENTRY = re.compile(r"^([0-9a-f]{64})-([0-9]+)-([0-9]+)\.html$")
-"""A cache entry's name: ``<entry key>-<size in bytes>-<mtime in whole seconds>.html``."""
-CACHE_TMP = ".tmp-"
-"""The name prefix of an entry being written (never reused; pruned)."""
-
-
-def site_fingerprint(data: ReleaseData) -> str:
-    """Return the sha256 of everything an article page depends on besides its own rows.
-
-    That is this module's source, its assets, the Python and pyarrow versions, the release's
-    name, version and title, the fields (names, descriptions, ...) and primary keys of the
-    tables, and the columns and types of the Parquet files.
-    """
-    import pyarrow
-
-    digest = hashlib.sha256(
-        f"{CACHE_FORMAT}\0python {sys.version_info[0]}.{sys.version_info[1]}\0"
-        f"pyarrow {pyarrow.__version__}\0".encode()
-    )
-    digest.update(Path(__file__).read_bytes() + b"\0")
-    for name in ASSETS:
-        digest.update(name.encode() + b"\0" + _asset(name).encode() + b"\0")
-    shown = {
-        "descriptor": {k: data.descriptor.get(k) for k in ("name", "version", "title")},
-        "fields": data.fields,
-        "keys": data.keys,
-        "columns": {t: [[f.name, str(f.type)] for f in s] for t, s in data.schemas.items()},
-    }
-    digest.update(json.dumps(shown, sort_keys=True, default=str).encode())
-    return digest.hexdigest()
-
-
-def entry_key(fingerprint: str, article_id: str, page_key: str) -> str:
-    """Return the cache key of one article page: sha256 of the site fingerprint, the article
-    id and the build's key of the article."""
-    return hashlib.sha256(f"{fingerprint}\0{article_id}\0{page_key}".encode()).hexdigest()
-
-
-@dataclass
-class PageCache:
-    """The cached article pages of one build.
-
-    An entry is a hard link of the complete page under its final name, after the page was
-    given the mtime in that name (without hard links: a copy under a temporary name, then
-    renamed): a killed build leaves at most a temporary file, never a partial entry. It is
-    reused only when its size and mtime are still those in its name; nothing factpack does
-    writes into an existing file (pages and entries are always new files), and any write
-    into the file from elsewhere changes its mtime to a later one than the stamp (a whole
-    second, set back), so a hard link between the release's page and the entry never lets
-    a changed page be reused.
-
-    Attributes:
-        directory: The cache directory.
-        keys: Article id -> its entry key (articles without one are not cached).
-        used: The entry names this build reused or stored (the others are pruned).
-    """
-
-    directory: Path
-    keys: dict[str, str]
-    used: set[str] = dataclasses.field(default_factory=set)
-
-    def _listing(self) -> dict[str, tuple[str, int, int]]:
-        found: dict[str, tuple[str, int, int]] = {}
-        try:
-            with os.scandir(self.directory) as entries:
-                for entry in entries:
-                    match = CACHE_ENTRY.match(entry.name)
-                    if match:
-                        found[match[1]] = (entry.name, int(match[2]), int(match[3]))
-        except OSError:
-            pass
-        return found
-
-    def reuse(self, out_dir: Path) -> dict[str, str]:
-        """Link (or copy) every intact cached page into ``out_dir``; return id -> page."""
-        try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-        except OSError:  # no cache this time: every page is rendered (and not stored)
-            return {}
-        listing = self._listing()
-        hits: dict[str, str] = {}
-        can_link = True
-        for article_id, key in self.keys.items():
-            found = listing.get(key)
-            if found is None:
-                continue
-            name, size, stamp = found
-            source = f"{self.directory}/{name}"
-            target = f"{out_dir}/{article_id}.html"
-            try:
-                info = os.stat(source)
-                if not (
-                    stat.S_ISREG(info.st_mode)
-                    and info.st_size == size
-                    and info.st_mtime_ns == stamp * 1_000_000_000
-                ):
-                    continue
-                if can_link:
-                    try:
-                        os.link(source, target)
-                    except OSError:  # another file system, or no hard links here
-                        can_link = False
-                if not can_link and not _copy(source, target, size):
-                    continue
-            except OSError:
-                continue
-            hits[article_id] = target
-            self.used.add(name)
-        return hits
-
-    def store(self, article_id: str, page: Path, size: int) -> str | None:
-        """Store the just-written ``page`` as the entry of ``article_id``; return its name."""
-        key = self.keys.get(article_id)
-        if key is None:
-            return None
-        stamp = int(time.time())
-        name = f"{key}-{size}-{stamp}.html"
-        temporary = self.directory / f"{CACHE_TMP}{os.getpid()}-{key}"
-        try:
-            # The page is complete and nothing writes into it again: give it the stamp and
-            # link it under its final name (a link appears whole or not at all). Two calls
-            # per page instead of four through a temporary name.
-            os.utime(page, ns=(stamp * 1_000_000_000,) * 2)
-            try:
-                os.link(page, self.directory / name)
-            except OSError:  # no hard links here, or the name is taken: a copy, renamed
-                temporary.unlink(missing_ok=True)
-                shutil.copyfile(page, temporary)
-                os.utime(temporary, ns=(stamp * 1_000_000_000,) * 2)
-                os.replace(temporary, self.directory / name)
-        except OSError:  # the cache only saves time: a page that cannot be stored is rendered
-            with contextlib.suppress(OSError):
-                temporary.unlink(missing_ok=True)
-            return None
-        self.used.add(name)
-        return name
-
-    def prune(self) -> None:
-        """Delete every entry (and temporary file) this build did not use."""
-        try:
-            with os.scandir(self.directory) as entries:
-                names = [e.name for e in entries]
-        except OSError:
-            return
-        for name in names:
-            if (CACHE_ENTRY.match(name) or name.startswith(CACHE_TMP)) and name not in self.used:
-                with contextlib.suppress(OSError):
-                    (self.directory / name).unlink()
-
-
-def _copy(source: str, target: str, size: int) -> bool:
-    """Copy a cache entry to a new file; False (nothing written) when it is not ``size`` bytes."""
-    with open(source, "rb") as handle:
-        content = handle.read()
-    if len(content) != size:
-        return False
-    _write_bytes(target, content)
-    return True
-
-
 # --- rendering the article pages -------------------------------------------------------------
 
 
@@ -1298,7 +1123,7 @@ def _default_jobs() -> int:
     return min(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
 
 
-_SHARED: tuple[ReleaseData, Path, PageCache | None] | None = None
+_SHARED: tuple[ReleaseData, Path] | None = None
 """The data a forked page worker inherits (copy-on-write: Arrow buffers are not copied)."""
 
 
@@ -1306,21 +1131,18 @@ def _init_worker() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent reports Ctrl-C, once
 
 
-def _render_chunk(chunk: range) -> tuple[list[Path], set[str], dict[str, str]]:
+def _render_chunk(chunk: range) -> tuple[list[Path], dict[str, str]]:
     assert _SHARED is not None
-    data, out_dir, cache = _SHARED
-    if cache is not None:
-        cache.used = set()  # this process' copy: report only this chunk's entries
+    data, out_dir = _SHARED
     digests: dict[str, str] = {}
-    paths = _write_pages(data, out_dir, chunk, cache, digests)
-    return paths, cache.used if cache is not None else set(), digests
+    paths = _write_pages(data, out_dir, chunk, digests)
+    return paths, digests
 
 
 def _article_pages(
     data: ReleaseData,
     out_dir: Path,
     jobs: int | None,
-    cache: PageCache | None = None,
     digests: dict[str, str] | None = None,
 ) -> list[Path]:
     """Write every article page, in ``jobs`` forked processes when there are enough pages.
@@ -1339,18 +1161,16 @@ def _article_pages(
         or count < PARALLEL_MIN_ARTICLES
         or "fork" not in multiprocessing.get_all_start_methods()
     ):
-        return _write_pages(data, out_dir, range(count), cache, digests)
+        return _write_pages(data, out_dir, range(count), digests)
     size = max(1, -(-count // (jobs * 8)))
     chunks = [range(i, min(i + size, count)) for i in range(0, count, size)]
-    _SHARED = (data, out_dir, cache)
+    _SHARED = (data, out_dir)
     try:
         context = multiprocessing.get_context("fork")
         paths: list[Path] = []
         with context.Pool(jobs, initializer=_init_worker) as pool:
-            for part, used, own in pool.imap(_render_chunk, chunks):
+            for part, own in pool.imap(_render_chunk, chunks):
                 paths += part
-                if cache is not None:
-                    cache.used |= used
                 if digests is not None:
                     digests.update(own)
         return paths
@@ -1392,14 +1212,13 @@ def write_article_pages(data: ReleaseData, out_dir: Path, positions: Iterable[in
         FactpackError: An article id is not a safe file name, or an article's evidence offsets
             do not match its text.
     """
-    return _write_pages(data, out_dir, positions, None)
+    return _write_pages(data, out_dir, positions)
 
 
 def _write_pages(
     data: ReleaseData,
     out_dir: Path,
     positions: Iterable[int],
-    cache: PageCache | None,
     digests: dict[str, str] | None = None,
 ) -> list[Path]:
     script = _asset("article.js")
@@ -1407,7 +1226,7 @@ def _write_pages(
     todo = list(positions)
     for at in range(0, len(todo), CHUNK_ARTICLES):
         for article, mine in chunk_rows(data, todo[at : at + CHUNK_ARTICLES]):
-            written.append(_write_page(article, mine, data, script, out_dir, cache, digests))
+            written.append(_write_page(article, mine, data, script, out_dir, digests))
     return written
 
 
@@ -1426,17 +1245,15 @@ class StreamPlan:
         positions: Row of ``articles.parquet`` -> the article's place in the key order.
         starts: Table name -> row of ``articles.parquet`` -> the first row of that article in
             the table (one more entry: the table's row count).
-        todo: Row of ``articles.parquet`` -> whether to render its page (None: all).
     """
 
     positions: list[int]
     starts: dict[str, list[int]]
-    todo: list[bool] | None
 
 
-def stream_plan(overview: ReleaseData, render: Collection[str] | None) -> StreamPlan | None:
-    """Return how to stream the release ``overview`` was read from, rendering the articles
-    ``render`` (all when None); None when a table does not keep the articles' order."""
+def stream_plan(overview: ReleaseData) -> StreamPlan | None:
+    """Return how to stream the release ``overview`` was read from; None when a table does
+    not keep the articles' order."""
     ids = [str(a) for a in _column(overview.tables["articles"], "article_id")]
     if len(set(ids)) != len(ids):
         return None
@@ -1456,8 +1273,7 @@ def stream_plan(overview: ReleaseData, render: Collection[str] | None) -> Stream
     positions = [0] * len(ids)
     for position, row in enumerate(overview.order):
         positions[row] = position
-    todo = None if render is None else [i in render for i in ids]
-    return StreamPlan(positions, starts, todo)
+    return StreamPlan(positions, starts)
 
 
 class _RowStream:
@@ -1527,14 +1343,13 @@ def stream_pages(
     data: ReleaseData,
     plan: StreamPlan,
     out_dir: Path,
-    cache: PageCache | None = None,
     part: int = 0,
     parts: int = 1,
     digests: dict[str, str] | None = None,
 ) -> tuple[list[Path], Failure | None]:
-    """Stream the release's tables and write the pages of ``plan.todo`` in part ``part`` of
-    ``parts``: consecutive windows of :data:`CHUNK_ARTICLES` articles with about as many pages
-    to render in each part (a part stops reading where the next one begins).
+    """Stream the release's tables and write the pages in part ``part`` of ``parts``:
+    consecutive windows of :data:`CHUNK_ARTICLES` articles with about as many pages in each
+    part (a part stops reading where the next one begins).
 
     Only one window's rows are in memory at once; ``data`` (read with
     :data:`INDEX_READ`) gives the descriptor, fields and keys. ``digests`` gets page file
@@ -1549,10 +1364,7 @@ def stream_pages(
     failure: Failure | None = None
     count = len(plan.positions)
     starts = range(0, count, CHUNK_ARTICLES)
-    wanted = [
-        sum(plan.todo is None or plan.todo[i] for i in range(s, min(s + CHUNK_ARTICLES, count)))
-        for s in starts
-    ]
+    wanted = [min(s + CHUNK_ARTICLES, count) - s for s in starts]
     total, before = sum(wanted), 0
     for start, n in zip(starts, wanted, strict=True):
         owner = before * parts // total if total else 0
@@ -1560,9 +1372,7 @@ def stream_pages(
         if owner > part:
             break  # the later windows are the next parts': not even decoded here
         end = min(start + CHUNK_ARTICLES, count)
-        mine = [
-            i for i in range(start, end) if owner == part and (plan.todo is None or plan.todo[i])
-        ]
+        mine = list(range(start, end)) if owner == part else []
         if not mine:
             continue
         articles = streams["articles"].rows(start, end - start)
@@ -1586,7 +1396,7 @@ def stream_pages(
                 _sort_rows(own[table], data.keys[table], article_id)
         for i, article, own in zip(mine, rows, grouped, strict=True):
             try:
-                path = _write_page(article, own, data, script, out_dir, cache, digests)
+                path = _write_page(article, own, data, script, out_dir, digests)
             except FactpackError as error:
                 if failure is None or plan.positions[i] < failure[0]:
                     failure = (plan.positions[i], error)
@@ -1601,11 +1411,9 @@ def _write_page(
     data: ReleaseData,
     script: str,
     out_dir: Path,
-    cache: PageCache | None,
     digests: dict[str, str] | None = None,
 ) -> Path:
-    """Render and write one article page (and store it in the cache, its sha256 in
-    ``digests`` under the file name)."""
+    """Render and write one article page (its sha256 in ``digests`` under the file name)."""
     article_id = article.get("article_id")
     if not SAFE_ID.match(str(article_id)):
         raise FactpackError(
@@ -1617,31 +1425,27 @@ def _write_page(
     _write_bytes(path, content)
     if digests is not None:
         digests[path.name] = hashlib.sha256(content).hexdigest()
-    if cache is not None:
-        cache.store(str(article_id), path, len(content))
     return path
 
 
-_STREAM: tuple[Path, ReleaseData, StreamPlan, Path, PageCache | None, int] | None = None
+_STREAM: tuple[Path, ReleaseData, StreamPlan, Path, int] | None = None
 """What a streaming worker was given when it started."""
 
 
 def _init_stream_worker(
-    stream: tuple[Path, ReleaseData, StreamPlan, Path, PageCache | None, int],
+    stream: tuple[Path, ReleaseData, StreamPlan, Path, int],
 ) -> None:
     global _STREAM
     _STREAM = stream
     _init_worker()
 
 
-def _stream_part(part: int) -> tuple[list[Path], Failure | None, set[str], dict[str, str]]:
+def _stream_part(part: int) -> tuple[list[Path], Failure | None, dict[str, str]]:
     assert _STREAM is not None
-    release_dir, data, plan, out_dir, cache, parts = _STREAM
-    if cache is not None:
-        cache.used = set()  # this process' copy: report only what it stored
+    release_dir, data, plan, out_dir, parts = _STREAM
     digests: dict[str, str] = {}
-    paths, failure = stream_pages(release_dir, data, plan, out_dir, cache, part, parts, digests)
-    return paths, failure, cache.used if cache is not None else set(), digests
+    paths, failure = stream_pages(release_dir, data, plan, out_dir, part, parts, digests)
+    return paths, failure, digests
 
 
 def _streamed_pages(
@@ -1650,7 +1454,6 @@ def _streamed_pages(
     plan: StreamPlan,
     out_dir: Path,
     jobs: int | None,
-    cache: PageCache | None,
     digests: dict[str, str] | None = None,
 ) -> list[Path]:
     """Write the pages of ``plan`` by streaming, in ``jobs`` processes when there are enough
@@ -1666,21 +1469,19 @@ def _streamed_pages(
     """
     import multiprocessing
 
-    todo = len(plan.positions) if plan.todo is None else sum(plan.todo)
+    todo = len(plan.positions)
     jobs = _default_jobs() if jobs is None else jobs
     if jobs < 2 or todo < PARALLEL_MIN_ARTICLES:
-        paths, failure = stream_pages(release_dir, data, plan, out_dir, cache, digests=digests)
+        paths, failure = stream_pages(release_dir, data, plan, out_dir, digests=digests)
         failures = [failure]
     else:
         context = multiprocessing.get_context("spawn")
-        given = (release_dir, data, plan, out_dir, cache, jobs)
+        given = (release_dir, data, plan, out_dir, jobs)
         with context.Pool(jobs, initializer=_init_stream_worker, initargs=(given,)) as pool:
             results = pool.map(_stream_part, range(jobs))
-        paths = [p for part, _, _, _ in results for p in part]
-        failures = [failure for _, failure, _, _ in results]
-        for _, _, used, own in results:
-            if cache is not None:
-                cache.used |= used
+        paths = [p for part, _, _ in results for p in part]
+        failures = [failure for _, failure, _ in results]
+        for _, _, own in results:
             if digests is not None:
                 digests.update(own)
     found = [f for f in failures if f is not None]
