@@ -7,14 +7,34 @@ The real clients (DuckDB 1.x, frictionless, mlcroissant, datasets, cffconvert, r
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
+import hashlib
+import json
 import shutil
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 import pytest
+import yaml
 
 from factpack.pipeline import release
 from factpack.pipeline.checks import duckdb_matches
+from factpack.pipeline.croissant import CROISSANT_FILE, croissant
+from factpack.pipeline.extras import (
+    Coverage,
+    card_paragraphs,
+    citation_cff,
+    coverage,
+    hf_card_header,
+    hf_card_metadata,
+    missing_metadata,
+    read_coverage,
+    schema_org_dataset,
+    size_category,
+    zenodo_metadata,
+)
 from factpack.pipeline.loadsql import LOAD_SQL, load_sql, self_references
 from factpack.shared.schema import Schema, load_schema
 
@@ -110,3 +130,180 @@ def test_load_sql_names_the_undeclared_self_reference(schema: Schema) -> None:
     assert f"duckdb {DB} < load.sql" in text
     assert "claims.responds_to -> claims.claim_id" in text
     assert 'REFERENCES "claims"' not in text
+
+
+# --- croissant.json ---------------------------------------------------------------------------
+
+
+def test_croissant_has_a_file_object_with_sha256_per_data_file(built: Path) -> None:
+    doc = json.loads((built / CROISSANT_FILE).read_text(encoding="utf-8"))
+    assert doc["conformsTo"] == "http://mlcommons.org/croissant/1.1"
+    files = {f["contentUrl"]: f for f in doc["distribution"]}
+    assert sorted(files) == sorted(f"data/{t}.{fmt}" for t in TABLES for fmt in ("parquet", "csv"))
+    for rel, obj in files.items():
+        assert obj["@type"] == "cr:FileObject"
+        assert obj["sha256"] == hashlib.sha256((built / rel).read_bytes()).hexdigest()
+        expected = "application/x-parquet" if rel.endswith(".parquet") else "text/csv"
+        assert obj["encodingFormat"] == expected
+
+
+def test_croissant_record_sets_have_keys_and_references_but_no_self_reference(
+    built: Path, schema: Schema
+) -> None:
+    doc = json.loads((built / CROISSANT_FILE).read_text(encoding="utf-8"))
+    sets = {rs["@id"]: rs for rs in doc["recordSet"]}
+    assert list(sets) == list(TABLES)
+    assert sets["claims"]["key"] == {"@id": "claims/claim_id"}
+    fields = {f["name"]: f for f in sets["claims"]["field"]}
+    assert list(fields) == schema.table("claims").field_names
+    assert fields["source_id"]["references"] == {"field": {"@id": "sources/source_id"}}
+    assert fields["source_id"]["source"] == {
+        "fileObject": {"@id": "claims.parquet"},
+        "extract": {"column": "source_id"},
+    }
+    assert "references" not in fields["responds_to"]
+    assert "References claims.claim_id" in fields["responds_to"]["description"]
+    assert fields["char_start"]["dataType"] == "sc:Integer"
+    assert {f["dataType"] for f in sets["events"]["field"]} >= {"sc:Date", "sc:DateTime"}
+
+
+def test_croissant_url_only_when_the_package_gives_one(schema: Schema) -> None:
+    digests = {f"data/{t}.{fmt}": "0" * 64 for t in TABLES for fmt in ("parquet", "csv")}
+    assert "url" not in croissant(schema, digests, "2026-01-01T00:00:00Z")
+    doc = croissant(schema, digests, "2026-01-01T00:00:00Z", "https://example.org/d")
+    assert doc["url"] == "https://example.org/d"
+
+
+# --- Hugging Face header, CITATION.cff, .zenodo.json, schema.org ------------------------------
+
+
+def _with_package(schema: Schema, **changes: object) -> Schema:
+    return dataclasses.replace(schema, package={**schema.package, **changes})
+
+
+def test_card_starts_with_the_hugging_face_header_one_config_per_table(built: Path) -> None:
+    card = (built / "README.md").read_text(encoding="utf-8")
+    assert card.startswith("---\n")
+    header = yaml.safe_load(card.split("---\n", 2)[1])
+    assert header["license"] == "cc-by-4.0"
+    assert header["language"] == ["en"]  # from articles.language, not guessed
+    assert header["size_categories"] == ["n<1K"]
+    assert header["configs"] == [
+        {"config_name": t, "data_files": [{"split": "train", "path": f"data/{t}.parquet"}]}
+        for t in TABLES
+    ]
+    assert card.count("\n---\n") == 1  # the header is put on once
+
+
+def test_header_task_categories_come_from_the_package(schema: Schema) -> None:
+    cover = Coverage({"claims": 12_000})
+    meta = hf_card_metadata(_with_package(schema, task_categories=["text-classification"]), cover)
+    assert meta["task_categories"] == ["text-classification"]
+    assert meta["size_categories"] == ["10K<n<100K"]
+    assert "task_categories" not in hf_card_metadata(
+        _with_package(schema, task_categories=None), cover
+    )
+    assert hf_card_header(schema, cover).startswith("---\n") and size_category(999) == "n<1K"
+
+
+def test_citation_cff_has_url_repository_and_doi_only_when_given(schema: Schema) -> None:
+    bare = yaml.safe_load(
+        citation_cff(_with_package(schema, homepage="", repository=None), "2026-11-24T00:00:00Z")
+    )
+    assert bare["date-released"] == "2026-11-24" and bare["version"] == "0.1.0"
+    assert not {"url", "repository-code", "doi"} & set(bare)
+    full = yaml.safe_load(
+        citation_cff(
+            _with_package(
+                schema,
+                homepage="https://example.org/d",
+                repository="https://example.org/code",
+                doi="10.5281/zenodo.1",
+            ),
+            "2026-11-24T00:00:00Z",
+        )
+    )
+    assert full["url"] == "https://example.org/d"
+    assert full["repository-code"] == "https://example.org/code"
+    assert full["doi"] == "10.5281/zenodo.1"
+
+
+def test_zenodo_metadata_related_identifiers_only_when_given(schema: Schema) -> None:
+    bare = zenodo_metadata(_with_package(schema, homepage="", repository=None), "2026-11-24T0")
+    assert bare["upload_type"] == "dataset" and bare["license"] == "cc-by-4.0"
+    assert bare["creators"] == [{"name": "factpack contributors"}]
+    assert "related_identifiers" not in bare and "doi" not in bare
+    full = zenodo_metadata(
+        _with_package(schema, repository="https://example.org/code", doi="10.5281/zenodo.1"),
+        "2026-11-24T0",
+    )
+    assert full["doi"] == "10.5281/zenodo.1"
+    assert full["related_identifiers"] == [
+        {
+            "identifier": "https://example.org/code",
+            "relation": "isCompiledBy",
+            "resource_type": "software",
+        }
+    ]
+
+
+def test_missing_homepage_and_repository_are_build_warnings(schema: Schema) -> None:
+    warnings = missing_metadata(_with_package(schema, homepage="", repository=None))
+    assert [w.split(": ", 2)[1].split(";")[0] for w in warnings] == [
+        "no `homepage:`",
+        "no `repository:`",
+    ]
+    assert all("package.yaml:0:0: " in w for w in warnings)
+    given = _with_package(schema, homepage="https://a.example", repository="https://b.example")
+    assert missing_metadata(given) == []
+
+
+def test_schema_org_dataset_from_the_data(built: Path, schema: Schema) -> None:
+    cover = read_coverage(built, schema)
+    assert cover.languages == ("en",)
+    assert cover.start is not None and cover.end is not None and cover.start <= cover.end
+    doc = schema_org_dataset(schema, cover, "2026-11-24T00:00:00Z", ["data/claims.parquet"])
+    assert doc["@type"] == "Dataset" and doc["version"] == "0.1.0"
+    assert doc["license"] == "https://creativecommons.org/licenses/by/4.0/"
+    assert doc["temporalCoverage"] == f"{cover.start}/{cover.end}"
+    assert [p["address"]["addressCountry"] for p in doc.get("spatialCoverage", [])] == list(
+        cover.countries
+    )
+    assert doc["distribution"] == [
+        {
+            "@type": "DataDownload",
+            "name": "data/claims.parquet",
+            "contentUrl": "data/claims.parquet",
+            "encodingFormat": "application/vnd.apache.parquet",
+        }
+    ]
+
+
+def test_coverage_reads_dates_and_countries() -> None:
+    events = pa.table(
+        {
+            "date_start": pa.array([dt.date(2023, 5, 3), dt.date(2023, 5, 1), None]),
+            "date_end": pa.array([dt.date(2023, 5, 9), None, None], pa.date32()),
+            "country": pa.array(["UA", "RU", None]),
+        }
+    )
+    articles = pa.table({"language": ["en", "uk", "en"]})
+    cover = coverage({"articles": articles, "events": events})
+    assert (cover.start, cover.end) == ("2023-05-01", "2023-05-09")
+    assert cover.countries == ("RU", "UA") and cover.languages == ("en", "uk")
+    assert cover.rows == {"articles": 3, "events": 3}
+
+
+def test_card_paragraphs_name_load_sql_and_the_clients(schema: Schema) -> None:
+    text = "\n".join(card_paragraphs(schema))
+    for needle in (
+        f"duckdb {DB} < load.sql",
+        "storage format v1.2.0",
+        '`pip install "frictionless[parquet]" pandas`',
+        "validate the folder, not the zip",
+        "`sha256sum -c SHA256SUMS` covers every file, the Parquet files included",
+        'load_dataset("<this folder>", "claims")',
+        "croissant.json",
+        "`claims.responds_to -> claims.claim_id`",
+    ):
+        assert needle in text, needle
