@@ -65,6 +65,25 @@ BUILD_ARGS ?=
 bench: $(STAMP) ## benchmark the build on generated corpora (SIZES="1000 10000"); writes bench/results.json, bench/RESULTS.md
 	$(BIN)/python -m bench.run --sizes $(SIZES) --build-args "$(BUILD_ARGS)"
 
+# Interop: the release opened by the clients researchers use, each in its own throwaway venv
+# under build/interop/ installed from interop/<client>.txt (pinned, pip --require-hashes;
+# regenerate one with `.venv/bin/uv pip compile --generate-hashes interop/<client>.in`).
+INTEROP_CLIENTS := frictionless mlcroissant datasets duckdb1 cffconvert
+INTEROP_DIR := build/interop
+
+$(INTEROP_DIR)/%/.installed: interop/%.txt
+	@rm -rf $(INTEROP_DIR)/$*
+	@$(PYTHON) -m venv $(INTEROP_DIR)/$*
+	@echo "interop: installing $* from $<"
+	@$(INTEROP_DIR)/$*/bin/python -m pip install --quiet --disable-pip-version-check \
+	  --require-hashes --no-deps -r $< \
+	  || { echo "interop: $*: cannot install $< (see pip's message above)"; exit 1; }
+	@touch $@
+
+.PHONY: interop
+interop: $(STAMP) $(foreach c,$(INTEROP_CLIENTS),$(INTEROP_DIR)/$(c)/.installed) ## build a fixture release and open it with frictionless, mlcroissant, datasets, DuckDB 1.x, cffconvert, readr
+	$(BIN)/python interop/run.py --venvs $(INTEROP_DIR) --clients "$(INTEROP_CLIENTS) readr"
+
 .PHONY: lint
 lint: $(STAMP) ## ruff and mypy
 	$(BIN)/ruff check src tests bench scripts
