@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -122,6 +123,16 @@ def commands(
     raise ValueError(client)
 
 
+FILE_NAME = re.compile(r"`(?:duckdb )?([\w./-]+\.(?:parquet|csv|json|cff|sql|duckdb|md))`")
+
+
+def card_files_missing(unzipped: Path) -> list[str]:
+    """The release files the card in the zip names (in backticks) that the zip lacks."""
+    card = (unzipped / "README.md").read_text(encoding="utf-8")
+    names = sorted({m.group(1) for m in FILE_NAME.finditer(card) if "*" not in m.group(1)})
+    return [n for n in names if not (unzipped / n).exists()]
+
+
 def offline_env(venvs: Path) -> dict[str, str]:
     """The environment of the clients: offline, caches inside ``build/interop``."""
     env = dict(os.environ)
@@ -143,6 +154,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--venvs", type=Path, default=REPO / "build" / "interop")
     parser.add_argument("--clients", default=" ".join(CLIENTS))
+    parser.add_argument(
+        "--strict-card",
+        action="store_true",
+        help="fail when the card in the zip names a file the zip lacks (else: a note)",
+    )
     args = parser.parse_args(argv)
     venvs: Path = args.venvs.resolve()
     work = venvs / "release"
@@ -152,6 +168,11 @@ def main(argv: list[str] | None = None) -> int:
     expected = expectations(release_dir, work / "schema")
     print(f"interop: built {release_dir.name} in {time.perf_counter() - start:.1f} s")
     failed = []
+    for name in card_files_missing(unzipped):
+        kind = "FAILED" if args.strict_card else "note"
+        print(f"interop: card: {kind}: README.md in the zip names {name}, which the zip lacks")
+        if args.strict_card and "card" not in failed:
+            failed.append("card")
     env = offline_env(venvs)
     for client in args.clients.split():
         cmds = commands(client, venvs, release_dir, unzipped, expected)
