@@ -23,20 +23,18 @@ from factpack.pipeline import release
 from factpack.pipeline.checks import duckdb_matches
 from factpack.pipeline.croissant import CROISSANT_FILE, croissant
 from factpack.pipeline.extras import (
-    Coverage,
     card_paragraphs,
     citation_cff,
-    coverage,
     hf_card_header,
     hf_card_metadata,
     missing_metadata,
-    read_coverage,
-    schema_org_dataset,
     size_category,
+    write_release_extras,
     zenodo_metadata,
 )
 from factpack.pipeline.loadsql import LOAD_SQL, load_sql, self_references
 from factpack.shared.schema import Schema, load_schema
+from factpack.shared.schemaorg import Coverage, coverage, dataset_jsonld, read_coverage
 
 FIXTURE_SEEDS = Path(__file__).parent / "fixtures" / "build" / "seeds"
 NAME = "factpack-news-events-0.1.0"
@@ -50,11 +48,16 @@ def schema() -> Schema:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The release folder of a build of the fixture seeds."""
+def result(tmp_path_factory: pytest.TempPathFactory) -> release.BuildResult:
+    """A build of the fixture seeds."""
     root = tmp_path_factory.mktemp("interop")
     shutil.copytree(FIXTURE_SEEDS, root / "seeds")
-    result = release.build(root / "seeds", root / "dist", root / "build")
+    return release.build(root / "seeds", root / "dist", root / "build")
+
+
+@pytest.fixture(scope="module")
+def built(result: release.BuildResult) -> Path:
+    """The release folder of a build of the fixture seeds."""
     return result.release_dir
 
 
@@ -104,7 +107,9 @@ def test_load_sql_is_in_the_release_and_the_zip(built: Path) -> None:
     assert f"  {LOAD_SQL}\n" in sums
     with zipfile.ZipFile(built.with_name(built.name + ".zip")) as zf:
         names = zf.namelist()
-    assert f"{NAME}/{LOAD_SQL}" in names
+    for name in (LOAD_SQL, CROISSANT_FILE, ".zenodo.json", "CITATION.cff"):
+        assert f"{NAME}/{name}" in names, name
+        assert f"  {name}\n" in sums, name
     assert not any(n.endswith(".duckdb") for n in names)
 
 
@@ -259,24 +264,24 @@ def test_missing_homepage_and_repository_are_build_warnings(schema: Schema) -> N
 
 
 def test_schema_org_dataset_from_the_data(built: Path, schema: Schema) -> None:
-    cover = read_coverage(built, schema)
+    cover = read_coverage(built, schema.tables)
     assert cover.languages == ("en",)
     assert cover.start is not None and cover.end is not None and cover.start <= cover.end
-    doc = schema_org_dataset(schema, cover, "2026-11-24T00:00:00Z", ["data/claims.parquet"])
+    descriptor = json.loads((built / "datapackage.json").read_text(encoding="utf-8"))
+    doc = dataset_jsonld(descriptor, cover, ["data/claims.parquet", "load.sql"])
     assert doc["@type"] == "Dataset" and doc["version"] == "0.1.0"
+    assert doc["name"] == schema.package["title"]
     assert doc["license"] == "https://creativecommons.org/licenses/by/4.0/"
+    assert doc["creator"] == [{"@type": "Organization", "name": "factpack contributors"}]
     assert doc["temporalCoverage"] == f"{cover.start}/{cover.end}"
-    assert [p["address"]["addressCountry"] for p in doc.get("spatialCoverage", [])] == list(
-        cover.countries
-    )
-    assert doc["distribution"] == [
-        {
-            "@type": "DataDownload",
-            "name": "data/claims.parquet",
-            "contentUrl": "data/claims.parquet",
-            "encodingFormat": "application/vnd.apache.parquet",
-        }
+    assert "url" not in doc  # package.yaml has no homepage: none is invented
+    assert [d["encodingFormat"] for d in doc["distribution"]] == [
+        "application/vnd.apache.parquet",
+        "application/sql",
     ]
+    assert doc["distribution"][0]["contentUrl"] == "data/claims.parquet"
+    places = dataset_jsonld(descriptor, Coverage({}, countries=("RU", "UA")), [])
+    assert [p["address"]["addressCountry"] for p in places["spatialCoverage"]] == ["RU", "UA"]
 
 
 def test_coverage_reads_dates_and_countries() -> None:
@@ -307,3 +312,25 @@ def test_card_paragraphs_name_load_sql_and_the_clients(schema: Schema) -> None:
         "`claims.responds_to -> claims.claim_id`",
     ):
         assert needle in text, needle
+
+
+def test_the_build_warns_of_missing_homepage_and_repository(result: release.BuildResult) -> None:
+    assert any("no `homepage:`" in w for w in result.warnings)
+    assert any("no `repository:`" in w for w in result.warnings)
+
+
+def test_write_release_extras_keeps_a_card_header_already_there(
+    built: Path, schema: Schema, tmp_path: Path
+) -> None:
+    out = tmp_path / "rel"
+    shutil.copytree(built / "data", out / "data")
+    (out / "README.md").write_text("---\nlicense: x\n---\n# card\n", encoding="utf-8")
+    digests = {
+        f"data/{p.name}": hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in (out / "data").iterdir()
+    }
+    write_release_extras(out, schema, digests)
+    assert (out / "README.md").read_text(encoding="utf-8") == "---\nlicense: x\n---\n# card\n"
+    (out / "README.md").write_text("# card\n", encoding="utf-8")
+    write_release_extras(out, schema, digests)
+    assert (out / "README.md").read_text(encoding="utf-8").startswith("---\nlicense: cc-by-4.0")

@@ -1,5 +1,6 @@
 """The release's files for other clients: ``load.sql``, ``croissant.json``, ``.zenodo.json``,
-``CITATION.cff``, and the Hugging Face card header and schema.org JSON-LD the card and site use.
+``CITATION.cff``, and the Hugging Face card header (the schema.org JSON-LD of the site is
+:func:`factpack.shared.schemaorg.dataset_jsonld`).
 
 Everything here is a pure function of ``schema/`` and the staged data files but
 :func:`write_release_extras`, the one writer, called by the build before ``SHA256SUMS``.
@@ -11,13 +12,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
 import yaml
 
 from factpack.pipeline.croissant import CROISSANT_FILE, croissant
@@ -25,6 +22,7 @@ from factpack.pipeline.loadsql import LOAD_SQL, load_sql, self_references
 from factpack.pipeline.package import created_timestamp
 from factpack.shared.problems import display_path
 from factpack.shared.schema import Schema
+from factpack.shared.schemaorg import Coverage, read_coverage
 
 ZENODO_FILE = ".zenodo.json"
 CITATION_FILE = "CITATION.cff"
@@ -40,56 +38,6 @@ SIZE_CATEGORIES: Sequence[tuple[int, str]] = (
     (1_000_000_000, "100M<n<1B"),
 )
 """Hugging Face ``size_categories`` by number of rows (upper bound, exclusive)."""
-
-
-@dataclass(frozen=True)
-class Coverage:
-    """What the data covers, read from the tables (never from guesses).
-
-    Attributes:
-        rows: Rows per table.
-        languages: The distinct ``articles.language`` codes, sorted.
-        start: The earliest ``events.date_start`` (ISO date), or None.
-        end: The latest ``events.date_end`` (or ``date_start``), or None.
-        countries: The distinct ``events.country`` codes, sorted.
-    """
-
-    rows: Mapping[str, int]
-    languages: tuple[str, ...] = ()
-    start: str | None = None
-    end: str | None = None
-    countries: tuple[str, ...] = ()
-
-
-def _distinct(column: pa.ChunkedArray) -> tuple[str, ...]:
-    return tuple(sorted(str(v) for v in pc.unique(column.drop_null()).to_pylist() if v))
-
-
-def coverage(tables: Mapping[str, pa.Table]) -> Coverage:
-    """Return the :class:`Coverage` of the tables (only the columns it needs must be there)."""
-    rows = {name: t.num_rows for name, t in tables.items()}
-    articles, events = tables.get("articles"), tables.get("events")
-    languages = _distinct(articles["language"]) if articles is not None else ()
-    start = end = None
-    countries: tuple[str, ...] = ()
-    if events is not None and events.num_rows:
-        first = pc.min(events["date_start"]).as_py()
-        ends = pc.coalesce(events["date_end"], events["date_start"])
-        last = pc.max(ends).as_py()
-        start = first.isoformat() if first else None
-        end = last.isoformat() if last else None
-        countries = _distinct(events["country"])
-    return Coverage(rows, languages, start, end, countries)
-
-
-def read_coverage(release_dir: Path, schema: Schema) -> Coverage:
-    """Read :func:`coverage` from the staged release's Parquet files (a few columns only)."""
-    needs = {"articles": ["language"], "events": ["date_start", "date_end", "country"]}
-    tables = {}
-    for name in schema.tables:
-        path = release_dir / "data" / f"{name}.parquet"
-        tables[name] = pq.read_table(path, columns=needs.get(name, []))
-    return coverage(tables)
 
 
 def duckdb_file_name(schema: Schema) -> str:
@@ -231,68 +179,6 @@ def zenodo_metadata(schema: Schema, created: str) -> dict[str, Any]:
     return meta
 
 
-MEDIA_TYPES: Mapping[str, str] = {
-    ".parquet": "application/vnd.apache.parquet",
-    ".csv": "text/csv",
-    ".json": "application/json",
-    ".sql": "application/sql",
-    ".cff": "application/x-yaml",
-    ".md": "text/markdown",
-}
-
-
-def schema_org_dataset(
-    schema: Schema, cover: Coverage, created: str, files: Sequence[str]
-) -> dict[str, Any]:
-    """Return the schema.org ``Dataset`` (JSON-LD) of the release, for the site's index.html.
-
-    Args:
-        schema: The schema (package metadata).
-        cover: What the data covers (:func:`read_coverage`).
-        created: The release's creation time.
-        files: Release files (relative paths) to list as ``distribution``; their
-            ``contentUrl`` is relative to the release folder.
-    """
-    pkg = schema.package
-    lic = _licence(schema)
-    doc: dict[str, Any] = {
-        "@context": "https://schema.org/",
-        "@type": "Dataset",
-        "name": str(pkg.get("title") or pkg["name"]),
-        "alternateName": str(pkg["name"]),
-        "description": str(pkg.get("description") or "").strip(),
-        "version": str(pkg["version"]),
-        "dateCreated": created,
-        "creator": [{"@type": "Organization", "name": a} for a in _authors(schema)],
-        "keywords": [str(k) for k in pkg.get("keywords") or []],
-    }
-    licence = _text(lic.get("path")) or _text(lic.get("name"))
-    if licence:
-        doc["license"] = licence
-    for key, value in (("url", pkg.get("homepage")), ("identifier", pkg.get("doi"))):
-        if _text(value):
-            doc[key] = _text(value)
-    if cover.start and cover.end:
-        doc["temporalCoverage"] = f"{cover.start}/{cover.end}"
-    if cover.countries:
-        doc["spatialCoverage"] = [
-            {"@type": "Place", "address": {"@type": "PostalAddress", "addressCountry": c}}
-            for c in cover.countries
-        ]
-    if cover.languages:
-        doc["inLanguage"] = list(cover.languages)
-    doc["distribution"] = [
-        {
-            "@type": "DataDownload",
-            "name": rel,
-            "contentUrl": rel,
-            "encodingFormat": MEDIA_TYPES.get(Path(rel).suffix, "application/octet-stream"),
-        }
-        for rel in files
-    ]
-    return doc
-
-
 def card_paragraphs(schema: Schema) -> list[str]:
     """Return the data card's Markdown lines on load.sql, the .duckdb, frictionless,
     SHA256SUMS, Hugging Face ``datasets`` and croissant.json (for the card's maintainer)."""
@@ -379,7 +265,7 @@ def write_release_extras(out: Path, schema: Schema, digests: Mapping[str, str]) 
         does not give it.
     """
     created = created_timestamp(schema)
-    cover = read_coverage(out, schema)
+    cover = read_coverage(out, schema.tables)
     (out / LOAD_SQL).write_text(load_sql(schema, duckdb_file_name(schema)), encoding="utf-8")
     url = _text(schema.package.get("homepage"))
     (out / CROISSANT_FILE).write_text(_json(croissant(schema, digests, created, url)), "utf-8")
