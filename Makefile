@@ -76,7 +76,7 @@ $(INTEROP_DIR)/%/.installed: interop/%.txt
 	@$(PYTHON) -m venv $(INTEROP_DIR)/$*
 	@echo "interop: installing $* from $<"
 	@$(INTEROP_DIR)/$*/bin/python -m pip install --quiet --disable-pip-version-check \
-	  --require-hashes --no-deps -r $< \
+	  --require-hashes --no-deps --no-compile -r $< \
 	  || { echo "interop: $*: cannot install $< (see pip's message above)"; exit 1; }
 	@touch $@
 
