@@ -208,7 +208,7 @@ def card_paragraphs(schema: Schema) -> list[str]:
         "",
         "**Hugging Face `datasets`.** One configuration per table (the YAML header of this "
         'file): `datasets.load_dataset("<this folder>", "claims")` gives the claims table '
-        "(split `train`). Read the tables one file at a time: `pyarrow.dataset(\"data/\")` "
+        '(split `train`). Read the tables one file at a time: `pyarrow.dataset("data/")` '
         "or a glob over `data/*.parquet` mixes the four tables.",
         "",
         f"**Croissant.** `{CROISSANT_FILE}` describes the release in MLCommons Croissant 1.1 "
