@@ -123,14 +123,18 @@ def commands(
     raise ValueError(client)
 
 
-FILE_NAME = re.compile(r"`(?:duckdb )?([\w./-]+\.(?:parquet|csv|json|cff|sql|duckdb|md))`")
+FILE_NAME = re.compile(r"`([\w./-]+\.(?:parquet|csv|json|cff|sql|md))`")
+OPENS_DATABASE = re.compile(r"`duckdb ([\w./-]+\.duckdb)`")
 
 
 def card_files_missing(unzipped: Path) -> list[str]:
-    """The release files the card in the zip names (in backticks) that the zip lacks."""
+    """The files the card in the zip sends a reader to that the zip lacks: files it names in
+    backticks, and databases it opens (`duckdb <file>.duckdb`, which would silently create an
+    empty one). Naming the .duckdb as a file of the release folder is fine."""
     card = (unzipped / "README.md").read_text(encoding="utf-8")
-    names = sorted({m.group(1) for m in FILE_NAME.finditer(card) if "*" not in m.group(1)})
-    return [n for n in names if not (unzipped / n).exists()]
+    names = {m.group(1) for m in FILE_NAME.finditer(card) if "*" not in m.group(1)}
+    names |= {m.group(1) for m in OPENS_DATABASE.finditer(card)}
+    return [n for n in sorted(names) if not (unzipped / n).exists()]
 
 
 def offline_env(venvs: Path) -> dict[str, str]:

@@ -132,7 +132,8 @@ def test_load_sql_builds_the_same_database_as_the_release(
 def test_load_sql_names_the_undeclared_self_reference(schema: Schema) -> None:
     assert self_references(schema) == ["claims.responds_to -> claims.claim_id"]
     text = load_sql(schema, DB)
-    assert f"duckdb {DB} < load.sql" in text
+    assert "duckdb my.duckdb < load.sql" in text
+    assert f"holds this database already built: {DB}." in text
     assert "claims.responds_to -> claims.claim_id" in text
     assert 'REFERENCES "claims"' not in text
 
@@ -302,7 +303,8 @@ def test_coverage_reads_dates_and_countries() -> None:
 def test_card_paragraphs_name_load_sql_and_the_clients(schema: Schema) -> None:
     text = "\n".join(card_paragraphs(schema))
     for needle in (
-        f"duckdb {DB} < load.sql",
+        "`duckdb my.duckdb < load.sql`",
+        f"The release folder (not the zip) also holds `{DB}`",
         "storage format v1.2.0",
         '`pip install "frictionless[parquet]" pandas`',
         "validate the folder, not the zip",

@@ -188,10 +188,10 @@ def card_paragraphs(schema: Schema) -> list[str]:
         "## Other clients",
         "",
         f"**DuckDB database.** `load.sql` builds it from the Parquet files, with the column "
-        f"comments, keys and constraints: from this folder, `duckdb {db} < load.sql` (DuckDB "
-        f"1.x or 2.x). The release folder (not the zip) also holds `{db}`, already built, in "
-        "DuckDB storage format v1.2.0 so DuckDB 1.x and 2.x both open it; it is not in the zip "
-        "nor in `SHA256SUMS`, as DuckDB never writes the same bytes twice.",
+        "comments, keys and constraints: from this folder, `duckdb my.duckdb < load.sql` "
+        f"(DuckDB 1.x or 2.x). The release folder (not the zip) also holds `{db}`, already "
+        "built, in DuckDB storage format v1.2.0 so DuckDB 1.x and 2.x both open it; it is "
+        "not in the zip nor in `SHA256SUMS`, as DuckDB never writes the same bytes twice.",
     ]
     if undeclared:
         lines[-1] += (

@@ -45,7 +45,8 @@ def load_sql(schema: Schema, database: str) -> str:
 
     Args:
         schema: The schema (tables in dependency order: referenced tables first).
-        database: The name of the release's ``.duckdb`` file, for the usage line.
+        database: The name of the release's ``.duckdb`` file (named as the same database,
+            already built, in the release folder).
 
     Returns:
         SQL statements, each ending in ``;``, reading ``data/<table>.parquet`` relative to the
@@ -56,8 +57,9 @@ def load_sql(schema: Schema, database: str) -> str:
         "-- Builds the DuckDB database of this release from its Parquet files, with the",
         "-- column comments, primary keys, foreign keys and CHECK constraints of the schema.",
         "-- Run it from the release folder with DuckDB 1.x or 2.x:",
-        f"--   duckdb {database} < load.sql",
+        "--   duckdb my.duckdb < load.sql",
         "-- or in Python: duckdb.connect('my.duckdb').execute(open('load.sql').read())",
+        f"-- The release folder (not the zip) holds this database already built: {database}.",
     ]
     if undeclared:
         lines += [
