@@ -65,6 +65,40 @@ BUILD_ARGS ?=
 bench: $(STAMP) ## benchmark the build on generated corpora (SIZES="1000 10000"); writes bench/results.json, bench/RESULTS.md
 	$(BIN)/python -m bench.run --sizes $(SIZES) --build-args "$(BUILD_ARGS)"
 
+# Interop: the release opened by the clients researchers use, each in its own throwaway venv
+# under build/interop/ installed from interop/<client>.txt (pinned, pip --require-hashes;
+# regenerate one with `.venv/bin/uv pip compile --generate-hashes interop/<client>.in`).
+INTEROP_CLIENTS := frictionless mlcroissant datasets duckdb1 cffconvert
+INTEROP_DIR := build/interop
+
+$(INTEROP_DIR)/%/.installed: interop/%.txt
+	@rm -rf $(INTEROP_DIR)/$*
+	@$(PYTHON) -m venv $(INTEROP_DIR)/$*
+	@echo "interop: installing $* from $<"
+	@$(INTEROP_DIR)/$*/bin/python -m pip install --quiet --disable-pip-version-check \
+	  --require-hashes --no-deps --no-compile -r $< \
+	  || { echo "interop: $*: cannot install $< (see pip's message above)"; exit 1; }
+	@touch $@
+
+.PHONY: interop-venvs
+interop-venvs: $(foreach c,$(INTEROP_CLIENTS),$(INTEROP_DIR)/$(c)/.installed)
+
+# R's readr from the system's packages (Debian: r-cran-readr) when R is missing and we are root;
+# without it the readr check says it skipped.
+.PHONY: interop-r
+interop-r:
+	@if command -v Rscript >/dev/null && Rscript -e 'library(readr)' >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -qq --no-install-recommends r-cran-readr >/dev/null; } \
+	  || echo "interop: could not install r-cran-readr; the readr check will skip"; \
+	else echo "interop: R's readr is missing and we are not root; the readr check will skip"; fi
+
+.PHONY: interop
+interop: $(STAMP) ## build a fixture release and open it with frictionless, mlcroissant, datasets, DuckDB 1.x, cffconvert, readr
+	@$(MAKE) --no-print-directory -j 3 interop-venvs interop-r
+	$(BIN)/python interop/run.py --venvs $(INTEROP_DIR) --clients "$(INTEROP_CLIENTS) readr"
+
 .PHONY: lint
 lint: $(STAMP) ## ruff and mypy
 	$(BIN)/ruff check src tests bench scripts

@@ -33,7 +33,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 import factpack
-from factpack.pipeline import package, partition, write
+from factpack.pipeline import extras, package, partition, write
 from factpack.pipeline.annotations import FileRead, id_collisions
 from factpack.pipeline.card import data_card
 from factpack.pipeline.checks import (
@@ -1029,6 +1029,7 @@ def _build(
             staged_dir, digests = stage_data(
                 tables, schema, staging, created, timings, formulas, sampled, partition_by_year
             )
+            warnings += extras.write_release_extras(staged_dir, schema, digests)
             del tables  # the rest reads the staged files: peak memory is one copy of the data
             release_memory()
             stage_site_and_sums(

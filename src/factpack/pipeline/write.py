@@ -3,8 +3,10 @@
 Parquet: fixed writer settings on ``combine_chunks()``-ed tables (identical input gives
 identical bytes). CSV: pyarrow's writer from the explicit Arrow schema (UTF-8 without BOM,
 header row, LF, empty cell = null, dates ``YYYY-MM-DD``, datetimes ``YYYY-MM-DDTHH:MM:SSZ``,
-integers as integers). DuckDB: the DDL derived from ``schema/`` with column comments; its file
-is not byte-reproducible and is checked against the Parquet tables instead.
+integers as integers). DuckDB: the DDL derived from ``schema/`` with column comments, in
+storage format :data:`DUCKDB_STORAGE_VERSION` so DuckDB 1.x opens it too; its file is not
+byte-reproducible and is checked against the Parquet tables instead (and stays out of the
+zip, whose ``load.sql`` rebuilds it: :mod:`factpack.pipeline.loadsql`).
 """
 
 from __future__ import annotations
@@ -111,6 +113,11 @@ DUCKDB_ROW_GROUP_SIZE = 16_384
 writes a transaction's full row groups to the file as it goes, so a small row group keeps a
 table of long texts (articles) out of memory."""
 
+DUCKDB_STORAGE_VERSION = "v1.2.0"
+"""Storage format of the release's DuckDB file. DuckDB 2.x writes its own format by default,
+which DuckDB 1.x (the newest CLI on PyPI is 1.5.6) refuses ("can only read versions between 64
+and 68"); a file written as ``v1.2.0`` opens in both, comments and keys included."""
+
 DUCKDB_CHUNK_BYTES = 128 << 20
 """About this many Arrow bytes go into the DuckDB file per transaction, in whole row groups
 (a transaction's primary- and foreign-key checks need memory for all its rows)."""
@@ -172,7 +179,11 @@ def write_duckdb(
     if path.exists():
         path.unlink()
     with duckdb_connection(memory_limit=memory_limit, threads=threads) as con:
-        con.execute(f"ATTACH {sql_string(str(path))} AS release (ROW_GROUP_SIZE {row_group_size})")
+        con.execute(
+            f"ATTACH {sql_string(str(path))} AS release "
+            f"(ROW_GROUP_SIZE {row_group_size}, "
+            f"STORAGE_VERSION {sql_string(DUCKDB_STORAGE_VERSION)})"
+        )
         con.execute("USE release")
         for name, table in schema.tables.items():
             for stmt in duckdb_ddl(table):
