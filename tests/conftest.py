@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from factpack.pipeline import versions
 from factpack.researcher import releases
 from releasefixture import write_release
 
@@ -19,3 +20,20 @@ def dist(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     write_release(dist)
     releases.update_index(dist)
     return dist
+
+
+@pytest.fixture(autouse=True)
+def _no_repository_record(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Builds in tests never see the repository's record of released versions.
+
+    Tests build their own fixture seeds, often with the repository's schema/ (its package
+    name): the versions recorded in schema/releases.yaml are of the real seeds, so a test build
+    must not be held to them. Tests of the record use schema directories of their own.
+    """
+    real = versions.read_record
+    repository = versions.record_path(None).resolve()
+
+    def read_record(path: Path) -> list[versions.Recorded]:
+        return [] if Path(path).resolve() == repository else real(path)
+
+    monkeypatch.setattr(versions, "read_record", read_record)

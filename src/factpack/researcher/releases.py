@@ -297,6 +297,7 @@ def update_index(dist: Path) -> Path:
         )
     text = render_index(list(entries.values()))
     fd, tmp = tempfile.mkstemp(prefix=".releases-", suffix=".json", dir=dist)
+    os.fchmod(fd, 0o644)  # published for others to read (mkstemp creates it 0600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(text)
     os.replace(tmp, index)
