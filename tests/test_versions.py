@@ -267,3 +267,18 @@ def test_cached_archive_is_world_readable(dist: Path, tmp_path: Path) -> None:
         got = download.download(base + "releases.json", to=tmp_path / "out", retries=0)
     assert got.archive.parent == tmp_path / "cache" / "archives"
     assert stat.S_IMODE(got.archive.stat().st_mode) == 0o644
+
+
+def test_changelog_needs_the_last_recorded_version(tmp_path: Path) -> None:
+    """A fresh clone without the previous release in dist/ gets no made-up "first release"."""
+    schema_dir = _schema_copy(tmp_path, "factpack-news-events")
+    dist = tmp_path / "dist"
+    first = write_release(dist)
+    recorded = versions.Recorded("factpack-news-events", "0.1.0", "2026-11-24", SHA)
+    (schema_dir / "releases.yaml").write_text(versions.render_record([recorded]))
+    second = write_release(tmp_path / "new", rows(events=[]), "0.2.0")
+    with pytest.raises(FactpackError, match=r"not the release recorded as 0\.1\.0"):
+        versions.write_changelog(second, dist, None, schema_dir)
+    shutil.rmtree(first)
+    with pytest.raises(FactpackError, match=r"last released version 0\.1\.0, but it has no older"):
+        versions.write_changelog(second, dist, None, schema_dir)

@@ -435,6 +435,41 @@ def previous_release(dist: Path, name: str, version: str) -> Release | None:
     return older[-1] if older else None
 
 
+def require_recorded_previous(
+    record: Sequence[Recorded], old: Release | None, new: Release, dist: Path
+) -> None:
+    """Check the changelog compares ``new`` with the last recorded older version, as released.
+
+    Raises:
+        FactpackError: An older version is recorded but ``dist`` lacks it, holds another
+            (newer unrecorded) one, or holds it with other bytes than recorded.
+    """
+    older = [
+        e
+        for e in record
+        if e.name == new.name and version_key(e.version) < version_key(new.version)
+    ]
+    if not older:
+        return
+    last = max(older, key=lambda e: version_key(e.version))
+    where = display_path(dist)
+    fetch = (
+        f"put the release {last.version} in {where}/ (`factpack download {last.version} "
+        f"--to {where} --index URL`, or build it from the commit that released it)"
+    )
+    if old is None or old.version != last.version:
+        found = f"it has {old.version}" if old is not None else "it has no older release"
+        raise FactpackError(
+            f"{where}: the changelog of {new.version} compares with the last released version "
+            f"{last.version}, but {found}; {fetch}"
+        )
+    if sums_digest(old.path) != last.sha256:
+        raise FactpackError(
+            f"{display_path(old.path)}: not the release recorded as {last.version} (its "
+            f"SHA256SUMS differs from schema/releases.yaml); {fetch}"
+        )
+
+
 def release_note(package: dict[str, Any] | Any, version: str) -> str:
     """Return the maintainers' note for ``version`` from package.yaml (``release_notes``)."""
     notes = package.get(NOTES_KEY) if isinstance(package, dict) else None
@@ -564,8 +599,9 @@ def write_changelog(
 
     new = read_release(release_dir)
     old = previous_release(dist, new.name, new.version)
-    diff = diff_releases(old, new) if old is not None else None
     root = schema_dir if schema_dir is not None else default_root()
+    require_recorded_previous(read_record(record_path(root)), old, new, dist)
+    diff = diff_releases(old, new) if old is not None else None
     package = yaml.safe_load((root / "package.yaml").read_text(encoding="utf-8")) or {}
     text_note = note if note is not None else release_note(package, new.version)
     section = changelog_section(new.version, new.created[:10], text_note, diff)
