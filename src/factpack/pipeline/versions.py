@@ -73,8 +73,8 @@ RECORD_HEADER = (
 CHANGELOG_HEADER = (
     "# Changelog\n\n"
     "One section per released version, newest first, written by `make release`\n"
-    "(`factpack changelog --write`): the maintainers' note (`release_notes` in\n"
-    "schema/package.yaml, or `--note`) and the rows added, removed and changed against the\n"
+    "(`factpack changelog`): the maintainers' note (`release_notes` in schema/package.yaml,\n"
+    "or `make release NOTE=...`) and the rows added, removed and changed against the\n"
     "previous release.\n"
 )
 
