@@ -282,3 +282,24 @@ def test_changelog_needs_the_last_recorded_version(tmp_path: Path) -> None:
     shutil.rmtree(first)
     with pytest.raises(FactpackError, match=r"last released version 0\.1\.0, but it has no older"):
         versions.write_changelog(second, dist, None, schema_dir)
+
+
+# ------------------------------------------------------------------ messages a new user sees
+
+
+def test_check_prints_a_summary_when_clean(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(FIXTURE_SEEDS.parent)
+    result = CliRunner().invoke(cli, ["check", "seeds"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == ""  # stdout holds problems only
+    assert result.stderr == "no problems: 2 files, 4 sources, 2 events, 4 claims\n"
+
+
+def test_file_level_problem_has_no_zero_position() -> None:
+    from factpack.shared.problems import Problem
+
+    assert Problem("a.txt", 0, 0, "text has no annotation", "start one").format() == (
+        "a.txt: text has no annotation; start one"
+    )
+    assert Problem("a.yaml", 3, 0, "bad").format() == "a.yaml:3: bad"
+    assert Problem("a.yaml", 3, 7, "bad").format() == "a.yaml:3:7: bad"

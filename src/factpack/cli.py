@@ -41,7 +41,7 @@ def schema_cmd(write: bool, check: bool, schema_dir: Path | None) -> None:
             path = schema_mod.annotation_schema_path(schema_dir)
             if not path.exists() or path.read_text(encoding="utf-8") != text:
                 raise FactpackError(
-                    f"{display_path(path)}:0:0: out of date; run `factpack schema --write`"
+                    f"{display_path(path)}: out of date; run `factpack schema --write`"
                 )
             click.echo(f"up to date: {display_path(path)}")
             return
@@ -212,8 +212,9 @@ def check_cmd(paths: tuple[Path, ...]) -> None:
     """Lint annotation files (files or directories; default seeds/); report every problem."""
     from factpack.pipeline.annotations import check_paths
 
+    counts: dict[str, int] = {}
     try:
-        problems = check_paths(paths or (Path("seeds"),))
+        problems = check_paths(paths or (Path("seeds"),), counts)
     except FactpackError as exc:
         _fail(exc)
     for problem in problems:
@@ -221,6 +222,7 @@ def check_cmd(paths: tuple[Path, ...]) -> None:
     if problems:
         click.echo(f"{len(problems)} problem{'s' * (len(problems) != 1)}", err=True)
         sys.exit(1)
+    click.echo("no problems: " + ", ".join(f"{n} {what}" for what, n in counts.items()), err=True)
 
 
 @cli.command("guide")
@@ -237,7 +239,7 @@ def guide_cmd(write: bool, check: bool) -> None:
         new = guide.render(load_schema(), old)
         if check and new != old:
             raise FactpackError(
-                f"{display_path(path)}:0:0: out of date; run `factpack guide --write`"
+                f"{display_path(path)}: out of date; run `factpack guide --write`"
             )
         if write and new != old:
             path.write_text(new, encoding="utf-8", newline="\n")

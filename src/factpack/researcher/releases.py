@@ -127,9 +127,9 @@ def read_descriptor(path: Path) -> dict[str, Any]:
             "run `make dataset`, or pass a release directory or a version"
         ) from None
     except (OSError, ValueError) as error:
-        raise FactpackError(f"{where}:0:0: cannot read the descriptor: {error}") from None
+        raise FactpackError(f"{where}: cannot read the descriptor: {error}") from None
     if not isinstance(package, dict) or not isinstance(package.get("resources"), list):
-        raise FactpackError(f"{where}:0:0: no resources list; is this a Data Package?")
+        raise FactpackError(f"{where}: no resources list; is this a Data Package?")
     return package
 
 
@@ -149,7 +149,7 @@ def read_release(path: Path) -> Release:
             continue
         file = _inside(path, rel)
         if file is None:
-            raise FactpackError(f"{where}:0:0: resource path {rel!r} leaves the release")
+            raise FactpackError(f"{where}: resource path {rel!r} leaves the release")
         table = PurePosixPath(rel).stem
         tables[table] = file
         schema = resource.get("schema")
