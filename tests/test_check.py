@@ -180,8 +180,7 @@ def test_check_directory_reports_all_files(tmp_path: Path, monkeypatch: pytest.M
     result = CliRunner().invoke(cli, ["check"])  # default: seeds/
     assert result.exit_code == 1
     assert result.stdout.splitlines() == [
-        "seeds/orphan.txt: text has no annotation; start one with "
-        "`factpack new seeds/orphan.txt`",
+        "seeds/orphan.txt: text has no annotation; start one with `factpack new seeds/orphan.txt`",
         *[f"seeds/{line}" for line in EXPECTED["missing_source"]],
         *[f"seeds/{line}" for line in EXPECTED["unknown_key"]],
     ]

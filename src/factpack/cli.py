@@ -238,9 +238,7 @@ def guide_cmd(write: bool, check: bool) -> None:
         old = path.read_text(encoding="utf-8")
         new = guide.render(load_schema(), old)
         if check and new != old:
-            raise FactpackError(
-                f"{display_path(path)}: out of date; run `factpack guide --write`"
-            )
+            raise FactpackError(f"{display_path(path)}: out of date; run `factpack guide --write`")
         if write and new != old:
             path.write_text(new, encoding="utf-8", newline="\n")
         if not (write or check):
