@@ -303,3 +303,53 @@ def test_file_level_problem_has_no_zero_position() -> None:
     )
     assert Problem("a.yaml", 3, 0, "bad").format() == "a.yaml:3: bad"
     assert Problem("a.yaml", 3, 7, "bad").format() == "a.yaml:3:7: bad"
+
+
+def test_no_release_hint_names_make_dataset_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("FACTPACK_CACHE_DIR", str(tmp_path / "cache"))
+    result = CliRunner().invoke(cli, ["query", "select 1"])
+    assert result.exit_code == 1
+    hint = result.stderr.split("; ", 1)[1]
+    assert hint.startswith("run `make dataset` to build one, or `factpack download")
+    assert hint.rstrip().endswith("pass --release PATH|VERSION")
+
+
+def test_python_api_errors_speak_python(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from factpack.researcher import api
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("FACTPACK_CACHE_DIR", str(tmp_path / "cache"))
+    for call in (lambda: api.connect(), lambda: api.load("claims", release="9.9.9")):
+        with pytest.raises(FactpackError) as info:
+            call()
+        assert 'release="path/to/release"' in str(info.value)
+        assert "--release" not in str(info.value)
+
+
+def test_downloaded_release_is_found_inside_it_and_by_version(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`factpack download --to ~/data`: query works in the release, in ~/data, by version."""
+    monkeypatch.setenv("FACTPACK_CACHE_DIR", str(tmp_path / "cache"))
+    data = tmp_path / "data"
+    got = write_release(data, version="0.3.0")
+    for where in (got, got / "data", data):
+        monkeypatch.chdir(where)
+        result = CliRunner().invoke(
+            cli, ["query", "--format", "csv", "select count(*) from claims"]
+        )
+        assert (result.exit_code, result.stdout.splitlines()[-1]) == (0, "2"), result.output
+    monkeypatch.chdir(data)
+    assert releases.resolve_release("0.3.0").path == got
+    monkeypatch.chdir(got)
+    assert releases.resolve_release("0.3.0").path == got
+
+
+def test_docstring_examples() -> None:
+    import doctest
+
+    result = doctest.testmod(versions)
+    assert result.attempted >= 3 and result.failed == 0

@@ -173,27 +173,49 @@ def find_releases(root: Path) -> list[Release]:
     return sorted(found, key=lambda r: (version_key(r.version), r.name))
 
 
-def resolve_release(spec: str | Path | None = None, cwd: Path | None = None) -> Release:
+def enclosing_release(cwd: Path) -> Release | None:
+    """Return the release whose folder is ``cwd`` or one of its parents, if any."""
+    for folder in (cwd, *cwd.parents):
+        if (folder / "datapackage.json").is_file():
+            return read_release(folder)
+    return None
+
+
+CLI_HOW = "--release PATH|VERSION"
+"""How the command line picks a release (the Python API says ``release=``)."""
+
+
+def resolve_release(
+    spec: str | Path | None = None, cwd: Path | None = None, how: str = CLI_HOW
+) -> Release:
     """Find the release a command should read.
 
     Args:
-        spec: None for the newest release in ``dist/`` (else the newest in the download cache);
-            a release directory (or a directory of releases: the newest); or a version.
-        cwd: Directory holding ``dist/`` (default: the working directory).
+        spec: None for the release the working directory is in, else the newest in ``dist/``,
+            else the newest directly in the working directory (``factpack download --to .``),
+            else the newest in the download cache; a release directory (or a directory of
+            releases: the newest); or a version, looked up in the same places.
+        cwd: The working directory (default: the process's).
+        how: How the caller passes a release, for the error messages.
 
     Raises:
         FactpackError: Nothing matches.
     """
-    dist = (cwd or Path.cwd()) / "dist"
-    places = [dist, cached_releases_dir()]
+    here = cwd or Path.cwd()
+    dist = here / "dist"
+    places = [dist, here, cached_releases_dir()]
+    inside = enclosing_release(here)
+    searched = f"{display_path(dist)}/, this folder or the download cache {places[2]}"
     if spec is None:
+        if inside is not None:
+            return inside
         for place in places:
             found = find_releases(place)
             if found:
                 return found[-1]
         raise FactpackError(
-            f"no release in {display_path(dist)}/ or in the download cache {places[1]}; "
-            "run `make release` or `factpack download`, or pass --release PATH"
+            f"no release in {searched}; run `make dataset` to build one, or "
+            f"`factpack download --index URL` to fetch one, or pass {how}"
         )
     path = Path(spec)
     if path.is_file() and path.name == "datapackage.json":
@@ -206,13 +228,16 @@ def resolve_release(spec: str | Path | None = None, cwd: Path | None = None) -> 
             return found[-1]
         raise FactpackError(f"{display_path(path)}: no release (datapackage.json) in it")
     text = str(spec)
+    candidates = [inside] if inside is not None else []
     for place in places:
-        for release in reversed(find_releases(place)):
-            if text in (release.version, f"{release.name}-{release.version}"):
-                return release
+        candidates += reversed(find_releases(place))
+    for release in candidates:
+        if text in (release.version, f"{release.name}-{release.version}"):
+            return release
     raise FactpackError(
-        f"no release {text!r}: not a directory, and no such version in "
-        f"{display_path(dist)}/ or the download cache {places[1]}"
+        f"no release {text!r}: not a directory, and no such version in {searched}; "
+        f"run `make dataset`, or `factpack download {text} --index URL`, or pass {how} "
+        "with a release directory"
     )
 
 
