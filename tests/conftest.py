@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,8 +23,8 @@ def dist(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return dist
 
 
-@pytest.fixture(autouse=True)
-def _no_repository_record(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture(autouse=True, scope="session")
+def _no_repository_record() -> Iterator[None]:
     """Builds in tests never see the repository's record of released versions.
 
     Tests build their own fixture seeds, often with the repository's schema/ (its package
@@ -36,4 +37,6 @@ def _no_repository_record(monkeypatch: pytest.MonkeyPatch) -> None:
     def read_record(path: Path) -> list[versions.Recorded]:
         return [] if Path(path).resolve() == repository else real(path)
 
-    monkeypatch.setattr(versions, "read_record", read_record)
+    with pytest.MonkeyPatch.context() as patch:  # session-wide: module fixtures build too
+        patch.setattr(versions, "read_record", read_record)
+        yield

@@ -35,7 +35,6 @@ import pytest
 
 from factpack.pipeline import release, versions
 from factpack.researcher import releases
-from factpack.shared.schema import default_root
 from releasefixture import serve
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -94,9 +93,7 @@ def test_every_command_block_is_marked() -> None:
 def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """dist/ with 0.1.0 and 0.2.0 of the fixture seeds (one claim edited) and releases.json."""
     root = tmp_path_factory.mktemp("docs-releases")
-    schema_dir = root / "schema"
-    shutil.copytree(default_root(), schema_dir)
-    (schema_dir / "releases.yaml").write_text(versions.render_record([]), encoding="utf-8")
+    schema_dir = versions.own_schema(root / "schema")  # the docs name factpack-news-events
     seeds = root / "seeds"
     shutil.copytree(FIXTURE_SEEDS, seeds)
     dist = root / "dist"

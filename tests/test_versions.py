@@ -15,7 +15,6 @@ from factpack.cli import cli
 from factpack.pipeline import release, versions
 from factpack.researcher import releases
 from factpack.shared.problems import FactpackError
-from factpack.shared.schema import default_root
 from releasefixture import ROWS, rows, write_release
 
 FIXTURE_SEEDS = Path(__file__).parent / "fixtures" / "build" / "seeds"
@@ -25,13 +24,9 @@ SHA = "a" * 64
 
 def _schema_copy(root: Path, name: str = TEST_NAME) -> Path:
     """A copy of the repository's schema/ under a package name of its own, nothing recorded."""
-    schema_dir = root / "schema"
-    shutil.copytree(default_root(), schema_dir)
-    package = schema_dir / "package.yaml"
-    text = package.read_text(encoding="utf-8")
-    package.write_text(text.replace("name: factpack-news-events", f"name: {name}", 1))
-    (schema_dir / "releases.yaml").write_text(versions.render_record([]), encoding="utf-8")
-    (schema_dir / "changelog.md").write_text(versions.CHANGELOG_HEADER, encoding="utf-8")
+    schema_dir = versions.own_schema(root / "schema", name)
+    assert f"\nname: {name}\n" in (schema_dir / "package.yaml").read_text(encoding="utf-8")
+    assert versions.read_record(schema_dir / "releases.yaml") == []
     return schema_dir
 
 
@@ -353,3 +348,12 @@ def test_docstring_examples() -> None:
 
     result = doctest.testmod(versions)
     assert result.attempted >= 3 and result.failed == 0
+
+
+def test_bench_builds_under_a_package_name_of_its_own(tmp_path: Path) -> None:
+    from bench.run import _build_cmd
+
+    cmd = _build_cmd(tmp_path / "corpus", tmp_path, tmp_path / "t.json", [])
+    schema_dir = Path(cmd[cmd.index("--schema-dir") + 1])
+    assert "\nname: factpack-bench\n" in (schema_dir / "package.yaml").read_text()
+    assert versions.read_record(schema_dir / "releases.yaml") == []

@@ -324,6 +324,28 @@ def record_release(release_dir: Path, schema_dir: Path | None = None) -> tuple[P
     return path, True
 
 
+def own_schema(dst: Path, name: str | None = None, source: Path | None = None) -> Path:
+    """Copy a schema directory for builds that are not the repository's (tests, the bench).
+
+    The copy records no released version and has an empty changelog, so such a build is never
+    held to the repository's record; ``name`` replaces the package name (a ``name:`` line).
+    Reads ``source`` (default: the repository's schema/), writes ``dst``.
+    """
+    import shutil
+
+    shutil.copytree(source if source is not None else default_root(), dst, dirs_exist_ok=True)
+    (dst / RECORD_FILE).write_text(render_record([]), encoding="utf-8", newline="\n")
+    (dst / CHANGELOG_FILE).write_text(CHANGELOG_HEADER, encoding="utf-8", newline="\n")
+    if name is not None:
+        package = dst / "package.yaml"
+        text = package.read_text(encoding="utf-8")
+        new, count = re.subn(r"^name:.*$", f"name: {name}", text, count=1, flags=re.M)
+        if not count:
+            raise FactpackError(f"{display_path(package)}: no top-level `name:` line")
+        package.write_text(new, encoding="utf-8", newline="\n")
+    return dst
+
+
 # ------------------------------------------------------------------ factpack bump
 
 _VERSION_LINE = re.compile(
