@@ -49,10 +49,18 @@ schema: $(STAMP) ## regenerate schema/annotation.schema.json from schema/tables 
 	$(FACTPACK) schema --write
 	$(FACTPACK) guide --write
 
+# A released version never changes: the build, the changelog section of this version (rows
+# changed against the previous release in dist/, and the note: NOTE="..." or release_notes in
+# schema/package.yaml), a rebuild that copies it into the release (--force: the changelog is not
+# part of the build's inputs key), the full check, then the record in schema/releases.yaml and
+# dist/releases.json. Commit schema/changelog.md and schema/releases.yaml afterwards.
+NOTE ?=
 .PHONY: release
-release: dataset ## check the release in full, then write/update dist/releases.json
-	$(FACTPACK) build --full-check
+release: dataset ## publish this version: changelog, full check, record it, update dist/releases.json
+	$(FACTPACK) changelog $(RELEASE) --dist dist $(if $(NOTE),--note "$(NOTE)")
+	$(FACTPACK) build --force --full-check
 	$(FACTPACK) validate $(RELEASE)
+	$(FACTPACK) record $(RELEASE)
 	$(FACTPACK) release-index dist/
 
 .PHONY: test

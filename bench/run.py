@@ -144,9 +144,15 @@ def edit_one_annotation(corpus: Path, n: int) -> Path:
 
 
 def _build_cmd(corpus: Path, work: Path, timings: Path, extra: list[str]) -> list[str]:
+    from factpack.pipeline.versions import own_schema
+
+    if not (work / "schema").is_dir():  # a package name of its own, never the repository's
+        own_schema(work / "schema", name="factpack-bench")
     return [
         FACTPACK,
         "build",
+        "--schema-dir",
+        str(work / "schema"),
         "--seeds",
         str(corpus),
         "--dist",

@@ -67,7 +67,7 @@ def test_an_unsafe_annotator_name_is_one_problem(tmp_path: Path) -> None:
     problems = check_paths([seeds])
     assert [p.code for p in problems] == ["annotator-name"]
     line = problems[0].format()
-    assert "annotators/Bob Smith:0:0: annotator name 'Bob Smith' is not a safe folder name" in line
+    assert "annotators/Bob Smith: annotator name 'Bob Smith' is not a safe folder name" in line
     assert "\n" not in line
 
 

@@ -180,8 +180,7 @@ def test_check_directory_reports_all_files(tmp_path: Path, monkeypatch: pytest.M
     result = CliRunner().invoke(cli, ["check"])  # default: seeds/
     assert result.exit_code == 1
     assert result.stdout.splitlines() == [
-        "seeds/orphan.txt:0:0: text has no annotation; start one with "
-        "`factpack new seeds/orphan.txt`",
+        "seeds/orphan.txt: text has no annotation; start one with `factpack new seeds/orphan.txt`",
         *[f"seeds/{line}" for line in EXPECTED["missing_source"]],
         *[f"seeds/{line}" for line in EXPECTED["unknown_key"]],
     ]
@@ -252,8 +251,8 @@ def test_unsafe_stem_and_missing_text(tmp_path: Path, monkeypatch: pytest.Monkey
     shutil.copy(FIXTURES / "valid.yaml", tmp_path / "Bad Name.yaml")
     _, problems = load_article(tmp_path / "Bad Name.yaml")
     assert [p.format().split(";")[0] for p in problems[:2]] == [
-        "Bad Name.yaml:0:0: file name 'Bad Name' is not a safe stem (it becomes an id and a path)",
-        "Bad Name.yaml:0:0: no text Bad Name.txt beside the annotation",
+        "Bad Name.yaml: file name 'Bad Name' is not a safe stem (it becomes an id and a path)",
+        "Bad Name.yaml: no text Bad Name.txt beside the annotation",
     ]
 
 

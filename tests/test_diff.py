@@ -47,7 +47,8 @@ def test_cli_text_and_json(two: Path) -> None:
     result = CliRunner().invoke(cli, ["diff", "0.1.0", "0.2.0"])
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
-    assert lines[0] == "0.1.0 -> 0.2.0"
+    one, two_ = "dist/factpack-news-events-0.1.0", "dist/factpack-news-events-0.2.0"
+    assert lines[0] == f"0.1.0 ({one}) -> 0.2.0 ({two_})"
     assert lines[1].split() == ["table", "added", "removed", "changed", "changed", "columns"]
     assert "claims        0        0        1  claim_text" in lines
     assert lines[-1] == "~ claims a1:C2: claim_text"
@@ -89,6 +90,26 @@ def test_added_removed_nulls_and_new_columns(tmp_path: Path) -> None:
 def test_same_release_has_no_differences(two: Path) -> None:
     result = CliRunner().invoke(cli, ["diff", "0.1.0", str(two / "factpack-news-events-0.1.0")])
     assert result.exit_code == 0 and result.stdout.splitlines()[-1] == "no differences"
+    assert result.stdout.splitlines()[1] == (
+        "both are version 0.1.0 with the same content (identical SHA256SUMS)"
+    )
+
+
+def test_same_version_with_other_content_is_named(two: Path, tmp_path: Path) -> None:
+    """A copy of 0.1.0 rebuilt with other data: the diff names both places and says so."""
+    other = write_release(tmp_path / "elsewhere", rows(claims=edited_claims()))
+    result = CliRunner().invoke(cli, ["diff", "0.1.0", str(other)])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == (
+        "0.1.0 (dist/factpack-news-events-0.1.0) -> 0.1.0 (elsewhere/factpack-news-events-0.1.0)"
+    )
+    assert lines[1].startswith("both are version 0.1.0 but their content differs")
+    assert lines[-1] == "~ claims a1:C2: claim_text"
+    body = json.loads(
+        CliRunner().invoke(cli, ["diff", "--format", "json", "0.1.0", str(other)]).stdout
+    )
+    assert body["same_content"] is False
 
 
 def test_table_without_primary_key(tmp_path: Path) -> None:

@@ -25,7 +25,7 @@ import pytest
 from click.testing import CliRunner
 
 from factpack.cli import cli
-from factpack.pipeline import release, write
+from factpack.pipeline import release, versions, write
 
 ROOT = Path(__file__).resolve().parents[1]
 N_ARTICLES = 20
@@ -36,7 +36,9 @@ CLI = [sys.executable, "-c", "from factpack.cli import main; main()"]
 def build_cmd(work: Path, *extra: str, jobs: int = 1) -> list[str]:
     """`factpack build` in ``work``; one process unless ``jobs`` (a pool costs seconds)."""
     args = ["--seeds", "seeds", "--dist", "dist", "--build-dir", "build", "--jobs", str(jobs)]
-    return [*CLI, "build", *args, *extra]
+    if not (work / "schema").is_dir():  # the repository's schema/ without its record
+        versions.own_schema(work / "schema")
+    return [*CLI, "build", *args, "--schema-dir", "schema", *extra]
 
 
 def tree_digest(root: Path) -> dict[str, str]:

@@ -59,7 +59,7 @@ def test_new_never_overwrites(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     result = CliRunner().invoke(cli, ["new", "a.txt"])
     assert result.exit_code == 1
     assert result.output.strip() == (
-        "a.yaml:0:0: the annotation exists already; edit it, or remove it to start again"
+        "a.yaml: the annotation exists already; edit it, or remove it to start again"
     )
     assert (tmp_path / "a.yaml").read_text(encoding="utf-8") == "mine\n"
 
@@ -70,9 +70,9 @@ def test_new_never_overwrites(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
         ("a.txt", b"\xef\xbb\xbfTitle\n", "a.txt:1:1: text starts with a UTF-8 byte-order mark"),
         ("a.txt", b"Title\n\xff\n", "a.txt:2:1: text is not valid UTF-8 (byte 0xff)"),
         ("a.txt", b"Ti\x00tle\n", "a.txt:1:3: text contains a NUL character"),
-        ("a.txt", b"  \n", "a.txt:0:0: the text is empty"),
-        ("Bad Name.txt", b"Title\n", "Bad Name.txt:0:0: file name 'Bad Name' is not a safe stem"),
-        ("a.md", b"Title\n", "a.md:0:0: expected the article text, a .txt file"),
+        ("a.txt", b"  \n", "a.txt: the text is empty"),
+        ("Bad Name.txt", b"Title\n", "Bad Name.txt: file name 'Bad Name' is not a safe stem"),
+        ("a.md", b"Title\n", "a.md: expected the article text, a .txt file"),
     ],
 )
 def test_new_rejects_bad_texts(
@@ -91,7 +91,7 @@ def test_new_missing_text(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(cli, ["new", "nothing.txt"])
     assert result.exit_code == 1
-    assert result.output.strip() == "nothing.txt:0:0: no such file"
+    assert result.output.strip() == "nothing.txt: no such file"
 
 
 def test_new_bad_language(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -17,7 +17,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 
-from factpack.pipeline import partition, release
+from factpack.pipeline import partition, release, versions
 from factpack.pipeline.checks import check_release
 from factpack.pipeline.partition import (
     NULL_PARTITION,
@@ -372,6 +372,7 @@ def test_cli_build_partition_by_year(tmp_path: Path) -> None:
     shutil.copytree(FIXTURE_SEEDS, tmp_path / "seeds")
     factpack = Path(sys.executable).parent / "factpack"
     args = ["build", "--seeds", "seeds", "--dist", "dist", "--build-dir", "build"]
+    args += ["--schema-dir", str(versions.own_schema(tmp_path / "schema"))]  # not the record
     proc = subprocess.run(
         [str(factpack), *args, "--partition-by-year"], cwd=tmp_path, capture_output=True, text=True
     )

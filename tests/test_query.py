@@ -180,7 +180,7 @@ def python_blocks(markdown: str, heading: str | None = None) -> list[str]:
         rest = markdown[match.end() :]
         end = re.search(rf"^#{{1,{level}}} ", rest, re.M)
         markdown = rest[: end.start()] if end else rest
-    return re.findall(r"^```python\n(.*?)^```", markdown, re.M | re.S)
+    return re.findall(r"^```python[^\n]*\n(.*?)^```", markdown, re.M | re.S)
 
 
 @pytest.mark.parametrize(

@@ -196,8 +196,9 @@ def check_cmd(paths: tuple[Path, ...]) -> None:
     """Lint annotation files (files or directories; default seeds/); report every problem."""
     from factpack.pipeline.annotations import check_paths
 
+    counts: dict[str, int] = {}
     try:
-        problems = check_paths(paths or (Path("seeds"),))
+        problems = check_paths(paths or (Path("seeds"),), counts)
     except FactpackError as exc:
         _fail(exc)
     for problem in problems:
@@ -205,6 +206,7 @@ def check_cmd(paths: tuple[Path, ...]) -> None:
     if problems:
         click.echo(f"{len(problems)} problem{'s' * (len(problems) != 1)}", err=True)
         sys.exit(1)
+    click.echo("no problems: " + ", ".join(f"{n} {what}" for what, n in counts.items()), err=True)
 
 
 @cli.command("guide")
@@ -522,3 +524,67 @@ def preview_cmd(stem: str, seeds: Path, out_dir: Path, schema_dir: Path | None) 
     except FactpackError as exc:
         _fail(exc)
     click.echo(display_path(path))
+
+
+# ------------------------------------------------------------------ released versions
+
+
+_SCHEMA_DIR_OPTION = click.option(
+    "--schema-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="The schema/ directory (default: the repository's).",
+)
+
+
+@cli.command("bump")
+@click.argument("part", type=click.Choice(["major", "minor", "patch"]))
+@_SCHEMA_DIR_OPTION
+def bump_cmd(part: str, schema_dir: Path | None) -> None:
+    """Raise the version in schema/package.yaml (and set `created` to today, UTC)."""
+    import datetime as dt
+
+    from factpack.pipeline import versions
+
+    try:
+        path, old, new = versions.bump(part, dt.datetime.now(dt.UTC).date(), schema_dir)
+    except FactpackError as exc:
+        _fail(exc)
+    click.echo(f"{display_path(path)}: version {old} -> {new}; `make release` publishes it")
+
+
+@cli.command("changelog")
+@click.argument("release_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "--dist",
+    type=click.Path(file_okay=False, path_type=Path),
+    default="dist",
+    show_default=True,
+    help="Where the previous release is.",
+)
+@click.option("--note", default=None, help="The maintainers' note (default: release_notes).")
+@_SCHEMA_DIR_OPTION
+def changelog_cmd(release_dir: Path, dist: Path, note: str | None, schema_dir: Path | None) -> None:
+    """Write RELEASE_DIR's section of schema/changelog.md: note and rows changed."""
+    from factpack.pipeline import versions
+
+    try:
+        path, changed, previous = versions.write_changelog(release_dir, dist, note, schema_dir)
+    except FactpackError as exc:
+        _fail(exc)
+    against = f"changes against {previous}" if previous else "first release"
+    click.echo(f"{'wrote' if changed else 'unchanged'}: {display_path(path)} ({against})")
+
+
+@cli.command("record")
+@click.argument("release_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@_SCHEMA_DIR_OPTION
+def record_cmd(release_dir: Path, schema_dir: Path | None) -> None:
+    """Record RELEASE_DIR in schema/releases.yaml: its version can never change again."""
+    from factpack.pipeline import versions
+
+    try:
+        path, changed = versions.record_release(release_dir, schema_dir)
+    except FactpackError as exc:
+        _fail(exc)
+    click.echo(f"{'recorded in' if changed else 'already recorded in'}: {display_path(path)}")

@@ -33,7 +33,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 import factpack
-from factpack.pipeline import extras, package, partition, write
+from factpack.pipeline import extras, package, partition, versions, write
 from factpack.pipeline.annotations import FileRead, id_collisions
 from factpack.pipeline.card import data_card
 from factpack.pipeline.checks import (
@@ -762,6 +762,7 @@ def stage_data(
         )
         (out / "README.md").write_text(card, encoding="utf-8")
         (out / "CITATION.cff").write_text(package.citation_cff(schema, created), encoding="utf-8")
+        (out / versions.RELEASE_CHANGELOG).write_text(versions.release_changelog(schema), "utf-8")
     return out, digests
 
 
@@ -1038,6 +1039,7 @@ def _build(
                 timings,
                 build_dir / "digests.txt",
             )
+            versions.enforce_recorded(schema, staged_dir, dist_dir / name)
             old_zip = zip_target if zip_target.is_file() else None
             checked, staged_zip = check_and_zip(
                 staged_dir, created, sampled, timings, old_zip, build_dir / "digests.txt"

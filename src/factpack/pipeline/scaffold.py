@@ -70,10 +70,10 @@ def new_annotation(txt_path: Path, *, language: str = "en") -> Path:
     txt_path = Path(txt_path)
     shown = display_path(txt_path)
     if txt_path.suffix != ".txt":
-        raise FactpackError(f"{shown}:0:0: expected the article text, a .txt file")
+        raise FactpackError(f"{shown}: expected the article text, a .txt file")
     if not SAFE_STEM.match(txt_path.stem):
         raise FactpackError(
-            f"{shown}:0:0: file name '{txt_path.stem}' is not a safe stem; rename it to "
+            f"{shown}: file name '{txt_path.stem}' is not a safe stem; rename it to "
             "lower-case letters, digits, '_' and '-' (^[a-z0-9][a-z0-9_-]{0,63}$)"
         )
     if len(language) != 2 or not language.isascii() or not language.islower():
@@ -81,22 +81,22 @@ def new_annotation(txt_path: Path, *, language: str = "en") -> Path:
     try:
         raw = txt_path.read_bytes()
     except FileNotFoundError:
-        raise FactpackError(f"{shown}:0:0: no such file") from None
+        raise FactpackError(f"{shown}: no such file") from None
     except OSError as e:
-        raise FactpackError(f"{shown}:0:0: cannot read: {e.strerror}") from None
+        raise FactpackError(f"{shown}: cannot read: {e.strerror}") from None
     text, problems = decode_text(raw, shown)
     if problems:
         raise FactpackError(problems[0].format())
     assert text is not None
     if not text.strip():
-        raise FactpackError(f"{shown}:0:0: the text is empty; put the verbatim article in it")
+        raise FactpackError(f"{shown}: the text is empty; put the verbatim article in it")
     yaml_path = txt_path.with_suffix(".yaml")
     try:
         with yaml_path.open("x", encoding="utf-8", newline="\n") as f:
             f.write(annotation_skeleton(text, raw, language=language))
     except FileExistsError:
         raise FactpackError(
-            f"{display_path(yaml_path)}:0:0: the annotation exists already; "
+            f"{display_path(yaml_path)}: the annotation exists already; "
             "edit it, or remove it to start again"
         ) from None
     return yaml_path

@@ -15,20 +15,31 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from factpack.researcher.releases import resolve_release
+from factpack.researcher.releases import resolve_release as _resolve
 from factpack.shared.problems import FactpackError
 
 if TYPE_CHECKING:
     import duckdb
     import pyarrow as pa
 
+    from factpack.researcher.releases import Release
+
+API_HOW = 'release="path/to/release" or release="0.1.0"'
+"""How the Python API picks a release, for its error messages."""
+
+
+def resolve_release(release: str | Path | None) -> Release:
+    """Find a release as the command line does; errors say ``release=``, not ``--release``."""
+    return _resolve(release, how=API_HOW)
+
 
 def connect(release: str | Path | None = None) -> duckdb.DuckDBPyConnection:
     """Open a DuckDB connection with one view per table of a release.
 
     Args:
-        release: A release directory or a version; default: the newest release in ``dist/``,
-            else the newest in the download cache.
+        release: A release directory or a version; default: the release the working
+            directory is in, else the newest in ``dist/``, in the working directory, in the
+            download cache.
 
     Returns:
         An in-memory DuckDB connection; query it with ``con.sql(...)``.

@@ -11,7 +11,9 @@ from typing import Any
 
 from factpack.researcher.query import jsonable, quote_identifier, quote_literal, render_table
 from factpack.researcher.releases import Release
-from factpack.shared.problems import FactpackError
+from factpack.shared.problems import FactpackError, display_path
+
+SUMS_FILE = "SHA256SUMS"
 
 
 @dataclass(frozen=True)
@@ -49,11 +51,42 @@ class TableDiff:
 
 @dataclass(frozen=True)
 class ReleaseDiff:
-    """How a release changed: per table, in the new release's table order."""
+    """How a release changed: per table, in the new release's table order.
+
+    Attributes:
+        old: The old release's version.
+        new: The new release's version.
+        tables: One diff per table.
+        old_path: Where the old release is (as shown to the user).
+        new_path: Where the new release is.
+        same_content: Whether both SHA256SUMS are identical (None when a side has none).
+    """
 
     old: str
     new: str
     tables: list[TableDiff]
+    old_path: str = ""
+    new_path: str = ""
+    same_content: bool | None = None
+
+    def headline(self) -> str:
+        """Return the first line: both versions and where they are, old -> new."""
+        old = f"{self.old} ({self.old_path})" if self.old_path else self.old
+        new = f"{self.new} ({self.new_path})" if self.new_path else self.new
+        return f"{old} -> {new}"
+
+    def version_note(self) -> str | None:
+        """Return what to say when both sides are the same version, else None."""
+        if self.old != self.new:
+            return None
+        if self.same_content is False:
+            return (
+                f"both are version {self.old} but their content differs (SHA256SUMS differ): "
+                "one of them is not the release published as that version"
+            )
+        if self.same_content:
+            return f"both are version {self.old} with the same content (identical SHA256SUMS)"
+        return f"both are version {self.old}"
 
 
 def _columns(con: Any, relation: str) -> dict[str, str]:
@@ -152,7 +185,22 @@ def diff_releases(old: Release, new: Release) -> ReleaseDiff:
         old_file = str(old.tables[name]) if name in old.tables else None
         new_file = str(new.tables[name]) if name in new.tables else None
         tables.append(diff_table(con, name, old_file, new_file, pk))
-    return ReleaseDiff(old=old.version, new=new.version, tables=tables)
+    return ReleaseDiff(
+        old=old.version,
+        new=new.version,
+        tables=tables,
+        old_path=display_path(old.path),
+        new_path=display_path(new.path),
+        same_content=_same_sums(old, new),
+    )
+
+
+def _same_sums(old: Release, new: Release) -> bool | None:
+    """Whether two releases have identical SHA256SUMS (None when either has none)."""
+    try:
+        return (old.path / SUMS_FILE).read_bytes() == (new.path / SUMS_FILE).read_bytes()
+    except OSError:
+        return None
 
 
 def _key_text(key: dict[str, Any]) -> str:
@@ -164,6 +212,9 @@ def to_json(diff: ReleaseDiff) -> dict[str, Any]:
     return {
         "old": diff.old,
         "new": diff.new,
+        "old_path": diff.old_path,
+        "new_path": diff.new_path,
+        "same_content": diff.same_content,
         "tables": {
             t.table: {
                 "primary_key": t.primary_key,
@@ -202,7 +253,8 @@ def render_text(diff: ReleaseDiff) -> str:
             ],
         }
     )
-    lines = [f"{diff.old} -> {diff.new}", render_table(summary).rsplit("\n", 1)[0]]
+    note = diff.version_note()
+    lines = [diff.headline(), *([note] if note else []), render_table(summary).rsplit("\n", 1)[0]]
     for t in diff.tables:
         if t.columns_added:
             lines.append(f"{t.table}: columns added: {', '.join(t.columns_added)}")

@@ -188,7 +188,9 @@ def fetch_archive(
     )
     try:
         with _quiet_pooch():
-            return Path(store.fetch(fname, downloader=downloader)), reused
+            fetched = Path(store.fetch(fname, downloader=downloader))
+        fetched.chmod(0o644)  # pooch moves a 0600 temporary file into place
+        return fetched, reused
     except requests.exceptions.RequestException as error:
         raise FactpackError(f"{url}: download failed ({error})") from None
     except OSError as error:

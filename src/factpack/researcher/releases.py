@@ -127,9 +127,9 @@ def read_descriptor(path: Path) -> dict[str, Any]:
             "run `make dataset`, or pass a release directory or a version"
         ) from None
     except (OSError, ValueError) as error:
-        raise FactpackError(f"{where}:0:0: cannot read the descriptor: {error}") from None
+        raise FactpackError(f"{where}: cannot read the descriptor: {error}") from None
     if not isinstance(package, dict) or not isinstance(package.get("resources"), list):
-        raise FactpackError(f"{where}:0:0: no resources list; is this a Data Package?")
+        raise FactpackError(f"{where}: no resources list; is this a Data Package?")
     return package
 
 
@@ -149,7 +149,7 @@ def read_release(path: Path) -> Release:
             continue
         file = _inside(path, rel)
         if file is None:
-            raise FactpackError(f"{where}:0:0: resource path {rel!r} leaves the release")
+            raise FactpackError(f"{where}: resource path {rel!r} leaves the release")
         table = PurePosixPath(rel).stem
         tables[table] = file
         schema = resource.get("schema")
@@ -173,27 +173,49 @@ def find_releases(root: Path) -> list[Release]:
     return sorted(found, key=lambda r: (version_key(r.version), r.name))
 
 
-def resolve_release(spec: str | Path | None = None, cwd: Path | None = None) -> Release:
+def enclosing_release(cwd: Path) -> Release | None:
+    """Return the release whose folder is ``cwd`` or one of its parents, if any."""
+    for folder in (cwd, *cwd.parents):
+        if (folder / "datapackage.json").is_file():
+            return read_release(folder)
+    return None
+
+
+CLI_HOW = "--release PATH|VERSION"
+"""How the command line picks a release (the Python API says ``release=``)."""
+
+
+def resolve_release(
+    spec: str | Path | None = None, cwd: Path | None = None, how: str = CLI_HOW
+) -> Release:
     """Find the release a command should read.
 
     Args:
-        spec: None for the newest release in ``dist/`` (else the newest in the download cache);
-            a release directory (or a directory of releases: the newest); or a version.
-        cwd: Directory holding ``dist/`` (default: the working directory).
+        spec: None for the release the working directory is in, else the newest in ``dist/``,
+            else the newest directly in the working directory (``factpack download --to .``),
+            else the newest in the download cache; a release directory (or a directory of
+            releases: the newest); or a version, looked up in the same places.
+        cwd: The working directory (default: the process's).
+        how: How the caller passes a release, for the error messages.
 
     Raises:
         FactpackError: Nothing matches.
     """
-    dist = (cwd or Path.cwd()) / "dist"
-    places = [dist, cached_releases_dir()]
+    here = cwd or Path.cwd()
+    dist = here / "dist"
+    places = [dist, here, cached_releases_dir()]
+    inside = enclosing_release(here)
+    searched = f"{display_path(dist)}/, this folder or the download cache {places[2]}"
     if spec is None:
+        if inside is not None:
+            return inside
         for place in places:
             found = find_releases(place)
             if found:
                 return found[-1]
         raise FactpackError(
-            f"no release in {display_path(dist)}/ or in the download cache {places[1]}; "
-            "run `make release` or `factpack download`, or pass --release PATH"
+            f"no release in {searched}; run `make dataset` to build one, or "
+            f"`factpack download --index URL` to fetch one, or pass {how}"
         )
     path = Path(spec)
     if path.is_file() and path.name == "datapackage.json":
@@ -206,13 +228,16 @@ def resolve_release(spec: str | Path | None = None, cwd: Path | None = None) -> 
             return found[-1]
         raise FactpackError(f"{display_path(path)}: no release (datapackage.json) in it")
     text = str(spec)
+    candidates = [inside] if inside is not None else []
     for place in places:
-        for release in reversed(find_releases(place)):
-            if text in (release.version, f"{release.name}-{release.version}"):
-                return release
+        candidates += reversed(find_releases(place))
+    for release in candidates:
+        if text in (release.version, f"{release.name}-{release.version}"):
+            return release
     raise FactpackError(
-        f"no release {text!r}: not a directory, and no such version in "
-        f"{display_path(dist)}/ or the download cache {places[1]}"
+        f"no release {text!r}: not a directory, and no such version in {searched}; "
+        f"run `make dataset`, or `factpack download {text} --index URL`, or pass {how} "
+        "with a release directory"
     )
 
 
@@ -297,6 +322,7 @@ def update_index(dist: Path) -> Path:
         )
     text = render_index(list(entries.values()))
     fd, tmp = tempfile.mkstemp(prefix=".releases-", suffix=".json", dir=dist)
+    os.fchmod(fd, 0o644)  # published for others to read (mkstemp creates it 0600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(text)
     os.replace(tmp, index)

@@ -187,7 +187,7 @@ def render(schema: Schema, guide: str) -> str:
         pattern = re.compile(re.escape(_begin(name)) + r"\n.*?" + re.escape(_end(name)), re.S)
         if not pattern.search(guide):
             raise FactpackError(
-                f"docs/annotation-guide.md:0:0: the markers of the generated {name} section are "
+                f"docs/annotation-guide.md: the markers of the generated {name} section are "
                 f"missing; restore the lines {_begin(name)!r} and {_end(name)!r}"
             )
         body = f"{_begin(name)}\n{renderers[name](schema)}\n{_end(name)}"

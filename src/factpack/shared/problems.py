@@ -12,6 +12,8 @@ from pathlib import Path
 class Problem:
     """One problem in one input file, reported as ``file:line:col: message; hint``.
 
+    A problem of the whole file (line 0) is reported as ``file: message; hint``.
+
     Attributes:
         path: The file the problem is in.
         line: 1-based line (0 when the problem concerns the whole file).
@@ -29,8 +31,10 @@ class Problem:
     code: str = ""
 
     def format(self) -> str:
-        """Return the one-line form printed to the user."""
-        where = f"{self.path}:{self.line}:{self.col}"
+        """Return the one-line form: ``file:line:col: ...``, ``file: ...`` for the whole file."""
+        where = self.path
+        if self.line:
+            where += f":{self.line}:{self.col}" if self.col else f":{self.line}"
         text = f"{where}: {self.message}"
         if self.hint:
             text += f"; {self.hint}"
