@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from factpack.pipeline import datafacts
 from factpack.researcher.releases import sha256_file
 from factpack.shared.schema import Schema, table_schema_descriptor
 
@@ -126,10 +127,13 @@ def datapackage_descriptor(
     keys point at the CSV resources). ``bytes`` only on CSV (frictionless reports a false
     error for Parquet); ``hash`` on both (frictionless checks it for CSV only; SHA256SUMS and
     ``factpack validate`` cover every file). ``digests`` (relative path -> sha256) is used and
-    filled, so :func:`sha256sums_text` need not read the data files again.
+    filled, so :func:`sha256sums_text` need not read the data files again. Keywords (the
+    maintainers' plus the event types present), ``sources`` (publishers with their article
+    counts), coverage and row counts come from the data (:mod:`factpack.pipeline.datafacts`).
     """
     known = {} if digests is None else digests
     pkg = schema.package
+    facts = datafacts.read_facts(release_dir, schema.tables)
     resources = []
     for name, table in schema.tables.items():
         for fmt, suffix in (("parquet", ""), ("csv", "_csv")):
@@ -163,10 +167,11 @@ def datapackage_descriptor(
         "version": str(pkg["version"]),
         "created": created,
         "homepage": pkg.get("homepage"),
-        "keywords": list(pkg.get("keywords") or []),
+        "keywords": datafacts.keywords(pkg, facts),
         "licenses": pkg.get("licenses") or [],
         "contributors": pkg.get("contributors") or [],
-        "sources": pkg.get("sources") or [],
+        "sources": datafacts.sources(facts),
+        **datafacts.coverage_properties(facts),
     }
     descriptor = _clean(descriptor)
     descriptor["resources"] = resources
