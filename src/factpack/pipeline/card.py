@@ -7,8 +7,8 @@ them out; the card's sections that other parts of the build add live in
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 import re
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 

@@ -110,9 +110,7 @@ def coverage_sentence(facts: DataFacts) -> str:
     if facts.publishers:
         n = sum(c for _, c in facts.publishers)
         outlets = len(facts.publishers)
-        parts.append(
-            f"from {n} article{'s' * (n != 1)} of {outlets} outlet{'s' * (outlets != 1)}"
-        )
+        parts.append(f"from {n} article{'s' * (n != 1)} of {outlets} outlet{'s' * (outlets != 1)}")
     if cover.languages:
         parts.append("in language " + ", ".join(cover.languages))
     return ("Covers " + ", ".join(parts) + ".") if parts else "Coverage: none in the data."

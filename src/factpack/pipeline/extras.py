@@ -145,7 +145,9 @@ def citation_cff(schema: Schema, created: str, facts: datafacts.DataFacts | None
         "repository-code": _text(pkg.get("repository")),
     }
     cff.update({k: v for k, v in optional.items() if v})
-    keywords = datafacts.keywords(pkg, facts) if facts else [str(k) for k in pkg.get("keywords") or []]
+    keywords = (
+        datafacts.keywords(pkg, facts) if facts else [str(k) for k in pkg.get("keywords") or []]
+    )
     if keywords:
         cff["keywords"] = keywords
     return yaml.safe_dump(cff, sort_keys=False, allow_unicode=True, width=1000)

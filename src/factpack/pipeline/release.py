@@ -1030,7 +1030,14 @@ def _build(
         shutil.rmtree(staging, ignore_errors=True)
         try:
             staged_dir, digests = stage_data(
-                tables, schema, staging, created, timings, formulas, sampled, partition_by_year,
+                tables,
+                schema,
+                staging,
+                created,
+                timings,
+                formulas,
+                sampled,
+                partition_by_year,
                 seeds_dir,
             )
             warnings += extras.write_release_extras(staged_dir, schema, digests, seeds_dir)
