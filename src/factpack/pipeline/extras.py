@@ -24,7 +24,7 @@ from factpack.pipeline.loadsql import LOAD_SQL, load_sql, self_references
 from factpack.pipeline.package import created_timestamp
 from factpack.shared.problems import display_path
 from factpack.shared.schema import Schema
-from factpack.shared.schemaorg import Coverage, read_coverage
+from factpack.shared.schemaorg import Coverage
 
 ZENODO_FILE = ".zenodo.json"
 AGREEMENT_FILE = "agreement.json"
@@ -351,7 +351,8 @@ def write_release_extras(
 ) -> list[str]:
     """Write ``load.sql``, ``croissant.json``, ``.zenodo.json``, ``CITATION.cff`` and, when an
     article has two or more annotations under ``seeds_dir/annotators/``, ``agreement.json``
-    into the staged release, and put the Hugging Face header on ``README.md`` when it has none.
+    into the staged release. The data card (``README.md``) renders its Hugging Face header
+    itself (:func:`card_extra`); it is not touched here.
 
     Args:
         out: The staged release folder (data files, datapackage.json and README.md written).
@@ -365,7 +366,6 @@ def write_release_extras(
         does not give it.
     """
     created = created_timestamp(schema)
-    cover = read_coverage(out, schema.tables)
     (out / LOAD_SQL).write_text(load_sql(schema, duckdb_file_name(schema)), encoding="utf-8")
     url = _text(schema.package.get("homepage"))
     (out / CROISSANT_FILE).write_text(_json(croissant(schema, digests, created, url)), "utf-8")
@@ -375,9 +375,4 @@ def write_release_extras(
     report = agreement_of(seeds_dir, schema)
     if report is not None:
         (out / AGREEMENT_FILE).write_text(_json(report), encoding="utf-8")
-    card = out / CARD_FILE
-    if card.is_file():
-        text = card.read_text(encoding="utf-8")
-        if not text.startswith("---\n"):
-            card.write_text(hf_card_header(schema, cover) + text, encoding="utf-8")
     return missing_metadata(schema) + datafacts.facts_warnings(facts, _package_path(schema))

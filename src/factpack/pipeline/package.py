@@ -129,7 +129,8 @@ def datapackage_descriptor(
     ``factpack validate`` cover every file). ``digests`` (relative path -> sha256) is used and
     filled, so :func:`sha256sums_text` need not read the data files again. Keywords (the
     maintainers' plus the event types present), ``sources`` (publishers with their article
-    counts), coverage and row counts come from the data (:mod:`factpack.pipeline.datafacts`).
+    counts), coverage and row counts come from the data (:mod:`factpack.pipeline.datafacts`);
+    ``dataBytes`` is the size of the data files (Parquet and CSV) together.
     """
     known = {} if digests is None else digests
     pkg = schema.package
@@ -173,6 +174,7 @@ def datapackage_descriptor(
         "sources": datafacts.sources(facts),
         **datafacts.coverage_properties(facts),
     }
+    descriptor["dataBytes"] = sum((release_dir / str(r["path"])).stat().st_size for r in resources)
     descriptor = _clean(descriptor)
     descriptor["resources"] = resources
     return descriptor
