@@ -210,6 +210,14 @@ def test_the_card_sends_no_reader_to_a_database_the_zip_lacks(seed_release: Path
     assert "`duckdb my.duckdb < load.sql`" in text
     # the Hugging Face header is the template's own, once
     assert text.startswith("---\nlicense: cc-by-4.0\n") and text.count("\nconfigs:\n") == 1
+    header = yaml.safe_load(text.split("---\n")[1])
+    assert "Explosions/Remote violence" in header["tags"]  # event types present, as keywords
+
+
+def test_make_interop_fails_on_a_card_naming_a_file_the_zip_lacks() -> None:
+    makefile = (Path(__file__).parent.parent / "Makefile").read_text(encoding="utf-8")
+    line = next(x for x in makefile.splitlines() if "interop/run.py" in x)
+    assert "--strict-card" in line
 
 
 def test_agreement_json_is_in_the_release_its_sums_and_the_zip(seed_release: Path) -> None:

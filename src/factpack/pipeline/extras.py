@@ -70,7 +70,9 @@ def size_category(rows: int) -> str:
     return "n>1T"
 
 
-def hf_card_metadata(schema: Schema, cover: Coverage) -> dict[str, Any]:
+def hf_card_metadata(
+    schema: Schema, cover: Coverage, keywords: Sequence[str] | None = None
+) -> dict[str, Any]:
     """Return the Hugging Face dataset card metadata (the README's YAML header) as a dict.
 
     Licence (lower-case SPDX id), languages of the articles, size category of the largest
@@ -90,9 +92,9 @@ def hf_card_metadata(schema: Schema, cover: Coverage) -> dict[str, Any]:
     tasks = [str(t) for t in pkg.get("task_categories") or []]
     if tasks:
         meta["task_categories"] = tasks
-    keywords = [str(k) for k in pkg.get("keywords") or []]
-    if keywords:
-        meta["tags"] = keywords
+    tags = list(keywords) if keywords is not None else [str(k) for k in pkg.get("keywords") or []]
+    if tags:
+        meta["tags"] = tags
     meta["configs"] = [
         {
             "config_name": name,
@@ -103,10 +105,11 @@ def hf_card_metadata(schema: Schema, cover: Coverage) -> dict[str, Any]:
     return meta
 
 
-def hf_card_header(schema: Schema, cover: Coverage) -> str:
-    """Return the data card's YAML header (``---`` lines included) of :func:`hf_card_metadata`."""
+def hf_card_header(schema: Schema, cover: Coverage, keywords: Sequence[str] | None = None) -> str:
+    """Return the data card's YAML header (``---`` lines included) of :func:`hf_card_metadata`
+    (``keywords``: the tags; default the maintainers' keywords of package.yaml)."""
     body = yaml.safe_dump(
-        hf_card_metadata(schema, cover), sort_keys=False, allow_unicode=True, width=1000
+        hf_card_metadata(schema, cover, keywords), sort_keys=False, allow_unicode=True, width=1000
     )
     return f"---\n{body}---\n"
 
@@ -306,7 +309,7 @@ def card_extra(
     report = agreement_of(seeds_dir, schema)
     notes = read_adjudication(seeds_dir) if seeds_dir is not None else []
     return {
-        "hf_header": hf_card_header(schema, facts.cover),
+        "hf_header": hf_card_header(schema, facts.cover, datafacts.keywords(schema.package, facts)),
         "other_clients": "\n".join(card_paragraphs(schema)),
         "facts": facts,
         "coverage": datafacts.coverage_sentence(facts),
