@@ -241,6 +241,8 @@ def test_datapackage_and_citation_take_coverage_and_sources_from_the_data(
     assert desc["rowCounts"]["claims"] == 21
     data = [seed_release / r["path"] for r in desc["resources"]]
     assert desc["dataBytes"] == sum(p.stat().st_size for p in data)
+    card_text = (seed_release / "README.md").read_text(encoding="utf-8")
+    assert f"{desc['dataBytes']:,} bytes" in section(card_text, "Composition")
     assert "Explosions/Remote violence" in desc["keywords"]  # an event type present
     assert "Russia" not in desc["keywords"]  # no hand-kept coverage keyword
     cff = yaml.safe_load((seed_release / "CITATION.cff").read_text(encoding="utf-8"))

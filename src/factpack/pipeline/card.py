@@ -85,6 +85,7 @@ EXTRA_DEFAULTS: Mapping[str, Any] = {
     "hf_header": "",
     "other_clients": "",
     "facts": None,
+    "data_bytes": None,
     "coverage": "",
     "keywords": [],
     "annotation": None,

@@ -295,8 +295,20 @@ def agreement_of(seeds_dir: Path | None, schema: Schema) -> dict[str, Any] | Non
     return report if report.get("articles") else None
 
 
+def data_bytes(release_dir: Path, schema: Schema) -> int:
+    """Return the size in bytes of the release's ``data/<table>.parquet`` and ``.csv`` files."""
+    return sum(
+        (release_dir / "data" / f"{name}.{fmt}").stat().st_size
+        for name in schema.tables
+        for fmt in ("parquet", "csv")
+    )
+
+
 def card_extra(
-    schema: Schema, tables: Mapping[str, Any], seeds_dir: Path | None = None
+    schema: Schema,
+    tables: Mapping[str, Any],
+    seeds_dir: Path | None = None,
+    release_dir: Path | None = None,
 ) -> dict[str, Any]:
     """Return the data card's ``extra``: HF header, other clients, facts, annotation, changelog.
 
@@ -304,6 +316,7 @@ def card_extra(
         schema: The schema.
         tables: The release's Arrow tables (table name -> ``pyarrow.Table``).
         seeds_dir: The published annotations (adjudication notes) with ``annotators/``.
+        release_dir: The staged release whose ``data/`` files are written (their size).
     """
     facts = datafacts.data_facts(tables)
     report = agreement_of(seeds_dir, schema)
@@ -312,6 +325,7 @@ def card_extra(
         "hf_header": hf_card_header(schema, facts.cover, datafacts.keywords(schema.package, facts)),
         "other_clients": "\n".join(card_paragraphs(schema)),
         "facts": facts,
+        "data_bytes": data_bytes(release_dir, schema) if release_dir is not None else None,
         "coverage": datafacts.coverage_sentence(facts),
         "keywords": datafacts.keywords(schema.package, facts),
         "annotation": annotation_summary(report, notes),

@@ -760,7 +760,7 @@ def stage_data(
             formulas,
             sampled=sampled,
             partitions=partition.partition_files(out),
-            extra=extras.card_extra(schema, tables, seeds_dir),
+            extra=extras.card_extra(schema, tables, seeds_dir, out),
         )
         (out / "README.md").write_text(card, encoding="utf-8")
         (out / "CITATION.cff").write_text(package.citation_cff(schema, created), encoding="utf-8")
