@@ -139,10 +139,10 @@ def releases_cmd(index_url: str | None) -> None:
     """List the released versions with dates and row counts."""
     import pyarrow as pa
 
-    from factpack.researcher import query, releases
+    from factpack.researcher import download, query
 
     try:
-        entries = releases.load_index(index_url)
+        entries = download.load_index(index_url)
         tables = list(dict.fromkeys(t for e in entries for t in e.tables))
         columns: dict[str, list[object]] = {
             "version": [e.version for e in entries],

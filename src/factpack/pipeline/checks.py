@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from factpack.shared.sql import ident as _ident
 from factpack.pipeline.write import (
     DUCKDB_MEMORY_LIMIT,
     duckdb_connection,
@@ -247,10 +248,6 @@ def cross_checks(
             "ORDER BY 1",
         )
     return failures
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def multiset_differences(con: Any, a: str, b: str, columns: list[str]) -> tuple[int, int]:
