@@ -330,11 +330,13 @@ def build_cmd(
     partition_by_year: bool,
 ) -> None:
     """Build the dataset release dist/<name>-<version>/ (+ .zip) from seeds/."""
+    from tqdm import tqdm
+
     from factpack.pipeline import release
-    from factpack.shared.progress import Progress
 
     n = len(list(seeds.glob("*.yaml"))) if seeds.is_dir() else 0
-    bar = Progress(n, "articles")
+    # disable=None: quiet when stderr is not a terminal (CI logs, pipes, tests).
+    bar = tqdm(total=n, unit="article", disable=None, leave=False)
     try:
         result = release.build(
             seeds,
@@ -342,7 +344,7 @@ def build_cmd(
             build_dir,
             schema_dir,
             jobs,
-            bar,
+            bar.update,
             force,
             full_check=full_check,
             partition_by_year=partition_by_year,

@@ -22,10 +22,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from factpack.shared.sql import ident as _ident
-from factpack.shared.sql import literal as _sql_string
 from factpack.pipeline.write import PARQUET_OPTIONS
 from factpack.shared.problems import FactpackError
+from factpack.shared.sql import ident as _ident
+from factpack.shared.sql import literal as _sql_string
 
 NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
 """The directory value of rows whose partitioning date is null (the Hive convention)."""

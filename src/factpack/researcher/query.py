@@ -13,10 +13,10 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from factpack.shared.sql import ident as quote_identifier
-from factpack.shared.sql import literal as quote_literal
 from factpack.researcher.releases import Release
 from factpack.shared.problems import FactpackError, UsageError, display_path
+from factpack.shared.sql import ident as quote_identifier
+from factpack.shared.sql import literal as quote_literal
 
 if TYPE_CHECKING:
     import duckdb

@@ -10,7 +10,6 @@ This module is on the researcher's side: it reads releases only and never import
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re

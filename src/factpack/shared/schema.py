@@ -17,9 +17,9 @@ from typing import Any
 
 import yaml
 
+from factpack.shared.problems import FactpackError
 from factpack.shared.sql import ident as _sql_ident
 from factpack.shared.sql import literal as _sql_str
-from factpack.shared.problems import FactpackError
 
 TABLE_ORDER: tuple[str, ...] = ("articles", "sources", "events", "claims")
 """The tables in build, release and dictionary order (referenced tables first)."""

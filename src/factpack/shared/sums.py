@@ -136,7 +136,9 @@ def compare(
     return out
 
 
-def verify(folder: Path, *, top: bool = True, jobs: int = HASH_JOBS) -> tuple[list[str], dict[str, str]]:
+def verify(
+    folder: Path, *, top: bool = True, jobs: int = HASH_JOBS
+) -> tuple[list[str], dict[str, str]]:
     """Hash every file of ``folder`` and compare with its SHA256SUMS.
 
     Returns:
