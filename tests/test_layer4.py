@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from factpack.cli import cli
-from factpack.pipeline import checks, package, release
+from factpack.pipeline import checks, release
 from factpack.pipeline.checks import check_release_detail
 
 FIXTURE_SEEDS = Path(__file__).parent / "fixtures" / "build" / "seeds"
