@@ -138,3 +138,45 @@ def test_progress_counts_every_article_cached_or_loaded(tmp_path: Path) -> None:
     seen.clear()
     release.build(seeds, tmp_path / "dist", tmp_path / "build", progress=seen.append, force=True)
     assert seen == [2]
+
+
+def test_check_reuses_the_results_of_unchanged_articles(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from factpack.pipeline import annotations
+
+    seeds = _seeds(tmp_path)
+    y = seeds / "002_beta.yaml"
+    y.write_text(y.read_text().replace("source_kind:", "source_kind: nonsense #", 1))
+    folder = tmp_path / "build" / cache.CACHE_DIR / cache.CHECK_DIR
+    uncached = annotations.check_paths([seeds])
+    assert uncached  # the broken article has problems
+    real = annotations.load_article
+    loaded: list[str] = []
+
+    def counting(path: Path, *args: Any) -> Any:
+        loaded.append(path.stem)
+        return real(path, *args)
+
+    monkeypatch.setattr(annotations, "load_article", counting)
+    assert annotations.check_paths([seeds], folder) == uncached
+    assert sorted(loaded) == ["001_alpha", "002_beta"]
+    loaded.clear()
+    assert annotations.check_paths([seeds], folder) == uncached  # problems come back too
+    assert loaded == []
+    a = seeds / "001_alpha.yaml"
+    a.write_text(a.read_text() + "\n")
+    annotations.check_paths([seeds], folder)
+    assert loaded == ["001_alpha"]
+    # A damaged result file is not trusted: deleted, and the articles checked again.
+    for path in folder.glob("*.json"):
+        data = bytearray(path.read_bytes())
+        data[len(data) // 2] ^= 0x01
+        path.write_bytes(bytes(data))
+    loaded.clear()
+    assert annotations.check_paths([seeds], folder) == uncached
+    assert sorted(loaded) == ["001_alpha", "002_beta"]
+    # The build keeps the check's results (its cache cleanup leaves folders alone).
+    y.write_text(y.read_text().replace("source_kind: nonsense #", "source_kind:", 1))
+    release.build(seeds, tmp_path / "dist", tmp_path / "build")
+    assert list(folder.glob("*.json"))

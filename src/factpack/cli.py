@@ -208,12 +208,20 @@ def site_cmd(release: str | None) -> None:
 
 @cli.command("check")
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
-def check_cmd(paths: tuple[Path, ...]) -> None:
+@click.option(
+    "--build-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("build"),
+    show_default=True,
+    help="Where the results of unchanged articles are kept (build/cache/check).",
+)
+def check_cmd(paths: tuple[Path, ...], build_dir: Path) -> None:
     """Lint annotation files (files or directories; default seeds/); report every problem."""
     from factpack.pipeline.annotations import check_paths
+    from factpack.pipeline.cache import CACHE_DIR, CHECK_DIR
 
     try:
-        problems = check_paths(paths or (Path("seeds"),))
+        problems = check_paths(paths or (Path("seeds"),), build_dir / CACHE_DIR / CHECK_DIR)
     except FactpackError as exc:
         _fail(exc)
     for problem in problems:

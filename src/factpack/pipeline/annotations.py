@@ -17,7 +17,7 @@ import os
 import re
 import zoneinfo
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -1077,13 +1077,30 @@ def annotation_files(paths: Iterable[Path]) -> tuple[list[Path], list[Problem]]:
     return list(dict.fromkeys(files)), problems
 
 
-def check_paths(paths: Iterable[Path]) -> list[Problem]:
+def check_paths(paths: Iterable[Path], cache_dir: Path | None = None) -> list[Problem]:
     """Check every annotation under ``paths`` (files or directories); return all problems.
 
     Besides each pair's own problems: two files whose stems give the same article id
     (``001_abc`` and ``002_abc``) are reported, as their rows would collide.
+
+    With ``cache_dir`` (``build/cache/check``) an article whose key (its two files' bytes,
+    the build fingerprint and the path it is shown under) has a stored result is not checked
+    again (the one cache rule, :mod:`factpack.pipeline.cache`); new results are stored.
     """
     files, problems = annotation_files(paths)
+    stored: dict[str, list[list[Any]]] = {}
+    keys: dict[Path, str] = {}
+    if cache_dir is not None:
+        from factpack.pipeline import cache
+
+        fp = cache.fingerprint(load_schema())
+        present = [p for p in files if p.exists()]
+        keys = {
+            p: hashlib.sha256(f"{k}\0{display_path(p)}".encode()).hexdigest()
+            for p, k in cache.keys_by_path(fp, present).items()
+        }
+        stored = cache.read_results(cache_dir)
+    new: dict[str, list[list[Any]]] = {}
     for path in files:
         if not path.exists():
             txt = display_path(path.with_suffix(".txt"))
@@ -1098,7 +1115,18 @@ def check_paths(paths: Iterable[Path]) -> list[Problem]:
                 )
             )
             continue
-        problems.extend(load_article(path)[1])
+        key = keys.get(path)
+        if key is not None and key in stored:
+            problems.extend(Problem(*fields) for fields in stored[key])
+            continue
+        found = load_article(path)[1]
+        problems.extend(found)
+        if key is not None:
+            new[key] = [list(astuple(p)) for p in found]
+    if cache_dir is not None:
+        from factpack.pipeline import cache
+
+        cache.store_results(cache_dir, new)
     problems.extend(id_collisions([p for p in files if p.exists()]))
     return problems
 

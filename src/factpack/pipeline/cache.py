@@ -27,6 +27,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 
@@ -108,14 +109,19 @@ def _key_of(fp: str, yaml_path: Path) -> str | None:
     return article_key(fp, yaml_sha, sha256_of(yaml_path.with_suffix(".txt")))
 
 
-def article_keys(fp: str, yaml_paths: Sequence[Path], jobs: int = HASH_JOBS) -> dict[str, str]:
-    """Return ``{stem: key}``, reading both files of every article (on ``jobs`` threads).
+def keys_by_path(fp: str, yaml_paths: Sequence[Path], jobs: int = HASH_JOBS) -> dict[Path, str]:
+    """Return ``{yaml path: key}``, reading both files of every article (on ``jobs`` threads).
 
     An article whose annotation cannot be read gets no key (it is loaded, and reports why).
     """
     with ThreadPoolExecutor(max(1, jobs)) as pool:
         keys = list(pool.map(lambda p: _key_of(fp, p), yaml_paths, chunksize=256))
-    return {p.stem: k for p, k in zip(yaml_paths, keys, strict=True) if k is not None}
+    return {p: k for p, k in zip(yaml_paths, keys, strict=True) if k is not None}
+
+
+def article_keys(fp: str, yaml_paths: Sequence[Path], jobs: int = HASH_JOBS) -> dict[str, str]:
+    """Return ``{stem: key}`` of :func:`keys_by_path`."""
+    return {p.stem: k for p, k in keys_by_path(fp, yaml_paths, jobs).items()}
 
 
 def batch_id(articles: Mapping[str, str]) -> str:
@@ -218,14 +224,14 @@ def reusable(entries: Sequence[Entry], keys: Mapping[str, str]) -> dict[str, str
 
 
 def remove_unused(cache_dir: Path, keep: Iterable[Path]) -> None:
-    """Delete every cache file but ``keep`` (and leftovers of killed builds)."""
+    """Delete every cache file but ``keep`` (and leftovers of killed builds); folders stay."""
     kept = {p.name for p in keep}
     try:
         entries = list(os.scandir(cache_dir))
     except OSError:
         return
     for entry in entries:
-        if entry.name not in kept:
+        if entry.name not in kept and not entry.is_dir(follow_symlinks=False):
             Path(entry.path).unlink(missing_ok=True)
 
 
@@ -233,3 +239,53 @@ def read_table(path: Path) -> pa.Table:
     """A cache file's table, memory-mapped (no copy), without the cache's metadata."""
     with pa.memory_map(str(path)) as source:
         return pa.ipc.open_file(source).read_all().replace_schema_metadata(None)
+
+
+# --- results of `factpack check`, under the same rule -------------------------------------
+
+CHECK_DIR = "check"
+"""Folder of ``build/cache/`` holding ``factpack check``'s results (JSON, named by sha256)."""
+CHECK_FORMAT = f"{FORMAT} check"
+CHECK_COMPACT = 64
+"""More result files than this are merged into one (their union: nothing is lost)."""
+
+
+def read_results(folder: Path) -> dict[str, list[list[Any]]]:
+    """Return ``{key: result}`` of every result file whose bytes still hash to its name.
+
+    Files that fail are deleted; a key found in several files has the same result in each
+    (it is a function of the key), the last one read wins.
+    """
+    out: dict[str, list[list[Any]]] = {}
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        try:
+            data = path.read_bytes()
+            ok = hashlib.sha256(data).hexdigest() == path.stem
+            doc = json.loads(data) if ok else None
+        except (OSError, ValueError):
+            doc = None
+        if not isinstance(doc, dict) or doc.get("format") != CHECK_FORMAT:
+            path.unlink(missing_ok=True)
+            continue
+        results = doc.get("results")
+        if isinstance(results, dict):
+            out.update(results)
+    return out
+
+
+def store_results(folder: Path, results: Mapping[str, list[list[Any]]]) -> None:
+    """Store ``{key: result}`` as one file named by its sha256; merge when there are many."""
+    if not results:
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    old = sorted(folder.glob("*.json"))
+    merged = {**read_results(folder), **results} if len(old) >= CHECK_COMPACT else dict(results)
+    data = json.dumps({"format": CHECK_FORMAT, "results": merged}, sort_keys=True).encode()
+    path = folder / f"{hashlib.sha256(data).hexdigest()}.json"
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+    if len(old) >= CHECK_COMPACT:
+        for stale in old:
+            if stale != path:
+                stale.unlink(missing_ok=True)
