@@ -394,3 +394,120 @@ def validate_cmd(release_dir: Path) -> None:
 def main() -> None:
     """Console-script entry point."""
     cli()
+
+
+@cli.command("agree")
+@click.argument(
+    "seeds", type=click.Path(file_okay=False, path_type=Path), default="seeds", required=False
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+def agree_cmd(seeds: Path, as_json: bool) -> None:
+    """Agreement between annotators (SEEDS/annotators/<name>/<stem>.yaml): span F1, alpha."""
+    from factpack.pipeline import agreement
+    from factpack.shared.schema import load_schema
+
+    try:
+        if not seeds.is_dir():
+            raise UsageError(f"{seeds}: no such directory; pass the seeds folder")
+        articles, problems = agreement.load_annotations(seeds)
+        if problems:
+            for problem in problems:
+                click.echo(problem.format())
+            click.echo(f"{len(problems)} problem{'s' * (len(problems) != 1)}", err=True)
+            sys.exit(1)
+        figures = agreement.agreement(articles, load_schema())
+    except FactpackError as exc:
+        _fail(exc)
+    if as_json:
+        click.echo(json.dumps(figures, indent=2, ensure_ascii=False))
+    elif not figures["articles"]:
+        click.echo(
+            f"no article in {display_path(seeds)} has two or more annotations "
+            f"({display_path(seeds)}/annotators/<name>/<stem>.yaml)"
+        )
+    else:
+        click.echo(agreement.render_text(figures))
+
+
+_TOOL_CHOICE = click.Choice(["inception", "label-studio", "brat", "doccano"])
+
+
+@cli.command("import")
+@click.argument("fmt", metavar="FORMAT", type=_TOOL_CHOICE)
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--mapping",
+    "mapping_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="What the tool's labels mean (docs/mappings/<tool>.yaml).",
+)
+@click.option(
+    "--to",
+    type=click.Path(file_okay=False, path_type=Path),
+    default="seeds",
+    show_default=True,
+    help="Where <stem>.txt and <stem>.yaml go.",
+)
+@click.option(
+    "--annotator",
+    default=None,
+    metavar="NAME",
+    help="Write <to>/annotators/NAME/<stem>.yaml (exports naming annotators: one folder each).",
+)
+@click.option("--replace", is_flag=True, help="Overwrite existing annotations (re-import).")
+def import_cmd(
+    fmt: str,
+    paths: tuple[Path, ...],
+    mapping_path: Path,
+    to: Path,
+    annotator: str | None,
+    replace: bool,
+) -> None:
+    """Import an INCEpTION (XMI, WebAnno TSV), Label Studio (JSON), brat or doccano export.
+
+    FORMAT is inception, label-studio, brat or doccano; PATH the export files (or folders).
+    Writes <stem>.txt and the annotation, then runs the checker; exits 1 when fields remain
+    to fill or the checker finds problems (docs/importing.md).
+    """
+    from factpack.formats import tools
+
+    try:
+        report = tools.run_import(fmt, paths, mapping_path, to, annotator, replace)
+    except FactpackError as exc:
+        _fail(exc)
+    for line in report.lines:
+        click.echo(line)
+    for problem in report.problems:
+        click.echo(problem.format())
+    if report.todos:
+        click.echo(f"{len(report.todos)} field(s) to fill (the tool cannot carry them):")
+        for todo in report.todos:
+            click.echo(f"  {todo}")
+    if report.todos or report.problems:
+        sys.exit(1)
+
+
+@cli.command("export")
+@click.argument("fmt", metavar="FORMAT", type=_TOOL_CHOICE)
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--to",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The folder to write the tool's files, its configuration and mapping.yaml into.",
+)
+def export_cmd(fmt: str, paths: tuple[Path, ...], to: Path) -> None:
+    """Export annotations (default seeds/) to label-studio, brat, inception or doccano.
+
+    Writes the tool's files, its project configuration generated from schema/ and mapping.yaml,
+    the mapping that imports the files back.
+    """
+    from factpack.formats import tools
+
+    try:
+        written = tools.run_export(fmt, paths or (Path("seeds"),), to)
+    except FactpackError as exc:
+        _fail(exc)
+    for path in written:
+        click.echo(f"wrote {display_path(path)}")

@@ -643,6 +643,33 @@ class _Checker:
                 code="reference",
             )
 
+    def adjudication(self, doc: Mapping[str, Any], ids: Mapping[str, Mapping[str, int]]) -> None:
+        """Every adjudication note names at least one item, and only items of this file."""
+        sections = {"S": ("sources", "source"), "E": ("events", "event"), "C": ("claims", "claim")}
+        notes = doc.get("adjudication")
+        for i, note in enumerate(notes if isinstance(notes, list) else []):
+            items = note.get("items") if isinstance(note, dict) else None
+            if not isinstance(items, list):
+                continue
+            if not items:
+                self.add(
+                    ("adjudication", i, "items"),
+                    f"adjudication[{i}].items is empty",
+                    "name the item(s) the decision is about, e.g. items: [E1]",
+                    code="reference",
+                )
+            for j, ref in enumerate(items):
+                if not isinstance(ref, str) or ref[:1] not in sections:
+                    continue
+                section, noun = sections[ref[:1]]
+                if ref not in ids.get(section, {}):
+                    self.add(
+                        ("adjudication", i, "items", j),
+                        f"adjudication[{i}].items: no {noun} with id '{ref}'",
+                        f"{section}: " + (", ".join(ids.get(section, {})) or "none"),
+                        code="reference",
+                    )
+
     # vocabularies, dates, times -----------------------------------------------------------
 
     def events(self, doc: Mapping[str, Any], published: dt.date | None) -> None:
@@ -919,13 +946,103 @@ def stem_problems(stem: str, shown: str) -> list[Problem]:
     return []
 
 
+ANNOTATORS = "annotators"
+"""``seeds/annotators/<name>/<stem>.yaml``: each annotator's own annotation of ``<stem>.txt``."""
+
+
+def text_path_of(yaml_path: Path) -> Path:
+    """Return the text an annotation describes: ``<stem>.txt`` beside it, or for an annotator's
+    file ``seeds/annotators/<name>/<stem>.yaml`` the ``seeds/<stem>.txt`` it annotates."""
+    folder = yaml_path.parent.parent
+    if folder.name == ANNOTATORS:
+        shared = folder.parent / f"{yaml_path.stem}.txt"
+        if shared.exists() or not yaml_path.with_suffix(".txt").exists():
+            return shared
+    return yaml_path.with_suffix(".txt")
+
+
+def annotator_files(
+    seeds_dir: Path, within: Path | None = None
+) -> tuple[list[tuple[str, Path]], list[Problem]]:
+    """Return every annotator's file ``seeds_dir/annotators/<name>/<stem>.yaml``.
+
+    Hidden entries (``.gitkeep``) are skipped. A folder name that is not safe
+    (``^[a-z0-9][a-z0-9_-]{0,63}$``) and anything but a folder in ``annotators/`` or a
+    ``.yaml`` file in an annotator's folder are problems (nothing there is silently ignored).
+
+    Args:
+        seeds_dir: The folder of the published pairs.
+        within: Only this annotator's folder, or this one file, of ``annotators/``.
+
+    Returns:
+        ``(annotator name, path)`` in name then file order, and the problems.
+    """
+    root = Path(seeds_dir) / ANNOTATORS
+
+    def wanted(p: Path) -> bool:
+        return within is None or p == within or p in within.parents or within in p.parents
+
+    found: list[tuple[str, Path]] = []
+    problems: list[Problem] = []
+    if not root.is_dir():
+        return found, problems
+    for folder in sorted(root.iterdir()):
+        if folder.name.startswith(".") or not wanted(folder):
+            continue
+        shown = display_path(folder)
+        if not folder.is_dir():
+            problems.append(
+                Problem(
+                    shown,
+                    0,
+                    0,
+                    f"{ANNOTATORS}/ holds one folder per annotator, not files",
+                    f"move it to {ANNOTATORS}/<name>/{folder.name}",
+                    code="annotator-layout",
+                )
+            )
+            continue
+        if not SAFE_STEM.match(folder.name):
+            problems.append(
+                Problem(
+                    shown,
+                    0,
+                    0,
+                    f"annotator name {folder.name!r} is not a safe folder name",
+                    "rename the folder to lower-case ASCII letters, digits, '_' and '-' "
+                    "(^[a-z0-9][a-z0-9_-]{0,63}$)",
+                    code="annotator-name",
+                )
+            )
+            continue
+        for path in sorted(folder.iterdir()):
+            if path.name.startswith(".") or not wanted(path):
+                continue
+            if path.suffix == ".yaml" and path.is_file():
+                found.append((folder.name, path))
+            else:
+                problems.append(
+                    Problem(
+                        display_path(path),
+                        0,
+                        0,
+                        "an annotator's folder holds only <stem>.yaml annotations",
+                        f"the text stays {display_path(Path(seeds_dir))}/<stem>.txt; "
+                        "remove or move this",
+                        code="annotator-layout",
+                    )
+                )
+    return found, problems
+
+
 def load_article(
     yaml_path: Path, reads: dict[Path, FileRead] | None = None
 ) -> tuple[Article | None, list[Problem]]:
     """Read one article pair, check it and resolve its quotes.
 
     Args:
-        yaml_path: ``seeds/<stem>.yaml``; the text is ``seeds/<stem>.txt`` beside it.
+        yaml_path: ``seeds/<stem>.yaml``; the text is ``seeds/<stem>.txt`` beside it (for
+            ``seeds/annotators/<name>/<stem>.yaml`` too: see :func:`text_path_of`).
         reads: When given, gets a :class:`FileRead` of each file read whole (the build
             keys its cache by them).
 
@@ -935,7 +1052,7 @@ def load_article(
     yaml_path = Path(yaml_path)
     shown = display_path(yaml_path)
     stem = yaml_path.stem
-    txt_path = yaml_path.with_suffix(".txt")
+    txt_path = text_path_of(yaml_path)
     shown_txt = display_path(txt_path)
     problems: list[Problem] = stem_problems(stem, shown)
     raw_yaml, problem = _read(yaml_path, shown, MAX_ANNOTATION_BYTES, "annotation", reads)
@@ -964,7 +1081,9 @@ def load_article(
                 shown,
                 0,
                 0,
-                f"no text {shown_txt} beside the annotation",
+                f"no text {shown_txt} "
+                + ("beside" if txt_path.parent == yaml_path.parent else "for")
+                + " the annotation",
                 "put the verbatim article there, named like the annotation",
                 code="missing-text",
             )
@@ -1007,6 +1126,7 @@ def load_article(
     checker = _Checker(shown, loaded)
     ids = checker.ids(doc)
     checker.references(doc, ids)
+    checker.adjudication(doc, ids)
     article = doc.get("article") if isinstance(doc.get("article"), dict) else {}
     assert isinstance(article, dict)
     published = checker.date(("article", "published_date"), article)
@@ -1040,8 +1160,9 @@ def _sorted(problems: list[Problem]) -> list[Problem]:
 def annotation_files(paths: Iterable[Path]) -> tuple[list[Path], list[Problem]]:
     """Expand files and directories into annotation files.
 
-    A directory contributes its ``*.yaml`` files, and a problem for each ``*.txt`` without one.
-    A ``.txt`` file stands for the annotation beside it.
+    A directory contributes its ``*.yaml`` files, each annotator's files under its
+    ``annotators/`` (:func:`annotator_files`), and a problem for each ``*.txt`` without a
+    ``*.yaml``. A ``.txt`` file stands for the annotation beside it.
 
     Raises:
         UsageError: a path does not exist or is neither a directory, ``.yaml`` nor ``.txt``.
@@ -1050,9 +1171,18 @@ def annotation_files(paths: Iterable[Path]) -> tuple[list[Path], list[Problem]]:
     problems: list[Problem] = []
     for path in paths:
         path = Path(path)
-        if path.is_dir():
+        inside = next((a for a in (path, *path.parents[:2]) if a.name == ANNOTATORS), None)
+        if inside is not None and path.exists():
+            # seeds/annotators, seeds/annotators/<name> or one file of it: that part only.
+            found, layout = annotator_files(inside.parent, None if inside == path else path)
+            files.extend(p for _, p in found)
+            problems.extend(layout)
+        elif path.is_dir():
             yamls = sorted(path.glob("*.yaml"))
             files.extend(yamls)
+            found, layout = annotator_files(path)
+            files.extend(p for _, p in found)
+            problems.extend(layout)
             stems = {p.stem for p in yamls}
             for txt in sorted(path.glob("*.txt")):
                 if txt.stem not in stems:
@@ -1127,7 +1257,8 @@ def check_paths(paths: Iterable[Path], cache_dir: Path | None = None) -> list[Pr
         from factpack.pipeline import cache
 
         cache.store_results(cache_dir, new)
-    problems.extend(id_collisions([p for p in files if p.exists()]))
+    published = [p for p in files if p.exists() and p.parent.parent.name != ANNOTATORS]
+    problems.extend(id_collisions(published))
     return problems
 
 

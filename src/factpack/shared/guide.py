@@ -1,7 +1,8 @@
 """Generate the reference sections of docs/annotation-guide.md from ``schema/``.
 
-The field tables and the controlled vocabularies (definitions and examples from
-``schema/vocabularies.yaml``) are rendered between marker comments in the guide, so the guide
+The field tables, the controlled vocabularies (definitions and examples from
+``schema/vocabularies.yaml``) and the section on double annotation and adjudication are
+rendered between marker comments in the guide, so the guide
 cannot drift from the schema: ``factpack guide --write`` rewrites them, ``--check`` (and a
 test) fails when the committed guide differs.
 """
@@ -12,10 +13,10 @@ import re
 from pathlib import Path
 
 from factpack.shared.problems import FactpackError
-from factpack.shared.schema import DERIVED_COLUMNS, Schema
+from factpack.shared.schema import DERIVED_COLUMNS, Schema, annotation_json_schema
 
 GUIDE_PATH = Path(__file__).resolve().parents[3] / "docs" / "annotation-guide.md"
-SECTIONS = ("fields", "vocabularies")
+SECTIONS = ("fields", "vocabularies", "adjudication")
 
 
 def _begin(name: str) -> str:
@@ -98,13 +99,90 @@ def render_vocabularies(schema: Schema) -> str:
     return "\n".join(out).rstrip("\n")
 
 
+ADJUDICATION_INTRO = """\
+## Double annotation and adjudication
+
+An article can be annotated independently by several people; how far they agree says how
+reliable the codes are, and settling their disagreements is how the errors one coder alone
+does not see are caught.
+
+1. **Each annotator annotates alone**, from the text, this guide and
+   [annotation-format.md](annotation-format.md), without seeing another annotation. Their file
+   is `seeds/annotators/<name>/<stem>.yaml` (the text stays `seeds/<stem>.txt`; `<name>` is
+   lower-case letters, digits, `_` and `-`). `factpack check` checks these files too.
+2. **Measure agreement** with `factpack agree` (or `factpack agree --json`) before anything is
+   settled. Per table it gives span precision, recall and F1 (exact, and overlapping: items are
+   matched one-to-one by greatest overlap of their quotes), Krippendorff's alpha (nominal) and
+   raw agreement for every coded field of the matched items, and the agreement of their
+   references (claim -> source, claim -> event, `responds_to`). Alpha over fewer than 10
+   matched items, or over one category only, is shown as `n/a (k items)`.
+3. **Adjudicate**: the published annotation `seeds/<stem>.yaml` (the only one the build
+   reads) settles every disagreement. Each decision is a note in its top-level `adjudication:`
+   list: the item(s), what was decided and why. What the text leaves open (the publication
+   date, and every date given relative to it) is settled from dated outside reports of the
+   same events, cited under `evidence` (outlet, headline, date, address); such a value keeps
+   its basis `inferred`. Check events against ACLED's rule of one event per incident, date and
+   place.
+
+```yaml
+adjudication:
+  - items: [E2]
+    decision: date_start 2023-05-03
+    reason: >-
+      The annotators disagreed on the day; "on Wednesday" counts from the publication date,
+      which outside reports of the same incident fix.
+    evidence:
+      - title: "Headline of the report"
+        publisher: The outlet
+        date: "2023-05-03"
+        url: https://example.org/report
+```
+"""
+
+
+def _schema_rows(definition: dict[str, object]) -> list[str]:
+    props = definition.get("properties")
+    required = definition.get("required")
+    assert isinstance(props, dict) and isinstance(required, list)
+    rows = []
+    for name, prop in props.items():
+        kind = prop.get("type", "")
+        kinds = [kind] if isinstance(kind, str) else [k for k in kind if k != "null"]
+        shown = "/".join("list" if k == "array" else k for k in kinds) or "selector"
+        rows.append(
+            f"| `{name}` | {'yes' if name in required else ''} | {shown} | "
+            f"{_cell(prop.get('description', ''))} |"
+        )
+    return rows
+
+
+def render_adjudication(schema: Schema) -> str:
+    """Return the guide's section on double annotation and adjudication.
+
+    The prose is fixed; the tables of an adjudication note and of a citation are generated from
+    the annotation JSON Schema (:func:`factpack.shared.schema.annotation_json_schema`).
+    """
+    defs = annotation_json_schema(schema)["$defs"]
+    out = [ADJUDICATION_INTRO.rstrip("\n"), "", "#### `adjudication[]`", ""]
+    out += ["| field | required | type | meaning |", "|---|---|---|---|"]
+    out += _schema_rows(defs["adjudication_note"])
+    out += ["", "#### `adjudication[].evidence[]`", ""]
+    out += ["| field | required | type | meaning |", "|---|---|---|---|"]
+    out += _schema_rows(defs["citation"])
+    return "\n".join(out)
+
+
 def render(schema: Schema, guide: str) -> str:
     """Return ``guide`` with every generated section replaced by its rendering from ``schema``.
 
     Raises:
         FactpackError: a section's markers are missing.
     """
-    renderers = {"fields": render_fields, "vocabularies": render_vocabularies}
+    renderers = {
+        "fields": render_fields,
+        "vocabularies": render_vocabularies,
+        "adjudication": render_adjudication,
+    }
     for name in SECTIONS:
         pattern = re.compile(re.escape(_begin(name)) + r"\n.*?" + re.escape(_end(name)), re.S)
         if not pattern.search(guide):

@@ -363,11 +363,83 @@ def _annotation_item(table: Table, schema: Schema, *, evidence: bool) -> dict[st
     }
 
 
+def _text(title: str, description: str, *, required: bool = True) -> dict[str, Any]:
+    return {
+        "title": title,
+        "description": description,
+        "type": "string" if required else ["string", "null"],
+        "minLength": 1,
+    }
+
+
+def _adjudication_note() -> dict[str, Any]:
+    """Return the JSON Schema of one adjudication note (see docs/annotation-format.md)."""
+    return {
+        "title": "Adjudication note",
+        "description": "One settled disagreement: the item(s), what was decided and why, with "
+        "the outside reports relied on.",
+        "type": "object",
+        "properties": {
+            "items": {
+                "title": "items",
+                "description": "Local ids of the item(s) of this file the decision is about "
+                "(S1, E2, C3).",
+                "type": "array",
+                "items": {"type": "string", "pattern": "^[SEC][0-9]+$"},
+            },
+            "decision": _text("decision", "What was decided (the value or span kept)."),
+            "reason": _text("reason", "Why: the text, the guide or the evidence that settles it."),
+            "evidence": {
+                "title": "evidence",
+                "description": "Dated outside reports the decision rests on (for what the text "
+                "leaves open, such as the publication date).",
+                "type": ["array", "null"],
+                "items": {"$ref": "#/$defs/citation"},
+            },
+            "note": {
+                "title": "note",
+                "description": "Free-text adjudicator note.",
+                "type": ["string", "null"],
+            },
+        },
+        "required": ["items", "decision", "reason"],
+        "additionalProperties": False,
+    }
+
+
+def _citation() -> dict[str, Any]:
+    """Return the JSON Schema of one evidence citation of an adjudication note."""
+    return {
+        "title": "Citation",
+        "description": "An outside report: outlet, headline, date and address.",
+        "type": "object",
+        "properties": {
+            "title": _text("title", "Headline of the report."),
+            "publisher": _text("publisher", "The outlet that published it."),
+            "date": {
+                "title": "date",
+                "description": "Publication date of the report (YYYY-MM-DD).",
+                "type": ["string", "null"],
+                "pattern": DATE_PATTERN,
+            },
+            "url": {
+                "title": "url",
+                "description": "Address of the report (http or https).",
+                "type": ["string", "null"],
+                "pattern": "^https?://[^\\s]+$",
+            },
+        },
+        "required": ["title", "publisher"],
+        "additionalProperties": False,
+    }
+
+
 def annotation_json_schema(schema: Schema) -> dict[str, Any]:
     """Derive the JSON Schema (draft 2020-12) of the annotation file format.
 
     An annotation item holds its table's columns minus the derived ones, local ids,
-    a ``quote`` (TextQuoteSelector) and an optional ``note``; see docs/annotation-format.md.
+    a ``quote`` (TextQuoteSelector) and an optional ``note``; an adjudicated annotation may
+    carry ``adjudication`` notes; see docs/annotation-format.md.
     """
     article = _annotation_item(schema.table("articles"), schema, evidence=False)
     article["title"] = "Article"
@@ -405,6 +477,15 @@ def annotation_json_schema(schema: Schema) -> dict[str, Any]:
             },
             "article": {"$ref": "#/$defs/article"},
             **sections,
+            "adjudication": {
+                "title": "adjudication",
+                "description": "Only in the published, adjudicated annotation seeds/<stem>.yaml "
+                "of a doubly annotated article: how each disagreement between the annotators' "
+                "files (seeds/annotators/<name>/<stem>.yaml) was settled (not published as a "
+                "table).",
+                "type": ["array", "null"],
+                "items": {"$ref": "#/$defs/adjudication_note"},
+            },
         },
         "required": ["format", "article"],
         "additionalProperties": False,
@@ -432,6 +513,8 @@ def annotation_json_schema(schema: Schema) -> dict[str, Any]:
                 "additionalProperties": False,
             },
             "article": article,
+            "adjudication_note": _adjudication_note(),
+            "citation": _citation(),
             **{
                 f"{name}_item": _annotation_item(schema.table(name), schema, evidence=True)
                 for name in ("sources", "events", "claims")
