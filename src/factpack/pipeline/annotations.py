@@ -1247,7 +1247,7 @@ def check_paths(paths: Iterable[Path], cache_dir: Path | None = None) -> list[Pr
             continue
         key = keys.get(path)
         if key is not None and key in stored:
-            problems.extend(Problem(*fields) for fields in stored[key])
+            problems.extend(Problem(f[0], f[1], f[2], f[3], f[4], code=f[5]) for f in stored[key])
             continue
         found = load_article(path)[1]
         problems.extend(found)
