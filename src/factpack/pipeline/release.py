@@ -18,6 +18,7 @@ import multiprocessing
 import os
 import shutil
 import signal
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import (
@@ -283,9 +284,18 @@ def _run(tasks: list[BatchTask], executor: Executor | None, jobs: int) -> Iterat
         yield from map(load_batch, tasks)
         return
     owned = executor is None
-    pool = default_executor(min(jobs, len(tasks))) if executor is None else executor
+    # Workers are spawned at the first submit: with SIGINT ignored meanwhile they start with
+    # it ignored (a Ctrl-C while one still imports would print its traceback), and the main
+    # process, which gets it back at once, stops them.
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main and owned else None
     try:
+        pool = default_executor(min(jobs, len(tasks))) if executor is None else executor
         futures = [pool.submit(load_batch, task) for task in tasks]
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+    try:
         for future in as_completed(futures):
             yield future.result()
     finally:
