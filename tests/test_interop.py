@@ -327,12 +327,8 @@ def test_write_release_extras_keeps_a_card_header_already_there(
     out = tmp_path / "rel"
     shutil.copytree(built / "data", out / "data")
     (out / "README.md").write_text("---\nlicense: x\n---\n# card\n", encoding="utf-8")
-    digests = {
-        f"data/{p.name}": hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in (out / "data").iterdir()
-    }
-    write_release_extras(out, schema, digests)
+    write_release_extras(out, schema)
     assert (out / "README.md").read_text(encoding="utf-8") == "---\nlicense: x\n---\n# card\n"
     (out / "README.md").write_text("# card\n", encoding="utf-8")
-    write_release_extras(out, schema, digests)
+    write_release_extras(out, schema)
     assert (out / "README.md").read_text(encoding="utf-8").startswith("---\nlicense: cc-by-4.0")

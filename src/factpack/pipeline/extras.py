@@ -20,6 +20,7 @@ import yaml
 from factpack.pipeline.croissant import CROISSANT_FILE, croissant
 from factpack.pipeline.loadsql import LOAD_SQL, load_sql, self_references
 from factpack.pipeline.package import created_timestamp
+from factpack.shared import sums
 from factpack.shared.problems import display_path
 from factpack.shared.schema import Schema
 from factpack.shared.schemaorg import Coverage, read_coverage
@@ -251,21 +252,22 @@ def _json(data: Any) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
-def write_release_extras(out: Path, schema: Schema, digests: Mapping[str, str]) -> list[str]:
+def write_release_extras(out: Path, schema: Schema) -> list[str]:
     """Write ``load.sql``, ``croissant.json``, ``.zenodo.json`` and ``CITATION.cff`` into the
     staged release, and put the Hugging Face header on ``README.md`` when it has none.
 
     Args:
         out: The staged release folder (data files, datapackage.json and README.md written).
         schema: The schema.
-        digests: sha256 of the data files (relative path -> hex), as
-            :func:`factpack.pipeline.package.datapackage_descriptor` filled it.
 
     Returns:
         Build warnings (one line each): metadata left out because ``schema/package.yaml``
         does not give it.
     """
     created = created_timestamp(schema)
+    # croissant.json's sha256 are read from the staged files, not handed over by their writer.
+    rels = [f"data/{name}.{fmt}" for name in schema.tables for fmt in ("parquet", "csv")]
+    digests = sums.hash_files(out, rels)
     cover = read_coverage(out, schema.tables)
     (out / LOAD_SQL).write_text(load_sql(schema, duckdb_file_name(schema)), encoding="utf-8")
     url = _text(schema.package.get("homepage"))
