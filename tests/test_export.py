@@ -172,3 +172,19 @@ def test_emoji_and_edge_white_space_round_trip(tool: str, tmp_path: Path) -> Non
     imported = importer.import_documents(module.read([out], mapping), mapping)
     written = importer.write_imported(imported, tmp_path / "seeds", replace=False)
     assert rows(written[0]) == rows(seed)
+
+
+def test_each_annotators_file_exports_to_its_own_folder(tmp_path: Path) -> None:
+    """A folder with annotators' files: no annotation of one article overwrites another."""
+    seeds = tmp_path / "seeds"
+    (seeds / "annotators" / "ann1").mkdir(parents=True)
+    shutil.copy(SEED, seeds / SEED.name)
+    shutil.copy(SEED.with_suffix(".txt"), seeds / SEED.with_suffix(".txt").name)
+    doc = SEED.read_text(encoding="utf-8").replace("role: publisher", "role: null", 1)
+    (seeds / "annotators" / "ann1" / SEED.name).write_text(doc, encoding="utf-8")
+    out = tmp_path / "out"
+    result = invoke("export", "brat", str(seeds), "--to", str(out))
+    assert result.exit_code == 0, result.output
+    published = (out / SEED.with_suffix(".ann").name).read_text(encoding="utf-8")
+    own = (out / "annotators" / "ann1" / SEED.with_suffix(".ann").name).read_text(encoding="utf-8")
+    assert published != own

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import hashlib
-import json
 import os
 import shutil
 import signal
@@ -25,7 +24,8 @@ import pytest
 from click.testing import CliRunner
 
 from factpack.cli import cli
-from factpack.pipeline import release, versions, write
+from factpack.pipeline import cache, release, versions, write
+from factpack.shared.schema import load_schema
 
 ROOT = Path(__file__).resolve().parents[1]
 N_ARTICLES = 20
@@ -134,8 +134,9 @@ def run_and_kill(
 
 
 def loading_half(work: Path) -> bool:
-    loaded = release.read_resume_files(work / "build" / "articles")
-    return len(loaded) >= N_ARTICLES // 2
+    """Half of the edited corpus's batches are in build/cache/ (beside v1's: 2 articles per
+    batch, 4 tables per batch, so v1 left 2 * N_ARTICLES files)."""
+    return len(list((work / "build" / cache.CACHE_DIR).glob("*.arrow"))) >= 3 * N_ARTICLES
 
 
 def staging(work: Path) -> bool:
@@ -163,8 +164,6 @@ def test_killed_build_leaves_the_previous_release_intact(
 ) -> None:
     work = copy_work(v1[0], tmp_path / "work")
     edit_corpus(work / "seeds", "v2")
-    if point == "loading":
-        shutil.rmtree(work / "build" / "articles")  # so that articles are loaded, not cached
     # While loading, the build runs its worker pool (the one place with child processes).
     done = run_and_kill(work, POINTS[point], sig, jobs=2 if point == "loading" else 1)
     assert done.returncode != 0
@@ -199,13 +198,90 @@ def test_two_builds_at_once(v1: tuple[Path, dict[str, str], bytes], tmp_path: Pa
     results = [(p.wait(timeout=120), p.communicate()[1]) for p in procs]
     assert [rc for rc, _ in results] == [0, 0], results
     assert sorted(p.name for p in (work / "dist").iterdir()) == [NAME, f"{NAME}.zip"]
-    manifest = json.loads((work / "build" / "tables" / "manifest.json").read_text())
-    assert sorted(manifest["articles"]) == sorted(p.stem for p in (work / "seeds").glob("*.yaml"))
-    assert list((work / "build" / "articles").iterdir()) == []  # no resume file left
+    entries = cache.scan(work / "build" / cache.CACHE_DIR, load_schema(None))
+    stems = sorted({s for e in entries for s in e.articles})
+    assert stems == sorted(p.stem for p in (work / "seeds").glob("*.yaml"))
+    assert len(entries) == len(list((work / "build" / cache.CACHE_DIR).iterdir()))
     check = subprocess.run(
         [*CLI, "validate", f"dist/{NAME}"], cwd=work, capture_output=True, text=True
     )
     assert check.returncode == 0, check.stdout + check.stderr
+
+
+# ------------------------------------------------------------- damaged build/ files
+
+
+def _flip(path: Path) -> None:
+    """Flip one byte in the middle and put the mtime back (a stat cannot see it)."""
+    info = path.stat()
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    path.write_bytes(bytes(data))
+    os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns))
+
+
+def _truncate(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+def _swap(a: Path, b: Path) -> None:
+    """Swap two files' bytes, each keeping its name and mtime."""
+    ia, ib = a.stat(), b.stat()
+    da, db = a.read_bytes(), b.read_bytes()
+    a.write_bytes(db)
+    b.write_bytes(da)
+    os.utime(a, ns=(ia.st_atime_ns, ia.st_mtime_ns))
+    os.utime(b, ns=(ib.st_atime_ns, ib.st_mtime_ns))
+
+
+def _articles_files(work: Path) -> list[Path]:
+    """Two cache files of the same table holding different articles."""
+    found = cache.scan(work / "build" / cache.CACHE_DIR, load_schema(None))
+    events = [e.path for e in found if e.table == "events"]
+    return events[:2]
+
+
+DAMAGES: dict[str, Callable[[Path], None]] = {
+    "flip": lambda work: _flip(_articles_files(work)[0]),
+    "truncate": lambda work: _truncate(_articles_files(work)[0]),
+    "delete": lambda work: _articles_files(work)[0].unlink(),
+    "swap": lambda work: _swap(*_articles_files(work)),
+    "key-flip": lambda work: _flip(work / "build" / "release.key"),
+    "key-truncate": lambda work: _truncate(work / "build" / "release.key"),
+    "key-delete": lambda work: (work / "build" / "release.key").unlink(),
+    "lock-garbage": lambda work: (work / "build" / "factpack.lock").write_bytes(b"\x00junk"),
+    "stray-tmp": lambda work: (work / "build" / cache.CACHE_DIR / ".x.arrow.1.tmp").write_bytes(
+        b"half"
+    ),
+}
+
+
+def _published(work: Path) -> dict[str, str]:
+    """The published release but the .duckdb (DuckDB never writes the same bytes twice)."""
+    return {k: v for k, v in release_state(work).items() if not k.endswith(".duckdb")}
+
+
+@pytest.mark.parametrize("damage", sorted(DAMAGES))
+def test_damaging_a_file_of_build_never_changes_what_is_published(
+    v1: tuple[Path, dict[str, str], bytes], tmp_path: Path, damage: str
+) -> None:
+    """After a clean build, damage one file of build/ and build again (--force, so the cache
+    is read, not the up-to-date shortcut): the result equals the clean build byte for byte."""
+    work = copy_work(v1[0], tmp_path / "work")
+    expected = {k: v for k, v in v1[1].items() if not k.endswith(".duckdb")}
+    DAMAGES[damage](work)
+    force = not damage.startswith("key")  # a damaged key must itself lead to a rebuild
+    result = release.build(work / "seeds", work / "dist", work / "build", jobs=1, force=force)
+    assert not result.up_to_date
+    assert _published(work) == expected
+    if damage in ("flip", "truncate", "delete", "swap"):
+        assert result.loaded > 0  # the damaged batch was loaded again, not trusted
+    else:
+        assert result.loaded == 0
+    # The cache holds only files whose bytes match their names, nothing half-written.
+    folder = work / "build" / cache.CACHE_DIR
+    names = sorted(p.name for p in folder.iterdir())
+    assert names == sorted(e.path.name for e in cache.scan(folder, load_schema(None)))
 
 
 # --------------------------------------------------------------------- disk faults

@@ -282,9 +282,9 @@ def test_changelog_needs_the_last_recorded_version(tmp_path: Path) -> None:
 # ------------------------------------------------------------------ messages a new user sees
 
 
-def test_check_prints_a_summary_when_clean(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_check_prints_a_summary_when_clean(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(FIXTURE_SEEDS.parent)
-    result = CliRunner().invoke(cli, ["check", "seeds"])
+    result = CliRunner().invoke(cli, ["check", "seeds", "--build-dir", str(tmp_path / "build")])
     assert result.exit_code == 0, result.output
     assert result.stdout == ""  # stdout holds problems only
     assert result.stderr == "no problems: 2 files, 4 sources, 2 events, 4 claims\n"

@@ -132,10 +132,11 @@ def download_cmd(version: str | None, index_url: str | None, to: Path | None) ->
 )
 def releases_cmd(index_url: str | None) -> None:
     """List the released versions with dates and row counts."""
-    from factpack.researcher import query, releases
+    from factpack.researcher import download, query, releases
 
     try:
-        click.echo(query.render_table(releases.index_table(releases.load_index(index_url))))
+        entries = download.load_index(index_url)
+        click.echo(query.render_table(releases.index_table(entries)))
     except FactpackError as exc:
         _fail(exc)
 
@@ -192,13 +193,21 @@ def site_cmd(release: str | None) -> None:
 
 @cli.command("check")
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
-def check_cmd(paths: tuple[Path, ...]) -> None:
+@click.option(
+    "--build-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("build"),
+    show_default=True,
+    help="Where the results of unchanged articles are kept (build/cache/check).",
+)
+def check_cmd(paths: tuple[Path, ...], build_dir: Path) -> None:
     """Lint annotation files (files or directories; default seeds/); report every problem."""
     from factpack.pipeline.annotations import check_paths
+    from factpack.pipeline.cache import CACHE_DIR, CHECK_DIR
 
     counts: dict[str, int] = {}
     try:
-        problems = check_paths(paths or (Path("seeds"),), counts)
+        problems = check_paths(paths or (Path("seeds"),), build_dir / CACHE_DIR / CHECK_DIR, counts)
     except FactpackError as exc:
         _fail(exc)
     for problem in problems:
@@ -311,11 +320,13 @@ def build_cmd(
     partition_by_year: bool,
 ) -> None:
     """Build the dataset release dist/<name>-<version>/ (+ .zip) from seeds/."""
+    from tqdm import tqdm
+
     from factpack.pipeline import release
-    from factpack.shared.progress import Progress
 
     n = len(list(seeds.glob("*.yaml"))) if seeds.is_dir() else 0
-    bar = Progress(n, "articles")
+    # disable=None: quiet when stderr is not a terminal (CI logs, pipes, tests).
+    bar = tqdm(total=n, unit="article", disable=None, leave=False)
     try:
         result = release.build(
             seeds,
@@ -323,7 +334,7 @@ def build_cmd(
             build_dir,
             schema_dir,
             jobs,
-            bar,
+            bar.update,
             force,
             full_check=full_check,
             partition_by_year=partition_by_year,

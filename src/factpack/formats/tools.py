@@ -83,5 +83,35 @@ def run_export(tool: str, paths: Sequence[Path], to: Path) -> list[Path]:
     """Write the annotations under ``paths`` for ``tool`` into ``to``."""
     if tool not in EXPORTS:
         raise UsageError(f"factpack cannot export to {tool}; one of {', '.join(EXPORTS)}")
-    exported: list[Path] = _module(tool).export(paths, Path(to))
+    module = _module(tool)
+    exported: list[Path] = []
+    for sub, files in export_groups(paths).items():
+        exported.extend(module.export(files, Path(to) / sub))
     return exported
+
+
+def export_groups(paths: Sequence[Path]) -> dict[Path, list[Path]]:
+    """Split the annotations under ``paths`` by whose they are, for separate exports.
+
+    The published annotations (``seeds/<stem>.yaml``) go to the export folder itself; each
+    annotator's (``seeds/annotators/<name>/<stem>.yaml``) to ``annotators/<name>/`` in it, so
+    two annotations of one article never overwrite each other.
+
+    Raises:
+        FormatError: a text without its annotation (exports need clean files).
+    """
+    from factpack.formats.common import FormatError
+    from factpack.pipeline.annotations import ANNOTATORS, annotation_files
+
+    files, problems = annotation_files(paths)
+    if problems:
+        raise FormatError(
+            problems[0].format()
+            + f" ({len(problems)} problem(s); run `factpack check`, exports need clean files)"
+        )
+    groups: dict[Path, list[Path]] = {}
+    for path in files:
+        own = path.parent.parent.name == ANNOTATORS
+        sub = Path(ANNOTATORS) / path.parent.name if own else Path()
+        groups.setdefault(sub, []).append(path)
+    return groups

@@ -17,7 +17,7 @@ import os
 import re
 import zoneinfo
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -1040,16 +1040,38 @@ def annotation_files(paths: Iterable[Path]) -> tuple[list[Path], list[Problem]]:
     return list(dict.fromkeys(files)), problems
 
 
-def check_paths(paths: Iterable[Path], counts: dict[str, int] | None = None) -> list[Problem]:
+def check_paths(
+    paths: Iterable[Path],
+    cache_dir: Path | None = None,
+    counts: dict[str, int] | None = None,
+) -> list[Problem]:
     """Check every annotation under ``paths`` (files or directories); return all problems.
 
     Besides each pair's own problems: two files whose stems give the same article id
-    (``001_abc`` and ``002_abc``) are reported, as their rows would collide. ``counts``, when
-    given, gets ``files`` and the ``sources``, ``events`` and ``claims`` of the clean files.
+    (``001_abc`` and ``002_abc``) are reported, as their rows would collide.
+
+    With ``cache_dir`` (``build/cache/check``) an article whose key (its two files' bytes,
+    the build fingerprint and the path it is shown under) has a stored result is not checked
+    again (the one cache rule, :mod:`factpack.pipeline.cache`); new results are stored.
+    ``counts``, when given, gets ``files`` and the ``sources``, ``events`` and ``claims`` of
+    the clean files.
     """
     files, problems = annotation_files(paths)
     if counts is not None:
         counts.update(files=len(files), sources=0, events=0, claims=0)
+    stored: dict[str, dict[str, Any]] = {}
+    keys: dict[Path, str] = {}
+    if cache_dir is not None:
+        from factpack.pipeline import cache
+
+        fp = cache.fingerprint(load_schema())
+        present = [p for p in files if p.exists()]
+        keys = {
+            p: hashlib.sha256(f"{k}\0{display_path(p)}".encode()).hexdigest()
+            for p, k in cache.keys_by_path(fp, present).items()
+        }
+        stored = cache.read_results(cache_dir)
+    new: dict[str, dict[str, Any]] = {}
     for path in files:
         if not path.exists():
             txt = display_path(path.with_suffix(".txt"))
@@ -1064,11 +1086,27 @@ def check_paths(paths: Iterable[Path], counts: dict[str, int] | None = None) -> 
                 )
             )
             continue
-        article, found = load_article(path)
-        problems.extend(found)
-        if counts is not None and article is not None:
-            for section in ("sources", "events", "claims"):
-                counts[section] += len(article.doc.get(section) or [])
+        key = keys.get(path)
+        result = stored.get(key) if key is not None else None
+        if result is None:
+            article, found = load_article(path)
+            sizes = {
+                s: len(article.doc.get(s) or []) if article is not None else 0
+                for s in ("sources", "events", "claims")
+            }
+            result = {"problems": [list(astuple(p)) for p in found], "counts": sizes}
+            if key is not None:
+                new[key] = result
+        problems.extend(
+            Problem(f[0], f[1], f[2], f[3], f[4], code=f[5]) for f in result["problems"]
+        )
+        if counts is not None:
+            for section, n in result["counts"].items():
+                counts[section] += n
+    if cache_dir is not None:
+        from factpack.pipeline import cache
+
+        cache.store_results(cache_dir, new)
     published = [p for p in files if p.exists() and p.parent.parent.name != ANNOTATORS]
     problems.extend(id_collisions(published))
     return problems

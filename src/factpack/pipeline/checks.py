@@ -1,4 +1,4 @@
-"""Validation layers 2 and 3: pandera per table, then cross-table checks in DuckDB SQL.
+"""Validation layers 2-4: pandera per table, cross-table checks in DuckDB SQL, the release.
 
 Every failure is collected (not just the first) and reported as table / column / row / value.
 """
@@ -6,11 +6,14 @@ Every failure is collected (not just the first) and reported as table / column /
 from __future__ import annotations
 
 import bisect
+import hashlib
 import json
-from collections.abc import Callable, Iterator, Mapping
+import zipfile
+import zlib
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -21,10 +24,10 @@ from factpack.pipeline.write import (
     duckdb_source,
     sql_string,
 )
+from factpack.shared import sums
+from factpack.shared.problems import FactpackError
 from factpack.shared.schema import Schema, Table, pandera_schema
-
-if TYPE_CHECKING:
-    from factpack.pipeline.package import ReadDigest
+from factpack.shared.sql import ident as _ident
 
 
 @dataclass(frozen=True, order=True)
@@ -247,10 +250,6 @@ def cross_checks(
             "ORDER BY 1",
         )
     return failures
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def multiset_differences(con: Any, a: str, b: str, columns: list[str]) -> tuple[int, int]:
@@ -644,71 +643,44 @@ def frictionless_failures(descriptor_path: Path) -> list[str]:
     return out or [f"{descriptor_path}: frictionless reports the package invalid"]
 
 
-def parse_sums(text: str) -> list[tuple[str, str]]:
-    """Parse SHA256SUMS (``<hex>  <path>`` lines) into ``(hex, path)`` pairs."""
-    out = []
-    for line in text.splitlines():
-        if line.strip():
-            digest, _, rel = line.partition("  ")
-            out.append((digest.strip().lower(), rel.lstrip("*")))
-    return out
+def zip_failures(zip_path: Path, release_dir: Path) -> list[str]:
+    """Open the finished zip and check every entry against the release's SHA256SUMS.
 
-
-def sums_failures(
-    release_dir: Path,
-    digests: dict[str, str] | None = None,
-    digest_cache: Path | None = None,
-    reused: set[str] | None = None,
-    *,
-    reuse: bool = True,
-    read: Mapping[str, ReadDigest] | None = None,
-) -> list[str]:
-    """Check SHA256SUMS: every listed file's sha256, and that every file is listed.
-
-    ``digests`` (when given) receives every computed sha256 by relative path. Every file is
-    read again, on :data:`factpack.pipeline.package.HASH_JOBS` threads, except with ``digest_cache``
-    and ``reuse`` (a routine build's sampled check): a file whose device, inode, size and
-    mtime are those the build's digest cache recorded when it hashed them (the unchanged
-    site pages, hard links of the last build's) takes the cached sha256; ``reused``
-    receives their paths. The files read here are recorded in ``digest_cache`` (under its
-    racy rule, :func:`factpack.pipeline.package.file_digests`) for the next build: the site's pages
-    are hashed first here, SHA256SUMS takes their sha256 from the bytes the site wrote.
-
-    ``read`` holds the sha256 of files another reader has just read whole (the zip writer,
-    beside this check): they are checked with those digests, not read a second time.
+    The zip must hold exactly ``<folder>/SHA256SUMS`` (equal to the release's) and every file
+    it lists, each entry's bytes (decompressed, CRC-checked by :mod:`zipfile`) with the
+    listed sha256.
     """
-    from factpack.pipeline.package import SUMS_FILE, file_digests, release_files
-
-    sums_path = release_dir / SUMS_FILE
-    if not sums_path.is_file():
-        return [f"{sums_path}: missing"]
+    where = zip_path.name
+    try:
+        listed = sums.read(release_dir / sums.FILE)
+    except FactpackError as exc:
+        return [str(exc)]
+    top = release_dir.name
+    expected = {f"{top}/{rel}" for rel in listed} | {f"{top}/{sums.FILE}"}
     out = []
-    listed = parse_sums(sums_path.read_text(encoding="utf-8"))
-    files = set(release_files(release_dir))  # one walk, no stat per file
-    present = [rel for _, rel in listed if rel in files or (release_dir / rel).is_file()]
-    read = read or {}
-    hashed = file_digests(
-        release_dir,
-        sorted({rel for rel in present if rel not in read}),
-        cache=digest_cache,
-        reuse=reuse,
-        hits=reused,
-        record={r.cache_key: r.sha256 for r in read.values() if r.cache_key is not None},
-    )
-    hashed.update((rel, read[rel].sha256) for rel in present if rel in read)
-    for digest, rel in listed:
-        if rel not in hashed:
-            out.append(f"{rel}: listed in {SUMS_FILE} but missing")
-            continue
-        actual = hashed[rel]
-        if digests is not None:
-            digests[rel] = actual
-        if actual != digest:
-            out.append(f"{rel}: sha256 differs from {SUMS_FILE}; the file was changed")
-    names = {rel for _, rel in listed}
-    for rel in sorted(files):
-        if rel not in names:
-            out.append(f"{rel}: not listed in {SUMS_FILE}")
+    try:
+        with zipfile.ZipFile(zip_path) as zf:
+            names = zf.namelist()
+            if len(names) != len(set(names)):
+                out.append(f"{where}: an entry appears twice")
+            for name in sorted(set(names) - expected):
+                out.append(f"{where}: {name} is not listed in {sums.FILE}")
+            for name in sorted(expected - set(names)):
+                out.append(f"{where}: {name} is missing")
+            for name in sorted(expected & set(names)):
+                digest = hashlib.sha256()
+                with zf.open(name) as member:
+                    while chunk := member.read(1 << 20):
+                        digest.update(chunk)
+                rel = name.removeprefix(f"{top}/")
+                if rel == sums.FILE:
+                    ok = digest.hexdigest() == sums.sha256_file(release_dir / sums.FILE)
+                else:
+                    ok = digest.hexdigest() == listed[rel]
+                if not ok:
+                    out.append(f"{where}: {name} differs from {sums.FILE}")
+    except (OSError, zipfile.BadZipFile, EOFError, zlib.error) as exc:
+        out.append(f"{where}: cannot read the zip ({exc})")
     return out
 
 
@@ -720,64 +692,42 @@ class ReleaseCheck:
     sampled: bool
     rows_checked: int
     rows: int
-    reused: int = 0
-    """Files whose sha256 came from the build's digest cache (unchanged stat), not a read."""
 
     def summary(self) -> str:
         """One line for the build's output."""
         if not self.sampled:
             return f"layer 4: checked all {self.rows} rows"
-        unchanged = f", {self.reused} unchanged files' sha256 by their stat" if self.reused else ""
         return (
-            f"layer 4: sampled {self.rows_checked} of {self.rows} rows{unchanged}; run "
+            f"layer 4: sampled {self.rows_checked} of {self.rows} rows; run "
             "`make release` / `factpack validate` for the full check"
         )
 
 
-def check_release_detail(
-    release_dir: Path,
-    sample: bool = False,
-    digest_cache: Path | None = None,
-    read_digests: Callable[[], Mapping[str, ReadDigest]] | None = None,
-) -> ReleaseCheck:
+def check_release_detail(release_dir: Path, sample: bool = False) -> ReleaseCheck:
     """Layer 4 on a finished release; see :func:`check_release`.
 
-    Always: the descriptor (frictionless), every file's sha256 against SHA256SUMS, every
-    resource's ``hash``, and the DuckDB file (when present) holding exactly the Parquet
-    tables. Full (``sample=False``): frictionless on every CSV resource in full (types,
-    constraints, primary and foreign keys, hash, bytes), every Parquet file equal to its CSV
-    twin row for row (DuckDB), and frictionless on a sample of each Parquet file (its types
-    and header as frictionless reads them). Sampled: the same, but frictionless reads a sample
-    of each CSV resource too, foreign keys left out (layer 3 checked every one of them in the
-    build); every Parquet row is still compared with its CSV twin, and with ``digest_cache``
-    (the build's) the files it hashed and has not seen change since (same device, inode,
-    size and mtime: the site pages reused from the last build) are not read again (see
-    :func:`sums_failures`). The data files are new in every build and always hashed. Either
-    way the files hashed here are recorded in ``digest_cache`` for the next build.
-
-    ``read_digests`` (the build's) waits for the zip written beside this check and gives the
-    sha256 of every file the zip read: SHA256SUMS is checked last, with those digests, so a
-    file is read once for both (:func:`sums_failures`).
+    Always: every file hashed here (no digest taken from a writer or a cache) and compared with
+    SHA256SUMS (and ``site/`` with ``site/SHA256SUMS``), every resource's ``hash`` compared
+    with those digests, the descriptor (frictionless), and the DuckDB file (when present)
+    holding exactly the Parquet tables. Full (``sample=False``): frictionless on every CSV
+    resource in full (types, constraints, primary and foreign keys, hash, bytes), every
+    Parquet file equal to its CSV twin row for row (DuckDB), and frictionless on a sample of
+    each Parquet file (its types and header as frictionless reads them). Sampled: the same,
+    but frictionless reads a sample of each CSV resource too, foreign keys left out (layer 3
+    checked every one of them in the build); every Parquet row is still compared with its
+    CSV twin.
     """
     path = release_dir / "datapackage.json"
     if not path.is_file():
         return ReleaseCheck(
             [f"{path}: missing; is {release_dir} a factpack release?"], sample, 0, 0
         )
-    digests: dict[str, str] = {}
-    reused: set[str] = set()
-
-    def sums() -> list[str]:
-        read = read_digests() if read_digests is not None else None
-        return sums_failures(release_dir, digests, digest_cache, reused, reuse=sample, read=read)
-
-    # Without a concurrent reader SHA256SUMS is checked first, as a reader would; with one
-    # (the build's zip) last, once the zip has read the files. Its problems come first.
-    first = sums() if read_digests is None else []
+    first, digests = sums.verify(release_dir)
+    if (release_dir / sums.SITE_DIR).is_dir():
+        first += sums.verify(release_dir / sums.SITE_DIR, top=False)[0]
     try:
         descriptor = json.loads(path.read_text(encoding="utf-8"))
     except ValueError as exc:
-        first = first if read_digests is None else sums()
         return ReleaseCheck([*first, f"{path.name}: not JSON: {exc}"], sample, 0, 0)
     described = descriptor_failures(descriptor, release_dir)
     problems: list[str] = []
@@ -794,10 +744,8 @@ def check_release_detail(
     if dbs:
         files = {p.stem: p for p in sorted((release_dir / "data").glob("*.parquet"))}
         problems += [f"{dbs[0].name}: {f.format()}" for f in duckdb_matches(dbs[0], files)]
-    if read_digests is not None:
-        first = sums()
     hashes = descriptor_hash_failures(descriptor, digests)
-    return ReleaseCheck(first + described + hashes + problems, sample, checked, rows, len(reused))
+    return ReleaseCheck(first + described + hashes + problems, sample, checked, rows)
 
 
 def check_release(release_dir: Path) -> list[str]:

@@ -22,6 +22,7 @@ from factpack.pipeline import datafacts, versions
 from factpack.pipeline.croissant import CROISSANT_FILE, croissant
 from factpack.pipeline.loadsql import LOAD_SQL, load_sql, self_references
 from factpack.pipeline.package import created_timestamp
+from factpack.shared import sums
 from factpack.shared.problems import display_path
 from factpack.shared.schema import Schema
 from factpack.shared.schemaorg import Coverage
@@ -363,9 +364,7 @@ def _json(data: Any) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
-def write_release_extras(
-    out: Path, schema: Schema, digests: Mapping[str, str], seeds_dir: Path | None = None
-) -> list[str]:
+def write_release_extras(out: Path, schema: Schema, seeds_dir: Path | None = None) -> list[str]:
     """Write ``load.sql``, ``croissant.json``, ``.zenodo.json``, ``CITATION.cff`` and, when an
     article has two or more annotations under ``seeds_dir/annotators/``, ``agreement.json``
     into the staged release. The data card (``README.md``) renders its Hugging Face header
@@ -374,8 +373,6 @@ def write_release_extras(
     Args:
         out: The staged release folder (data files, datapackage.json and README.md written).
         schema: The schema.
-        digests: sha256 of the data files (relative path -> hex), as
-            :func:`factpack.pipeline.package.datapackage_descriptor` filled it.
         seeds_dir: The published annotations, with ``annotators/`` (None: no agreement.json).
 
     Returns:
@@ -383,6 +380,9 @@ def write_release_extras(
         does not give it.
     """
     created = created_timestamp(schema)
+    # croissant.json's sha256 are read from the staged files, not handed over by their writer.
+    rels = [f"data/{name}.{fmt}" for name in schema.tables for fmt in ("parquet", "csv")]
+    digests = sums.hash_files(out, rels)
     (out / LOAD_SQL).write_text(load_sql(schema, duckdb_file_name(schema)), encoding="utf-8")
     url = _text(schema.package.get("homepage"))
     (out / CROISSANT_FILE).write_text(_json(croissant(schema, digests, created, url)), "utf-8")

@@ -7,47 +7,28 @@ the same inputs give the same bytes.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import functools
-import hashlib
 import json
 import os
-import re
-import struct
-import time
-import zlib
-from collections import deque
-from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+import shutil
+import zipfile
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 from factpack.pipeline import datafacts
-from factpack.researcher.releases import sha256_file
+from factpack.shared import sums
 from factpack.shared.schema import Schema, table_schema_descriptor
 
 DATAPACKAGE_PROFILE = "https://datapackage.org/profiles/2.0/datapackage.json"
 PARQUET_MEDIATYPE = "application/vnd.apache.parquet"
-SUMS_FILE = "SHA256SUMS"
+SUMS_FILE = sums.FILE
 
 ZIP_LEVEL = 5
-"""Deflate level of the zip, chosen by measurement (docs/release.md, "The zip"): on a
-10k-article release level 5 costs 25% less CPU than 6 for a zip 2.5% larger; 9 costs 1.7x
-as much as 6 for 1% less."""
-ZIP_PAGE_LEVEL = 3
-"""Deflate level of the review site's files (``site/``) in the zip. The pages are 3/4 of the
-bytes deflated at 100k articles (3.9 GB): level 3 deflates them 1.7x faster than 5 (238
-against 137 MB/s of CPU here) for 8% more compressed bytes, 12 CPU-seconds of a 100k build;
-the data files keep level 5."""
-ZIP_PAGE_PREFIX = "site/"
-ZIP_STORED_SUFFIXES: Sequence[str] = (".parquet",)
+"""Deflate level of the zip's entries, chosen by measurement (docs/release.md, "The zip"): on
+a 10k-article release level 5 costs 25% less CPU than 6 for a zip 2.5% larger."""
+ZIP_STORED_SUFFIXES: tuple[str, ...] = (".parquet",)
 """Entries stored, not deflated: Parquet is zstd-compressed already (deflate saves 0.5%)."""
-ZIP_JOBS = 2
-"""Threads that deflate zip entries (zlib releases the GIL); the bytes do not depend on it."""
-HASH_JOBS = 2
-"""Threads that hash files for SHA256SUMS (hashlib releases the GIL)."""
 
 PARQUET_MISSING_VALUES = ["", "nan"]
 """missingValues of the Parquet resources: frictionless reads a Parquet null in a number (or
@@ -119,20 +100,17 @@ def datapackage_descriptor(
     schema: Schema,
     release_dir: Path,
     created: str,
-    digests: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Return the Data Package v2 descriptor of a release whose data/ files are written.
 
     Each table is two resources: ``<table>`` (Parquet) and ``<table>_csv`` (CSV, whose foreign
     keys point at the CSV resources). ``bytes`` only on CSV (frictionless reports a false
     error for Parquet); ``hash`` on both (frictionless checks it for CSV only; SHA256SUMS and
-    ``factpack validate`` cover every file). ``digests`` (relative path -> sha256) is used and
-    filled, so :func:`sha256sums_text` need not read the data files again. Keywords (the
-    maintainers' plus the event types present), ``sources`` (publishers with their article
-    counts), coverage and row counts come from the data (:mod:`factpack.pipeline.datafacts`);
-    ``dataBytes`` is the size of the data files (Parquet and CSV) together.
+    ``factpack validate`` cover every file). Keywords (the maintainers' plus the event types
+    present), ``sources`` (publishers with their article counts), coverage and row counts come
+    from the data (:mod:`factpack.pipeline.datafacts`); ``dataBytes`` is the size of the data
+    files (Parquet and CSV) together.
     """
-    known = {} if digests is None else digests
     pkg = schema.package
     facts = datafacts.read_facts(release_dir, schema.tables)
     resources = []
@@ -153,9 +131,7 @@ def datapackage_descriptor(
             if fmt == "csv":
                 res["encoding"] = "utf-8"
                 res["bytes"] = path.stat().st_size
-            if rel not in known:
-                known[rel] = sha256_file(path)
-            res["hash"] = f"sha256:{known[rel]}"
+            res["hash"] = f"sha256:{sums.sha256_file(path)}"
             res["schema"] = table_schema_descriptor(table, suffix)
             if fmt == "parquet":
                 res["schema"]["missingValues"] = list(PARQUET_MISSING_VALUES)
@@ -218,668 +194,42 @@ def citation_cff(schema: Schema, created: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def release_files(release_dir: Path, exclude_suffixes: Sequence[str] = (".duckdb",)) -> list[str]:
-    """Return every file of a release (POSIX relative paths, sorted) but SHA256SUMS and .duckdb.
-
-    Walks with :func:`os.scandir`, whose entries know their type without a ``stat`` per file
-    (``Path.rglob`` + ``is_file`` took ~1.5 s for a 100k-page release here).
-    """
-    out = []
-    skip = tuple(exclude_suffixes)
-    folders = [("", os.fspath(release_dir))]
-    while folders:
-        prefix, folder = folders.pop()
-        with os.scandir(folder) as entries:
-            for entry in entries:
-                rel = prefix + entry.name
-                if entry.is_dir(follow_symlinks=False):
-                    folders.append((rel + "/", entry.path))
-                elif entry.is_file() and rel != SUMS_FILE and not entry.name.endswith(skip):
-                    out.append(rel)
-    return sorted(out)
-
-
-DIGEST_CACHE_FORMAT = "factpack-digest-cache 1"
-DIGEST_CACHE_MARGIN_NS = 2_000_000_000
-"""A cached digest is kept only for a file whose mtime was this much older than the moment
-hashing began (see :func:`file_digests`)."""
-
-StatKey = tuple[int, int, int, int]
-
-
-def stat_key(info: os.stat_result) -> StatKey:
-    return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
-
-
-def _read_digest_cache(cache: Path) -> dict[StatKey, str]:
-    """Return the digest cache (stat key -> sha256); ``{}`` if missing or not ours."""
-    try:
-        lines = cache.read_text("ascii").splitlines()
-    except (OSError, UnicodeDecodeError):
-        return {}
-    if not lines or lines[0] != DIGEST_CACHE_FORMAT:
-        return {}
-    out: dict[StatKey, str] = {}
-    for line in lines[1:]:
-        parts = line.split(" ")
-        if len(parts) != 5 or not re.fullmatch(r"[0-9a-f]{64}", parts[4]):
-            return {}
-        try:
-            dev, ino, size, mtime = (int(x) for x in parts[:4])
-        except ValueError:
-            return {}
-        out[(dev, ino, size, mtime)] = parts[4]
-    return out
-
-
-def cacheable(before: os.stat_result, after: os.stat_result, start_ns: int) -> bool:
-    """Whether a digest taken between two stats of a file may enter the digest cache.
-
-    The file must not have changed while it was read (same stat key before and after), and
-    its mtime must be more than :data:`DIGEST_CACHE_MARGIN_NS` older than ``start_ns``, the
-    moment hashing began (see :func:`file_digests`).
-    """
-    return (
-        stat_key(before) == stat_key(after)
-        and before.st_mtime_ns < start_ns - DIGEST_CACHE_MARGIN_NS
-    )
-
-
-@dataclass(frozen=True)
-class ReadDigest:
-    """The sha256 of a file as a reader read it (the zip writer), and its stat key when that
-    read may enter the digest cache (:func:`cacheable`), else None."""
-
-    sha256: str
-    cache_key: StatKey | None
-
-
-def digest_cache_lines(entries: Mapping[StatKey, str]) -> str:
-    """The lines of the digest cache for ``entries`` (stat key -> sha256), sorted."""
-    return "".join(f"{d} {n} {s} {m} {h}\n" for (d, n, s, m), h in sorted(entries.items()))
-
-
-def write_digest_cache(
-    cache: Path, entries: Mapping[StatKey, str] | None = None, *, lines: str = ""
-) -> None:
-    """Replace the digest ``cache`` with ``entries`` (stat key -> sha256) and ``lines`` (of
-    :func:`digest_cache_lines`), atomically."""
-    text = digest_cache_lines(entries or {}) + lines
-    temporary = cache.with_name(f".{cache.name}.{os.getpid()}.tmp")
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    temporary.write_text(f"{DIGEST_CACHE_FORMAT}\n{text}", "ascii")
-    os.replace(temporary, cache)
-
-
-def _hash_unchanged(path: Path, before: os.stat_result) -> tuple[str, bool]:
-    """Return the sha256 of ``path`` and whether its stat key was the same after hashing."""
-    digest = sha256_file(path)
-    return digest, stat_key(path.stat()) == stat_key(before)
-
-
-def _hash_all(pairs: Sequence[tuple[Path, os.stat_result]]) -> list[tuple[str, bool]]:
-    return [_hash_unchanged(path, info) for path, info in pairs]
-
-
-def file_digests(
-    release_dir: Path,
-    rels: Sequence[str],
-    jobs: int = HASH_JOBS,
-    cache: Path | None = None,
-    *,
-    update: bool = True,
-    reuse: bool = True,
-    hits: set[str] | None = None,
-    record: Mapping[StatKey, str] | None = None,
-) -> dict[str, str]:
-    """Return the sha256 (hex) of each of ``rels`` (relative to ``release_dir``).
-
-    hashlib releases the GIL, so ``jobs`` threads hash at once (1 MiB reads).
-
-    ``cache`` (a file of the build directory, rewritten on every call) keeps a digest per
-    (device, inode, size, mtime in ns). A digest is reused when those four are unchanged, and
-    recorded only when the file's mtime was more than :data:`DIGEST_CACHE_MARGIN_NS` older
-    than the moment hashing began and its stat was the same after hashing. That is git's
-    answer to the "racy clean" problem: a file written again later gets an mtime of that
-    later time (the kernel's clock, coarse by milliseconds at most), which is then newer than
-    any recorded mtime, so it can never keep an old digest, even when rewritten in place with
-    the same size within the same mtime tick. What it does not survive is somebody setting a
-    file's mtime back to an older value by hand (``touch -d``, ``cp -p`` onto an inode of
-    the same size); factpack never does, and layer 4 hashes every file against SHA256SUMS
-    anyway. Cache hits come from files that outlive a build: the site's pages, hard-linked
-    from ``build/site/``; the data files are new each build and their digests are passed in.
-
-    With ``update=False`` the cache is only read; with ``reuse=False`` it is not read, every
-    file is hashed, and the cache is rewritten with what qualifies (layer 4's full check).
-    ``hits`` receives the paths whose digest came from the cache; ``record`` holds more
-    entries to write into it (digests another reader took under the same rule).
-    """
-    start = time.time_ns()
-    known = _read_digest_cache(cache) if cache is not None and reuse else {}
-    paths = [release_dir / rel for rel in rels]
-    infos = [path.stat() for path in paths]
-    out: dict[str, str] = {}
-    keep: dict[StatKey, str] = {}
-    todo: list[int] = []
-    for i, info in enumerate(infos):
-        hexd = known.get(stat_key(info))
-        if hexd is None:
-            todo.append(i)
-        else:
-            out[rels[i]] = hexd
-            keep[stat_key(info)] = hexd
-            if hits is not None:
-                hits.add(rels[i])
-    pairs = [(paths[i], infos[i]) for i in todo]
-    if jobs <= 1 or len(todo) < 2:
-        results = _hash_all(pairs)
-    else:
-        # One contiguous share per thread: a future per file costs more than hashing it.
-        size = -(-len(pairs) // jobs)
-        with ThreadPoolExecutor(jobs) as pool:
-            shares = pool.map(_hash_all, [pairs[i : i + size] for i in range(0, len(pairs), size)])
-            results = [r for share in shares for r in share]
-    for i, (hexd, unchanged) in zip(todo, results, strict=True):
-        out[rels[i]] = hexd
-        if unchanged and infos[i].st_mtime_ns < start - DIGEST_CACHE_MARGIN_NS:
-            keep[stat_key(infos[i])] = hexd
-    if cache is not None and update:
-        write_digest_cache(cache, {**(record or {}), **keep})
-    return {rel: out[rel] for rel in rels}
-
-
-def sha256sums_text(
-    release_dir: Path,
-    digests: Mapping[str, str] | None = None,
-    *,
-    jobs: int = HASH_JOBS,
-    cache: Path | None = None,
-) -> str:
-    """Return SHA256SUMS (``sha256sum`` format, sorted by path) of a release.
-
-    ``digests`` holds sha256s already computed (relative path -> hex) for files written once;
-    the others are hashed on ``jobs`` threads, with the digest ``cache`` when given
-    (:func:`file_digests`).
-    """
-    known = dict(digests or {})
-    rels = release_files(release_dir)
-    todo = [r for r in rels if not known.get(r)]
-    known.update(file_digests(release_dir, todo, jobs, cache))
-    return "".join(f"{known[rel]}  {rel}\n" for rel in rels)
-
-
-# --- the zip ------------------------------------------------------------------------------
-#
-# A small zip writer of our own (not zipfile) so that an entry's bytes are a function of its
-# name, content and the recipe alone: compressed on worker threads, written in order, and
-# copied raw from the previous zip when the content is unchanged.
-
-_STORED = 0
-_DEFLATED = 8
-_ZIP64_LIMIT = (1 << 31) - 1
-"""Sizes and offsets above this get Zip64 fields (as zipfile: some readers read them signed)."""
-_ZIP_COUNT_LIMIT = 0xFFFF
-"""More entries than this need the Zip64 end record (a 100k-article release has them)."""
-_CHUNK = 1 << 20
-
-
-def _pieces(src: BinaryIO) -> Iterator[bytes]:
-    """Yield a file's bytes as ``src.read(_CHUNK)`` would, without a 1 MiB buffer per read.
-
-    ``read(n)`` allocates ``n`` bytes before reading: for a 20 KB site page that is ~0.15 ms
-    of allocator work, 7x the cost of hashing it. A file shorter than ``_CHUNK`` is read in
-    one piece of its own size, a longer one in ``_CHUNK`` pieces: the same pieces as before.
-    """
-    want = min(_CHUNK, os.fstat(src.fileno()).st_size + 1)
-    while chunk := src.read(want):
-        yield chunk
-        want = _CHUNK if len(chunk) == want else 1
-
-
-_BATCH = 2 << 20
-"""Small files go to the workers in batches of about this many bytes."""
-_WINDOW = 64 << 20
-"""Uncompressed bytes handed to the workers ahead of the writer (bounds the memory)."""
-_COMMENT_RE = re.compile(r"^(?P<recipe>.*); data (?P<size>\d+) sha256 (?P<sha>[0-9a-f]{64})$")
-
-
-@functools.lru_cache(maxsize=16)
-def _probe(level: int) -> int:
-    """CRC-32 of a fixed text deflated at ``level`` by the running zlib (~300 KB, a few ms)."""
-    text = b"".join(b"%d factpack %d probe\n" % (i, i * 7919 % 10007) for i in range(20000))
-    comp = zlib.compressobj(level, zlib.DEFLATED, -15)
-    return zlib.crc32(comp.compress(text) + comp.flush())
-
-
-def zip_recipe(level: int | None = None, page_level: int | None = None) -> str:
-    """Return what decides the compressed bytes of a zip entry; the zip's comment starts so.
-
-    Deflate is deterministic for one zlib build, level and way of feeding it (1 MiB pieces,
-    one compressobj per entry, raw deflate, default memLevel/strategy), so two zips whose
-    recipe is equal hold equal compressed bytes for equal content. The recipe names the zlib
-    the bytes came from (``zlib.ZLIB_RUNTIME_VERSION``) and the CRC-32 of a fixed text
-    deflated by it: forks such as Cloudflare's or Chromium's zlib report the upstream version
-    yet deflate differently, and the probe tells them apart. ``1`` is this writer's format;
-    change it with anything else that changes the bytes (the stored suffixes included).
-    Files under :data:`ZIP_PAGE_PREFIX` are deflated at ``page_level``, the others at
-    ``level``.
-    """
-    lv = ZIP_LEVEL if level is None else level
-    pl = ZIP_PAGE_LEVEL if page_level is None else page_level
-    stored = ",".join(ZIP_STORED_SUFFIXES) or "-"
-    return (
-        f"factpack-zip 2: stored {stored}, deflate level {lv}, {ZIP_PAGE_PREFIX} level {pl} "
-        f"(zlib {zlib.ZLIB_RUNTIME_VERSION}, probe {_probe(lv):08x} {_probe(pl):08x})"
-    )
-
-
-def _dos_time(created: str) -> tuple[int, int]:
-    """Return (DOS time, DOS date) of ``created``, not before 1980 (the zip epoch)."""
-    when = dt.datetime.fromisoformat(created.replace("Z", "+00:00"))
-    y, mo, d, h, mi, s = max(
+def zip_date_time(created: str) -> tuple[int, int, int, int, int, int]:
+    """The zip entries' timestamp: ``created``, not before 1980 (the zip epoch)."""
+    when = dt.datetime.fromisoformat(created.replace("Z", "+00:00")).astimezone(dt.UTC)
+    return max(
         (when.year, when.month, when.day, when.hour, when.minute, when.second),
         (1980, 1, 1, 0, 0, 0),
     )
-    return (h << 11) | (mi << 5) | (s // 2), ((y - 1980) << 9) | (mo << 5) | d
 
 
-def _method(rel: str) -> int:
-    return _STORED if rel.endswith(tuple(ZIP_STORED_SUFFIXES)) else _DEFLATED
+def zip_members(release_dir: Path) -> list[str]:
+    """The files the zip holds: those SHA256SUMS lists, and SHA256SUMS itself (sorted)."""
+    return sorted([*sums.listed_files(release_dir), sums.FILE])
 
 
-@dataclass(frozen=True)
-class _Old:
-    """An entry of the previous zip: where its compressed bytes are and what they hold."""
+def write_zip(release_dir: Path, zip_path: Path, created: str) -> Path:
+    """Write the release's zip with :mod:`zipfile`, deterministically.
 
-    method: int
-    crc: int
-    size: int
-    csize: int
-    offset: int
-    sha256: str
-
-
-@dataclass
-class _Entry:
-    """One entry ready to write: its header fields and where its (compressed) bytes are."""
-
-    name: bytes
-    method: int
-    crc: int
-    size: int
-    csize: int
-    chunks: list[bytes] | None = None
-    stored_from: Path | None = None
-    old_offset: int | None = None
-    read: ReadDigest | None = None
-    """The sha256 of the file as read for this entry (None: copied from the previous zip)."""
-
-
-def _parse_sums(text: str) -> dict[str, str]:
-    out = {}
-    for line in text.splitlines():
-        hexd, sep, rel = line.partition("  ")
-        if sep and len(hexd) == 64:
-            out[rel] = hexd
-    return out
-
-
-def _read_old(previous: Path, recipe: str) -> dict[str, _Old]:
-    """Return the reusable entries of a zip this writer made with ``recipe`` (path -> entry).
-
-    Returns ``{}`` unless everything checks: the end record and comment are intact, the
-    comment's recipe equals ``recipe``, and the sha256 of every byte before the central
-    directory equals the one the comment records (so a corrupt or truncated zip, or one made
-    by anything else, is never reused). Entries are found by walking the local headers (which
-    that sha256 covers), not by trusting the central directory; each one carries the sha256
-    its SHA256SUMS entry (also covered) lists for it. Keys are paths inside the release
-    folder: the folder's name (the version) does not change the compressed bytes.
+    Entries under ``<folder>/``: the data, metadata, card, citation and SHA256SUMS (not
+    ``site/``, not the ``.duckdb``), sorted by path, each with the ``created`` time, Unix mode
+    0644 and a fixed method: Parquet stored (it is zstd-compressed already), everything else
+    deflated at :data:`ZIP_LEVEL`. Files are streamed, so memory stays small.
     """
-    try:
-        with previous.open("rb") as fh:
-            return _read_old_open(fh, recipe)
-    except (OSError, ValueError, struct.error, zlib.error, UnicodeDecodeError):
-        return {}
-
-
-def _read_old_open(fh: BinaryIO, recipe: str) -> dict[str, _Old]:
-    end = fh.seek(0, os.SEEK_END)
-    tail_len = min(end, 22 + 0xFFFF)
-    fh.seek(end - tail_len)
-    tail = fh.read(tail_len)
-    at = tail.rfind(b"PK\x05\x06")
-    if at < 0 or at + 22 > len(tail):
-        return {}
-    comment_len = struct.unpack_from("<H", tail, at + 20)[0]
-    if at + 22 + comment_len != len(tail):
-        return {}
-    match = _COMMENT_RE.match(tail[at + 22 :].decode("utf-8"))
-    if not match or match["recipe"] != recipe:
-        return {}
-    data_len = int(match["size"])
-    if data_len > end - len(tail) + at:
-        return {}
-    fh.seek(0)
-    digest = hashlib.sha256()
-    left = data_len
-    while left:
-        chunk = fh.read(min(_CHUNK, left))
-        if not chunk:
-            return {}
-        digest.update(chunk)
-        left -= len(chunk)
-    if digest.hexdigest() != match["sha"]:
-        return {}
-    found: dict[str, tuple[int, int, int, int, int]] = {}
-    tops: set[str] = set()
-    pos = 0
-    while pos < data_len:
-        fh.seek(pos)
-        head = fh.read(30)
-        sig, _, flags, method, _, _, crc, csize, size, nlen, elen = struct.unpack("<4s5H3L2H", head)
-        if sig != b"PK\x03\x04" or flags & 0x08:
-            return {}
-        name = fh.read(nlen).decode("utf-8")
-        extra = fh.read(elen)
-        if csize == 0xFFFFFFFF or size == 0xFFFFFFFF:
-            tag, _, size, csize = struct.unpack_from("<HHQQ", extra)
-            if tag != 1:
-                return {}
-        start = pos + 30 + nlen + elen
-        top, _, rel = name.partition("/")
-        tops.add(top)
-        found[rel] = (method, crc, size, csize, start)
-        pos = start + csize
-    sums_at = found.get(SUMS_FILE)
-    if pos != data_len or sums_at is None or len(tops) != 1:
-        return {}
-    method, crc, size, csize, start = sums_at
-    fh.seek(start)
-    raw = fh.read(csize)
-    text = zlib.decompress(raw, -15) if method == _DEFLATED else raw
-    if len(text) != size or zlib.crc32(text) != crc:
-        return {}
-    sums = _parse_sums(text.decode("utf-8"))
-    out = {}
-    for rel, hexd in sums.items():
-        if rel in found:
-            method, crc, size, csize, start = found[rel]
-            out[rel] = _Old(method, crc, size, csize, start, hexd)
-    return out
-
-
-def _batches(release_dir: Path, rels: Sequence[str]) -> list[tuple[list[str], int]]:
-    """Group consecutive files into tasks of about :data:`_BATCH` bytes (few futures)."""
-    out: list[tuple[list[str], int]] = []
-    batch: list[str] = []
-    total = 0
-    for rel in rels:
-        size = (release_dir / rel).stat().st_size
-        if batch and total + size > _BATCH:
-            out.append((batch, total))
-            batch, total = [], 0
-        batch.append(rel)
-        total += size
-    if batch:
-        out.append((batch, total))
-    return out
-
-
-def _prepare_batch(
-    batch: list[tuple[bytes, Path, str, _Old | None]], levels: tuple[int, int], start_ns: int
-) -> list[_Entry]:
-    """Prepare a batch of entries; ``levels`` is (data level, ``site/`` level)."""
-    return [
-        _prepare(name, path, _method(rel), _level(rel, levels), old, start_ns)
-        for name, path, rel, old in batch
-    ]
-
-
-def _level(rel: str, levels: tuple[int, int]) -> int:
-    return levels[1] if rel.startswith(ZIP_PAGE_PREFIX) else levels[0]
-
-
-def _prepare(
-    name: bytes, path: Path, method: int, level: int, old: _Old | None, start_ns: int = 0
-) -> _Entry:
-    """Read one file: its CRC-32, size and sha256, and its deflated bytes unless ``old``
-    holds them.
-
-    ``old`` is given only when its sha256 is the one the new SHA256SUMS lists for the file:
-    with the same method and size, its bytes are copied raw and the file is not read at all
-    (a rebuild of 100k articles reads the one changed page, not 5 GB).
-
-    Runs on a worker thread (zlib, hashlib and the reads release the GIL). Stored entries
-    are copied from the file by the writer (which checks their CRC-32 again), so their bytes
-    are not held here. The sha256 lets layer 4 check the file without reading it once more;
-    ``start_ns`` (when zipping began) decides whether it may enter the digest cache.
-    """
-    if old is not None and old.method == method and old.size == path.stat().st_size:
-        return _Entry(name, method, old.crc, old.size, old.csize, old_offset=old.offset)
-    crc = size = 0
-    digest = hashlib.sha256()
-    comp = zlib.compressobj(level, zlib.DEFLATED, -15) if method == _DEFLATED else None
-    chunks = []
-    with path.open("rb") as src:
-        before = os.fstat(src.fileno())
-        for chunk in _pieces(src):
-            crc = zlib.crc32(chunk, crc)
-            digest.update(chunk)
-            size += len(chunk)
-            if comp is not None and (piece := comp.compress(chunk)):
-                chunks.append(piece)
-        after = os.fstat(src.fileno())
-    read = ReadDigest(
-        digest.hexdigest(), stat_key(before) if cacheable(before, after, start_ns) else None
-    )
-    if comp is None:
-        return _Entry(name, method, crc, size, size, stored_from=path, read=read)
-    chunks.append(comp.flush())
-    return _Entry(name, method, crc, size, sum(map(len, chunks)), chunks=chunks, read=read)
-
-
-class _ZipWriter:
-    """Write entries in the order given, then the central directory and end record."""
-
-    def __init__(self, out: BinaryIO, dos_time: tuple[int, int]) -> None:
-        self.out = out
-        self.time, self.date = dos_time
-        self.digest = hashlib.sha256()
-        self.pos = 0
-        self.central: list[bytes] = []
-
-    def _write(self, data: bytes) -> None:
-        self.out.write(data)
-        self.digest.update(data)
-        self.pos += len(data)
-
-    def add(self, entry: _Entry, old_zip: BinaryIO | None) -> None:
-        offset = self.pos
-        flags = 0 if entry.name.isascii() else 0x800
-        big = entry.size > _ZIP64_LIMIT or entry.csize > _ZIP64_LIMIT
-        extra = struct.pack("<HHQQ", 1, 16, entry.size, entry.csize) if big else b""
-        version = 45 if big else 20
-        self._write(
-            struct.pack(
-                "<4s5H3L2H",
-                b"PK\x03\x04",
-                version,
-                flags,
-                entry.method,
-                self.time,
-                self.date,
-                entry.crc,
-                0xFFFFFFFF if big else entry.csize,
-                0xFFFFFFFF if big else entry.size,
-                len(entry.name),
-                len(extra),
-            )
-            + entry.name
-            + extra
-        )
-        if entry.chunks is not None:
-            for piece in entry.chunks:
-                self._write(piece)
-        elif entry.stored_from is not None:
-            crc = 0
-            with entry.stored_from.open("rb") as src:
-                for chunk in _pieces(src):
-                    crc = zlib.crc32(chunk, crc)
-                    self._write(chunk)
-            if crc != entry.crc or self.pos - offset - 30 - len(entry.name) - len(extra) != (
-                entry.size
-            ):
-                raise RuntimeError(f"{entry.stored_from}: changed while it was zipped")
-        else:
-            assert old_zip is not None and entry.old_offset is not None
-            old_zip.seek(entry.old_offset)
-            left = entry.csize
-            while left:
-                chunk = old_zip.read(min(_CHUNK, left))
-                if not chunk:
-                    raise RuntimeError("the previous zip was truncated while it was read")
-                self._write(chunk)
-                left -= len(chunk)
-        cextra = b""
-        if entry.size > _ZIP64_LIMIT:
-            cextra += struct.pack("<Q", entry.size)
-        if entry.csize > _ZIP64_LIMIT:
-            cextra += struct.pack("<Q", entry.csize)
-        if offset > _ZIP64_LIMIT:
-            cextra += struct.pack("<Q", offset)
-        if cextra:
-            cextra = struct.pack("<HH", 1, len(cextra)) + cextra
-            version = 45
-        self.central.append(
-            struct.pack(
-                "<4s2B5H3L5H2L",
-                b"PK\x01\x02",
-                version,
-                3,
-                version,
-                flags,
-                entry.method,
-                self.time,
-                self.date,
-                entry.crc,
-                0xFFFFFFFF if entry.csize > _ZIP64_LIMIT else entry.csize,
-                0xFFFFFFFF if entry.size > _ZIP64_LIMIT else entry.size,
-                len(entry.name),
-                len(cextra),
-                0,
-                0,
-                0,
-                0o100644 << 16,
-                0xFFFFFFFF if offset > _ZIP64_LIMIT else offset,
-            )
-            + entry.name
-            + cextra
-        )
-
-    def close(self, recipe: str) -> None:
-        data_len = self.pos
-        comment = f"{recipe}; data {data_len} sha256 {self.digest.hexdigest()}".encode()
-        central = b"".join(self.central)
-        self.out.write(central)
-        count, size = len(self.central), len(central)
-        if count > _ZIP_COUNT_LIMIT or size > _ZIP64_LIMIT or data_len > _ZIP64_LIMIT:
-            end64 = data_len + size
-            self.out.write(
-                struct.pack(
-                    "<4sQ2H2L4Q", b"PK\x06\x06", 44, 45, 45, 0, 0, count, count, size, data_len
-                )
-            )
-            self.out.write(struct.pack("<4sLQL", b"PK\x06\x07", 0, end64, 1))
-            count, size, data_len = 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF
-        self.out.write(
-            struct.pack(
-                "<4s4H2LH",
-                b"PK\x05\x06",
-                0,
-                0,
-                count,
-                count,
-                size,
-                data_len,
-                len(comment),
-            )
-            + comment
-        )
-
-
-def write_zip(
-    release_dir: Path,
-    zip_path: Path,
-    created: str,
-    *,
-    previous: Path | None = None,
-    jobs: int = ZIP_JOBS,
-) -> dict[str, ReadDigest]:
-    """Write the release as a zip: entries under ``<folder>/``, sorted, fixed time and mode.
-
-    The ``.duckdb`` file stays out. Every entry gets the ``created`` time (not before 1980, the
-    zip epoch) and mode 0644; files ending in :data:`ZIP_STORED_SUFFIXES` (Parquet, already
-    zstd-compressed) are stored, the site's files deflated at :data:`ZIP_PAGE_LEVEL`, the
-    others at :data:`ZIP_LEVEL`. ``jobs`` threads
-    compress entries (each with its own compressor, so the bytes do not depend on ``jobs``)
-    while this thread writes them in order; memory stays bounded (about 64 MiB ahead).
-    The zip comment is :func:`zip_recipe` plus the size and sha256 of the entries' bytes.
-
-    ``previous`` (the zip of the previous release) makes a rebuild cheap: an entry whose name,
-    method and size equal the new file's, and whose sha256 in the previous zip's SHA256SUMS
-    equals the one in the new SHA256SUMS, is copied raw (no recompression, and the new file
-    is not even read). So the new SHA256SUMS must be right: the build writes the zip while
-    layer 4 checks every file against it, and publishes neither when a digest is wrong. The
-    result is byte-identical to a clean zip because the raw bytes are only taken from a zip
-    whose recipe (zlib build, level, stored suffixes, writer format) equals this one's and
-    whose bytes still hash to the sha256 its comment records; anything else (an older or
-    foreign zip, a corrupt or truncated one, ``previous`` being ``zip_path`` itself) is
-    silently ignored and every entry compressed.
-
-    Returns:
-        The sha256 of every file it read, by path in the release (the entries copied from
-        ``previous`` were not read): layer 4 checks them against SHA256SUMS without reading
-        the files again.
-    """
-    start_ns = time.time_ns()
-    levels = (ZIP_LEVEL, ZIP_PAGE_LEVEL)
-    recipe = zip_recipe(*levels)
     top = release_dir.name
-    rels = sorted({*release_files(release_dir), SUMS_FILE})
-    old: dict[str, _Old] = {}
-    if previous is not None and previous.is_file():
-        same = zip_path.exists() and previous.samefile(zip_path)
-        old = {} if same else _read_old(previous, recipe)
-    new_sums = _parse_sums((release_dir / SUMS_FILE).read_text("utf-8")) if old else {}
-    reads: dict[str, ReadDigest] = {}
-
-    def add(entries: list[_Entry]) -> None:
-        for entry in entries:
-            writer.add(entry, old_zip)
-            if entry.read is not None:
-                reads[entry.name.decode("utf-8").partition("/")[2]] = entry.read
-
-    with contextlib.ExitStack() as stack:
-        old_zip = stack.enter_context(previous.open("rb")) if old and previous else None
-        out = stack.enter_context(zip_path.open("wb"))
-        pool = stack.enter_context(ThreadPoolExecutor(max(1, jobs)))
-        writer = _ZipWriter(out, _dos_time(created))
-        pending: deque[tuple[int, Future[list[_Entry]]]] = deque()
-        ahead = 0
-        for batch, size in _batches(release_dir, rels):
-            jobs_batch = []
-            for rel in batch:
-                candidate = old.get(rel)
-                if candidate is not None and candidate.sha256 != new_sums.get(rel):
-                    candidate = None
-                jobs_batch.append((f"{top}/{rel}".encode(), release_dir / rel, rel, candidate))
-            pending.append((size, pool.submit(_prepare_batch, jobs_batch, levels, start_ns)))
-            ahead += size
-            while pending and (ahead > _WINDOW or len(pending) > 8 * max(1, jobs)):
-                done, task = pending.popleft()
-                ahead -= done
-                add(task.result())
-        for _, task in pending:
-            add(task.result())
-        writer.close(recipe)
-    return reads
+    stamp = zip_date_time(created)
+    with zipfile.ZipFile(zip_path, "w", allowZip64=True) as zf:
+        for rel in zip_members(release_dir):
+            path = release_dir / rel
+            info = zipfile.ZipInfo(f"{top}/{rel}", date_time=stamp)
+            info.create_system = 3
+            info.external_attr = 0o100644 << 16
+            stored = rel.endswith(ZIP_STORED_SUFFIXES)
+            info.compress_type = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
+            # The level lives in ZipInfo._compresslevel up to Python 3.12 (compress_level after,
+            # which keeps the old name as an alias); zipfile.open() takes it from the ZipInfo.
+            setattr(info, "_compresslevel", None if stored else ZIP_LEVEL)  # noqa: B010
+            info.file_size = path.stat().st_size
+            with path.open("rb") as src, zf.open(info, "w") as dst:
+                shutil.copyfileobj(src, dst, 1 << 20)
+    return zip_path

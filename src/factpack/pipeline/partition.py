@@ -24,6 +24,8 @@ import pyarrow.parquet as pq
 
 from factpack.pipeline.write import PARQUET_OPTIONS
 from factpack.shared.problems import FactpackError
+from factpack.shared.sql import ident as _ident
+from factpack.shared.sql import literal as _sql_string
 
 NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
 """The directory value of rows whose partitioning date is null (the Hive convention)."""
@@ -183,14 +185,6 @@ PARTITION_CHECK_MEMORY = "256MB"
 """DuckDB's memory in :func:`partition_failures`; it spills to a temporary folder past it."""
 
 _FOLDER_RE = r"/year=([^/]+)/part-[0-9]+\.parquet$"
-
-
-def _sql_string(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _expected_folder_sql(name: str, articles_sql: str) -> tuple[str, str]:

@@ -1,11 +1,11 @@
 """Build a release: seeds/ -> per-article rows (cached in build/) -> checks -> dist/, atomically.
 
-One process builds everything; articles whose inputs changed are loaded on up to ``jobs``
-worker processes, the others come from the columnar cache ``build/tables/`` (or, after an
-interrupted build, the batches' resume files ``build/articles/*.rows``), keyed by the sha256
-of (annotation bytes, text bytes, schema/ files, factpack's own source, library versions).
-The release is written into a staging folder inside ``dist/``, checked (all four validation
-layers), and only then renamed into place; a lock file in ``build/`` serialises builds.
+One process drives everything; the article stage (:func:`load_batch`) runs on an executor
+(``jobs`` local processes by default) for the articles that ``build/cache/`` does not hold
+under their content key (the one cache rule, :mod:`factpack.pipeline.cache`). The release is
+written into a staging folder inside ``dist/``, checked (all four validation layers, the last
+one also opening the finished zip), and only then renamed into place; a lock file in
+``build/`` serialises builds.
 """
 
 from __future__ import annotations
@@ -14,16 +14,20 @@ import contextlib
 import fcntl
 import gc
 import hashlib
-import importlib.metadata
-import json
 import multiprocessing
 import os
-import pickle
 import shutil
 import signal
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import (
+    Executor,
+    Future,
+    ProcessPoolExecutor,
+    ThreadPoolExecutor,
+    as_completed,
+)
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -32,8 +36,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-import factpack
-from factpack.pipeline import extras, package, partition, versions, write
+from factpack.pipeline import cache, extras, package, partition, versions, write
 from factpack.pipeline.annotations import FileRead, id_collisions
 from factpack.pipeline.card import data_card
 from factpack.pipeline.checks import (
@@ -43,37 +46,22 @@ from factpack.pipeline.checks import (
     cross_checks,
     should_sample,
     validate_tables,
+    zip_failures,
 )
 from factpack.pipeline.formulas import FormulaCell, formula_cells
 from factpack.pipeline.formulas import describe as describe_formulas
 from factpack.pipeline.tables import Row, article_rows, article_tables, combine_table
+from factpack.shared import sums
 from factpack.shared.problems import FactpackError, Problem, display_path
-from factpack.shared.schema import Schema, arrow_schema, load_schema
-
-LIBRARIES = ("duckdb", "frictionless", "jsonschema", "pandas", "pandera", "pyarrow", "pyyaml")
-"""Libraries whose versions are part of the cache key and named in the data card."""
-
-ARTICLE_MODULES = (
-    "pipeline/annotations.py",
-    "pipeline/article.py",
-    "shared/problems.py",
-    "shared/schema.py",
-    "pipeline/selectors.py",
-    "pipeline/tables.py",
-    "shared/yamlload.py",
-)
-"""The modules that turn one article pair into rows: their source is part of the cache key."""
+from factpack.shared.schema import Schema, load_schema
 
 POOL_THRESHOLD = 16
-"""Fewer uncached articles than this are loaded in-process (a pool costs its start-up)."""
+"""Fewer articles to load than this are loaded in-process (a pool costs its start-up)."""
 
 BATCH_SIZE = 32
-"""Articles per worker task (fewer when there are few): results travel as Arrow tables."""
+"""Articles per task (fewer when there are few): results travel as Arrow IPC bytes."""
 
-CACHE_FORMAT = "rows-1"
-"""Version of the cache files' layout (part of every article's cache key)."""
-
-MANIFEST = "manifest.json"
+library_versions = cache.library_versions
 
 
 class BuildFailed(FactpackError):
@@ -119,9 +107,8 @@ def release_memory() -> None:
 
     Collects reference cycles (pandas frames from pandera), returns Arrow's unused pool
     memory and asks glibc's malloc to return its free pages too (``malloc_trim``): pandas and
-    pandera free hundreds of MB at 100k articles that malloc otherwise keeps, and the site's
-    workers and the zip run after it (at 100k: 790 MB resident before the site without it,
-    310 MB with it). A no-op for malloc where the C library has no ``malloc_trim``.
+    pandera free hundreds of MB at 100k articles that malloc otherwise keeps. A no-op for
+    malloc where the C library has no ``malloc_trim``.
     """
     gc.collect()
     pa.default_memory_pool().release_unused()
@@ -140,72 +127,6 @@ def _malloc_trim() -> Callable[[int], int] | None:
         return ctypes.CDLL(name).malloc_trim if name else None
     except (OSError, AttributeError):
         return None
-
-
-def library_versions() -> dict[str, str]:
-    """Return the installed versions of :data:`LIBRARIES`."""
-    return {name: importlib.metadata.version(name) for name in LIBRARIES}
-
-
-def environment_key(schema: Schema) -> str:
-    """Return the part of every cache key that does not depend on the article.
-
-    The schema files, factpack's version, the source of :data:`ARTICLE_MODULES` and the
-    library versions.
-    """
-    digest = hashlib.sha256()
-    for path in schema.files:
-        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-    digest.update(factpack.__version__.encode() + b"\0" + CACHE_FORMAT.encode() + b"\0")
-    for name, version in sorted(library_versions().items()):
-        digest.update(f"{name}={version}\0".encode())
-    package_dir = Path(factpack.__file__).parent
-    for module in ARTICLE_MODULES:
-        path = package_dir / module
-        data = path.read_bytes() if path.exists() else b""
-        digest.update(module.encode() + b"\0" + data + b"\0")
-    return digest.hexdigest()
-
-
-def package_key() -> str:
-    """Return the sha256 of every file of the factpack package (the release depends on all)."""
-    digest = hashlib.sha256()
-    root = Path(factpack.__file__).parent
-    for path in sorted(root.rglob("*")):
-        if path.is_file() and "__pycache__" not in path.parts:
-            rel = path.relative_to(root).as_posix()
-            digest.update(rel.encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()
-
-
-def article_key(env_key: str, yaml_digest: str, text_digest: str | None) -> str:
-    """Return the cache key of one article pair from its files' sha256 (None: no text)."""
-    return hashlib.sha256(f"{env_key}\0{yaml_digest}\0{text_digest or '-'}".encode()).hexdigest()
-
-
-def article_keys(
-    env_key: str, yaml_paths: Sequence[Path], cache: Path | None = None
-) -> dict[str, str]:
-    """Return ``{stem: article key}`` of every annotation and the text beside it.
-
-    The files' sha256 come from :func:`factpack.pipeline.package.file_digests`: with ``cache`` (in
-    ``build/``) a file whose device, inode, size and mtime are unchanged since it was hashed
-    is not read again (git's rule against racy edits), so an incremental build of 100,000
-    articles does not read their 2 GB to find the one that changed.
-    """
-    by_dir: dict[Path, list[Path]] = {}
-    for p in yaml_paths:
-        by_dir.setdefault(p.parent, []).append(p)
-    keys: dict[str, str] = {}
-    for folder, paths in by_dir.items():
-        rels = [p.name for p in paths]
-        texts = [p.with_suffix(".txt").name for p in paths]
-        present = [t for t in texts if (folder / t).is_file()]
-        one_cache = cache if len(by_dir) == 1 else None
-        digests = package.file_digests(folder, rels + present, cache=one_cache)
-        for p, rel, text in zip(paths, rels, texts, strict=True):
-            keys[p.stem] = article_key(env_key, digests[rel], digests.get(text))
-    return keys
 
 
 @contextlib.contextmanager
@@ -228,7 +149,7 @@ def _schema(root: str | None) -> Schema:
 def process_article(
     task: tuple[str, str | None], reads: dict[Path, FileRead] | None = None
 ) -> tuple[str, dict[str, list[Row]] | None, list[Problem]]:
-    """Load, check and tabulate one article (runs in a worker process).
+    """Load, check and tabulate one article.
 
     Args:
         task: ``(yaml path, schema root)``.
@@ -283,131 +204,55 @@ def rows_to_tables(
     return article_tables(good, schema), bad
 
 
-@dataclass
-class BatchResult:
-    """What a worker sends back for a batch of articles: small, and columnar."""
+@dataclass(frozen=True)
+class BatchTask:
+    """One task of the article stage: plain data, so any executor can carry it."""
 
-    done: list[str]
-    """The stems of every article of the batch (for the progress line)."""
-    tables: dict[str, str]
-    """Where the rows of the batch's good articles are: an Arrow IPC file per table, in
-    ``build/batches/`` (the build memory-maps them when it combines that table, so the rows
-    of tables not being combined are on disk, not in memory)."""
+    paths: tuple[str, ...]
+    schema_root: str | None
+    fingerprint: str
+
+
+@dataclass
+class BatchOutput:
+    """What the article stage returns for a batch: bytes and problems, no paths to write."""
+
+    done: int
+    """How many articles the batch held (for the progress bar)."""
+    blobs: dict[str, bytes]
+    """Table -> Arrow IPC file bytes of the batch's good articles (:func:`cache.encode_batch`);
+    empty when none is good."""
     problems: list[Problem]
     failed: bool
     """Some article of the batch has errors (its rows are left out)."""
-    keys: dict[str, str] = field(default_factory=dict)
-    """Stem -> cache key of the good articles that came without one (computed here)."""
-    digests: str = ""
-    """Lines of the input digest cache (:func:`factpack.pipeline.package.digest_cache_lines`) for
-    the files hashed here that qualify (:func:`factpack.pipeline.package.cacheable`): text, not a
-    dict, so 200,000 entries do not leave 80 MB of small objects in the building process."""
 
 
-def _key_from_reads(
-    env_key: str, yaml_path: Path, reads: dict[Path, FileRead], start_ns: int
-) -> tuple[str | None, dict[package.StatKey, str]]:
-    """The cache key of an article from the bytes its load read, and its digest-cache entries.
+def load_batch(task: BatchTask) -> BatchOutput:
+    """The article stage: load, check and tabulate a batch of articles.
 
-    None when a file was not read whole (the article has errors then, and is not cached).
+    A plain function of its task (it writes nothing), mapped over a
+    :class:`concurrent.futures.Executor` by :func:`load_tables`; each article's key comes from
+    the bytes its load read (:func:`factpack.pipeline.cache.article_key`), so every input is
+    read once.
     """
-    yaml_read = reads.get(yaml_path)
-    text_read = reads.get(yaml_path.with_suffix(".txt"))
-    if yaml_read is None or text_read is None:
-        return None, {}
-    entries = {
-        package.stat_key(r.before): r.sha256
-        for r in (yaml_read, text_read)
-        if package.cacheable(r.before, r.after, start_ns)
-    }
-    return article_key(env_key, yaml_read.sha256, text_read.sha256), entries
-
-
-def process_batch(
-    task: tuple[list[tuple[str, str | None]], str | None, str, str, int],
-) -> BatchResult:
-    """Load a batch of articles and write the batch's resume file (runs in a worker process).
-
-    Args:
-        task: ``([(yaml path, cache key or None), ...], schema root, build dir, environment
-            key, start ns)``. An article without a key gets it here, from the sha256 of the
-            bytes its load read (:func:`article_key`), so a clean build reads each input once;
-            ``start ns`` is when the build began hashing (the digest cache's racy rule).
-    """
-    items, schema_root, build_dir, env_key, start_ns = task
     loaded: dict[str, dict[str, list[Row]]] = {}
     keys: dict[str, str] = {}
-    computed: dict[str, str] = {}
-    digests: dict[package.StatKey, str] = {}
     problems: list[Problem] = []
-    for yaml_path, given in items:
-        reads: dict[Path, FileRead] | None = None if given else {}
-        _, rows, probs = process_article((yaml_path, schema_root), reads)
+    for yaml_path in task.paths:
+        reads: dict[Path, FileRead] = {}
+        _, rows, probs = process_article((yaml_path, task.schema_root), reads)
         problems.extend(probs)
-        if rows is None:
+        yaml_read = reads.get(Path(yaml_path))
+        text_read = reads.get(Path(yaml_path).with_suffix(".txt"))
+        if rows is None or yaml_read is None or text_read is None:
             continue
-        key = given
-        if reads is not None:
-            key, entries = _key_from_reads(env_key, Path(yaml_path), reads, start_ns)
-            if key is None:  # not expected: a good article has read both files whole
-                key = article_keys(env_key, [Path(yaml_path)])[Path(yaml_path).stem]
-            computed[yaml_path] = key
-            digests.update(entries)
-        assert key is not None
         loaded[yaml_path] = rows
-        keys[yaml_path] = key
-    tables, bad = rows_to_tables(loaded, _schema(schema_root))
+        keys[yaml_path] = cache.article_key(task.fingerprint, yaml_read.sha256, text_read.sha256)
+    tables, bad = rows_to_tables(loaded, _schema(task.schema_root))
     problems.extend(bad.values())
-    stems = [Path(p).stem for p, _ in items]
-    resume = {
-        Path(path).stem: {"key": keys[path], "rows": rows}
-        for path, rows in loaded.items()
-        if path not in bad
-    }
-    if resume:
-        entry = {"format": RESUME_FORMAT, "articles": resume}
-        _write_atomic(_resume_path(Path(build_dir), stems[0]), pickle.dumps(entry, protocol=5))
-    files = write_batch_tables(Path(build_dir) / BATCH_DIR, stems[0], tables)
-    failed = len(loaded) - len(bad) < len(items)
-    good = {Path(path).stem: key for path, key in computed.items() if path not in bad}
-    return BatchResult(stems, files, problems, failed, good, package.digest_cache_lines(digests))
-
-
-BATCH_DIR = "batches"
-"""Folder of ``build/`` where workers leave their batches' tables for the build to combine."""
-
-
-def write_batch_tables(folder: Path, name: str, tables: dict[str, pa.Table]) -> dict[str, str]:
-    """Write each non-empty table as ``folder/<name>.<table>.arrow``; return table -> path."""
-    folder.mkdir(parents=True, exist_ok=True)
-    files = {}
-    for table_name, arrow in tables.items():
-        if arrow.num_rows:
-            path = folder / f"{name}.{table_name}.arrow"
-            with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, arrow.schema) as out:
-                out.write_table(arrow)
-            files[table_name] = str(path)
-    return files
-
-
-def _pieces_size(pieces: list[dict[str, pa.Table | str]], name: str) -> int:
-    """Bytes of one table's pieces (in memory, or the size of their batch files)."""
-    total = 0
-    for piece in pieces:
-        part = piece.get(name)
-        if isinstance(part, pa.Table):
-            total += part.nbytes
-        elif part is not None:
-            total += os.path.getsize(part)
-    return total
-
-
-def map_table(piece: pa.Table | str) -> pa.Table:
-    """A piece of a table: in memory already, or a batch file, memory-mapped (no copy)."""
-    if isinstance(piece, pa.Table):
-        return piece
-    with pa.memory_map(piece) as source:
-        return pa.ipc.open_file(source).read_all()
+    articles = {Path(p).stem: k for p, k in keys.items() if p not in bad}
+    blobs = cache.encode_batch(tables, articles) if articles else {}
+    return BatchOutput(len(task.paths), blobs, problems, len(articles) < len(task.paths))
 
 
 def _worker_init() -> None:
@@ -415,71 +260,17 @@ def _worker_init() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-INPUT_DIGESTS = "input-digests.txt"
-"""The digest cache of the input files in ``build/`` (see :func:`article_keys`)."""
+def default_executor(jobs: int) -> Executor:
+    """A local pool of ``jobs`` spawned processes (the article stage's default executor)."""
+    return ProcessPoolExecutor(
+        jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_init
+    )
 
 
-RESUME_DIR = "articles"
-"""Folder of ``build/`` with the rows of the batches loaded since the columnar cache."""
-RESUME_SUFFIX = ".rows"
-RESUME_FORMAT = f"{CACHE_FORMAT} batch 1"
-
-
-def _resume_path(build_dir: Path, first_stem: str) -> Path:
-    return build_dir / RESUME_DIR / f"{first_stem}{RESUME_SUFFIX}"
-
-
-def read_resume_files(folder: Path) -> dict[str, tuple[str, dict[str, list[Row]]]]:
-    """Return ``{stem: (article key, rows per table)}`` of every intact resume file.
-
-    A worker writes one file per batch of good articles (``build/articles/<first
-    stem>.rows``, a pickle written atomically) so that a build killed while loading resumes
-    where it stopped; files that are unreadable or of another format are ignored, an
-    article found in several takes the one read last (the caller checks its key).
-    """
-    found: dict[str, tuple[str, dict[str, list[Row]]]] = {}
-    try:
-        names = sorted(e.name for e in os.scandir(folder) if e.name.endswith(RESUME_SUFFIX))
-    except OSError:
-        return {}
-    for name in names:
-        try:
-            with (folder / name).open("rb") as fh:
-                entry = pickle.load(fh)
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
-            continue
-        if not isinstance(entry, dict) or entry.get("format") != RESUME_FORMAT:
-            continue
-        articles = entry.get("articles")
-        if not isinstance(articles, dict):
-            continue
-        for stem, article in articles.items():
-            rows = article.get("rows") if isinstance(article, dict) else None
-            key = article.get("key") if isinstance(article, dict) else None
-            if (
-                isinstance(key, str)
-                and isinstance(rows, dict)
-                and all(isinstance(r, list) for r in rows.values())
-            ):
-                found[stem] = (key, rows)
-    return found
-
-
-def remove_resume_files(folder: Path) -> None:
-    """Delete the resume files (and the per-article ``*.pickle`` of older versions)."""
-    with contextlib.suppress(OSError), os.scandir(folder) as entries:
-        for entry in entries:
-            if entry.name.endswith((RESUME_SUFFIX, ".pickle")):
-                with contextlib.suppress(OSError):
-                    os.unlink(entry.path)
-
-
-def _remove_partial_cache_files(build_dir: Path) -> None:
-    """Delete cache files half-written by a killed build (runs under the lock)."""
-    shutil.rmtree(build_dir / BATCH_DIR, ignore_errors=True)
-    for folder in (build_dir, build_dir / "articles", build_dir / "tables"):
-        for tmp in folder.glob(".*.tmp"):
-            tmp.unlink(missing_ok=True)
+def _batches(paths: list[str], jobs: int) -> list[tuple[str, ...]]:
+    """Split the work into batches: small enough to keep every worker busy to the end."""
+    size = max(1, min(BATCH_SIZE, len(paths) // (jobs * 8) or 1))
+    return [tuple(paths[i : i + size]) for i in range(0, len(paths), size)]
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
@@ -488,222 +279,121 @@ def _write_atomic(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-# ------------------------------------------------------------------ the columnar cache
-
-
-def _manifest_token(articles: dict[str, str]) -> str:
-    return hashlib.sha256(json.dumps(articles, sort_keys=True).encode()).hexdigest()
-
-
-def read_table_cache(build_dir: Path, schema: Schema) -> tuple[dict[str, str], dict[str, pa.Table]]:
-    """Return the columnar cache: ``{stem: article key}`` and the assembled tables of them.
-
-    ``build/tables/<table>.arrow`` (Arrow IPC) hold the last build's sorted tables and
-    ``build/tables/manifest.json`` the key of every article in them; each table file carries
-    the manifest's token, so a half-written cache is never mixed with another. Anything
-    missing or inconsistent gives an empty cache (``{}``, ``{}``).
-    """
-    folder = build_dir / "tables"
+def _run(tasks: list[BatchTask], executor: Executor | None, jobs: int) -> Iterator[BatchOutput]:
+    """Map :func:`load_batch` over the executor (given, a local pool, or in-process)."""
+    if executor is None and (jobs <= 1 or sum(len(t.paths) for t in tasks) < POOL_THRESHOLD):
+        yield from map(load_batch, tasks)
+        return
+    owned = executor is None
+    # Workers are spawned at the first submit: with SIGINT ignored meanwhile they start with
+    # it ignored (a Ctrl-C while one still imports would print its traceback), and the main
+    # process, which gets it back at once, stops them.
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main and owned else None
     try:
-        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-        articles = manifest["articles"]
-        if manifest.get("format") != CACHE_FORMAT or not isinstance(articles, dict):
-            return {}, {}
-        token = _manifest_token(articles).encode()
-        tables = {}
-        for name, table in schema.tables.items():
-            with pa.memory_map(str(folder / f"{name}.arrow")) as source:
-                arrow = pa.ipc.open_file(source).read_all()
-            if (arrow.schema.metadata or {}).get(b"factpack_manifest") != token:
-                return {}, {}
-            arrow = arrow.replace_schema_metadata(None)
-            if arrow.schema != arrow_schema(table):
-                return {}, {}
-            tables[name] = arrow
-    except (OSError, ValueError, KeyError, TypeError, pa.ArrowInvalid):
-        return {}, {}
-    return articles, tables
-
-
-def write_table_cache(
-    build_dir: Path, articles: dict[str, str], tables: dict[str, pa.Table]
-) -> None:
-    """Write the columnar cache (see :func:`read_table_cache`); the manifest goes last."""
-    folder = build_dir / "tables"
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / MANIFEST).unlink(missing_ok=True)
-    token = _manifest_token(articles).encode()
-    for name, arrow in tables.items():
-        path = folder / f"{name}.arrow"
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tagged = arrow.replace_schema_metadata({b"factpack_manifest": token})
-        with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, tagged.schema) as writer:
-            writer.write_table(tagged)
-        os.replace(tmp, path)
-    text = json.dumps({"format": CACHE_FORMAT, "articles": articles}, sort_keys=True)
-    _write_atomic(folder / MANIFEST, text.encode())
-
-
-def _without_articles(tables: dict[str, pa.Table], article_ids: list[str]) -> dict[str, pa.Table]:
-    """Return the tables without the rows of the given article ids."""
-    if not article_ids:
-        return tables
-    drop = pa.array(sorted(article_ids), pa.string())
-    return {
-        name: arrow.filter(pc.invert(pc.is_in(arrow.column("article_id"), value_set=drop)))
-        for name, arrow in tables.items()
-    }
-
-
-def _batches(items: list[tuple[str, str | None]], jobs: int) -> list[list[tuple[str, str | None]]]:
-    """Split the work into batches: small enough to keep every worker busy to the end."""
-    size = max(1, min(BATCH_SIZE, len(items) // (jobs * 8) or 1))
-    return [items[i : i + size] for i in range(0, len(items), size)]
+        pool = default_executor(min(jobs, len(tasks))) if executor is None else executor
+        futures = [pool.submit(load_batch, task) for task in tasks]
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+    try:
+        for future in as_completed(futures):
+            yield future.result()
+    finally:
+        if owned:
+            pool.shutdown(cancel_futures=True)
 
 
 def load_tables(
     yaml_paths: list[Path],
     build_dir: Path,
-    env_key: str,
+    fp: str,
     schema: Schema,
     schema_root: Path | None,
     jobs: int = 2,
-    progress: Callable[[str], None] | None = None,
+    progress: Callable[[int], None] | None = None,
     timings: dict[str, float] | None = None,
+    executor: Executor | None = None,
 ) -> tuple[dict[str, pa.Table], int, list[Problem], dict[str, str]]:
-    """Return the assembled tables, how many articles were loaded, problems, the cache keys.
+    """Return the assembled tables, how many articles were loaded, problems, the article keys.
 
-    Articles whose key equals the columnar cache's come from it (their rows are kept, the
-    others' filtered out, with :mod:`pyarrow.compute`); the rest come from a resume file
-    (:func:`read_resume_files`: one per batch, written by the worker that loaded it, so an
-    interrupted build resumes; removed once the columnar cache holds every article) or are
-    loaded on ``jobs`` worker processes, which leave each
-    batch's tables as Arrow files in ``build/batches/``; they are memory-mapped when their
-    table is combined (largest table first) and removed after, so the rows of the other
-    tables wait on disk. The result is the same as a clean build's: rows are sorted by
-    primary key again.
+    The cache rule is :mod:`factpack.pipeline.cache`'s: articles whose key a verified batch
+    in ``build/cache/`` holds come from it; the others are loaded by :func:`load_batch` on
+    ``executor`` (default: a pool of ``jobs`` processes), and the driver stores each batch's
+    bytes in the cache as it returns (an interrupted build resumes from them). Each table is
+    then combined from its pieces, memory-mapped, and sorted by primary key: the result is
+    the same as a clean build's. Cache files no build needs any more are deleted.
 
-    ``timings`` gets ``load`` (up to the articles' tables) and ``assemble`` (sorting, the
-    columnar cache).
+    ``progress`` gets the number of articles done, as they are; ``timings`` gets ``load``
+    and ``assemble``.
 
     Raises:
         BuildFailed: an article has errors (all errors of all articles are listed).
     """
-    with _timed(timings, "load"):
-        pieces, loaded, problems, keys, stale = _load_pieces(
-            yaml_paths, build_dir, env_key, schema, schema_root, jobs, progress
-        )
-    with _timed(timings, "assemble"):
-        release_memory()  # the load's bookkeeping (keys, digests, results) before the peak
-        # Table by table, dropping each one's pieces once combined: the workers' batches are
-        # memory-mapped files, so peak memory is the tables combined so far plus one table's
-        # pieces and its sorted copy, not everything twice.
-        # The largest table first: while it is combined nothing else is in memory yet.
-        sizes = {name: _pieces_size(pieces, name) for name in schema.tables}
-        combined = {}
-        try:
-            for name in sorted(schema.tables, key=lambda n: -sizes[n]):
-                parts = [map_table(piece.pop(name)) for piece in pieces if name in piece]
-                combined[name] = combine_table(parts, schema.tables[name])
-                del parts
-                pa.default_memory_pool().release_unused()
-        finally:
-            del pieces
-            shutil.rmtree(build_dir / BATCH_DIR, ignore_errors=True)
-        tables = {name: combined.pop(name) for name in schema.tables}
-        if stale:
-            write_table_cache(build_dir, keys, tables)
-        # The columnar cache now holds every article: the resume files are not needed.
-        remove_resume_files(build_dir / RESUME_DIR)
-    return tables, loaded, problems, keys
-
-
-def _load_pieces(
-    yaml_paths: list[Path],
-    build_dir: Path,
-    env_key: str,
-    schema: Schema,
-    schema_root: Path | None,
-    jobs: int,
-    progress: Callable[[str], None] | None,
-) -> tuple[list[dict[str, pa.Table | str]], int, list[Problem], dict[str, str], bool]:
-    """The pieces of :func:`load_tables`; the last item says the columnar cache is stale."""
     from factpack.pipeline.annotations import article_id_of
 
-    resume_dir = build_dir / RESUME_DIR
-    resume_dir.mkdir(parents=True, exist_ok=True)
-    digest_cache = build_dir / INPUT_DIGESTS
-    start_ns = time.time_ns()
-    cached_keys, base = read_table_cache(build_dir, schema)
-    resume = read_resume_files(resume_dir)
-    if cached_keys:
-        # Keys first, to find the articles the columnar cache holds (unchanged files are
-        # not read: their digests come from the digest cache by their stat).
-        keys = article_keys(env_key, yaml_paths, digest_cache)
-    else:
-        # Nothing to match keys against but the resume files (an interrupted build): only
-        # their articles are hashed here, the workers key the others from the bytes they
-        # read anyway (a clean build of 100k articles read 1.7 GB twice).
-        keys = article_keys(env_key, [p for p in yaml_paths if p.stem in resume])
-    if cached_keys:
-        kept = {stem for stem, key in keys.items() if cached_keys.get(stem) == key}
-        gone = [article_id_of(stem) for stem in cached_keys if stem not in kept]
-        base = _without_articles(base, gone)
-    else:
-        kept, base = set(), {}
-    pieces: list[dict[str, pa.Table | str]] = [dict(base)] if base else []
-    todo: list[tuple[str, str | None]] = []
-    resumed: list[dict[str, list[Row]]] = []
-    for p in yaml_paths:
-        if p.stem in kept:
+    cache_dir = build_dir / cache.CACHE_DIR
+    with _timed(timings, "load"):
+        entries = cache.scan(cache_dir, schema)
+        keys = cache.article_keys(fp, yaml_paths) if entries else {}
+        chosen = cache.reusable(entries, keys)
+        if progress and chosen:
+            progress(len(chosen))
+        todo = [str(p) for p in yaml_paths if p.stem not in chosen]
+        root = str(schema_root) if schema_root else None
+        tasks = [BatchTask(batch, root, fp) for batch in _batches(todo, jobs)]
+        problems: list[Problem] = []
+        failed = False
+        new: list[cache.Entry] = []
+        for out in _run(tasks, executor, jobs):
+            problems.extend(out.problems)
+            failed = failed or out.failed
+            if out.blobs:
+                paths = cache.store(cache_dir, out.blobs.values())
+                articles = cache_articles(out.blobs)
+                batch = cache.batch_id(articles)
+                new += [
+                    cache.Entry(path, name, batch, articles)
+                    for name, path in zip(out.blobs, paths, strict=True)
+                ]
+                keys.update(articles)
             if progress:
-                progress(p.stem)
-            continue
-        known = keys.get(p.stem)
-        own = resume.get(p.stem)
-        if own is None or known is None or own[0] != known:
-            todo.append((str(p), known))
-        else:
-            resumed.append(own[1])
-            if progress:
-                progress(p.stem)
-    del resume
-    if resumed:
-        pieces.append(dict(article_tables(resumed, schema)))
-    problems: list[Problem] = []
-    failed = False
-    root = str(schema_root) if schema_root else None
-    new_digests: list[str] = []
+                progress(out.done)
+        if failed:
+            raise BuildFailed([p.format() for p in sorted(problems)])
+    with _timed(timings, "assemble"):
+        release_memory()
+        wanted: dict[str, set[str]] = {}  # batch -> article ids taken from it
+        for stem, batch in chosen.items():
+            wanted.setdefault(batch, set()).add(article_id_of(stem))
+        used = [e for e in entries if e.batch in wanted] + new
+        tables = {}
+        for name in schema.tables:
+            parts = [_part(e, wanted.get(e.batch)) for e in used if e.table == name]
+            tables[name] = combine_table(parts, schema.tables[name])
+            del parts
+            pa.default_memory_pool().release_unused()
+        cache.remove_unused(cache_dir, [e.path for e in used])
+    return tables, len(todo), problems, keys
 
-    def take(result: BatchResult) -> None:
-        nonlocal failed
-        problems.extend(result.problems)
-        failed = failed or result.failed
-        keys.update(result.keys)
-        new_digests.append(result.digests)
-        if result.tables:
-            pieces.append(dict(result.tables))
-        if progress:
-            for stem in result.done:
-                progress(stem)
 
-    if jobs > 1 and len(todo) >= POOL_THRESHOLD:
-        ctx = multiprocessing.get_context("spawn")
-        tasks = [(batch, root, str(build_dir), env_key, start_ns) for batch in _batches(todo, jobs)]
-        with ctx.Pool(min(jobs, len(tasks)), initializer=_worker_init) as pool:
-            for result in pool.imap_unordered(process_batch, tasks):
-                take(result)
-    else:
-        for item in todo:
-            take(process_batch(([item], root, str(build_dir), env_key, start_ns)))
-    if not cached_keys:
-        # The digests the workers took, for the next build's keys (the articles hashed
-        # above are hashed again then: only after an interrupted build).
-        package.write_digest_cache(digest_cache, lines="".join(new_digests))
-    new_digests.clear()
-    if failed:
-        raise BuildFailed([p.format() for p in sorted(problems)])
-    return pieces, len(todo), problems, keys, cached_keys != keys
+def cache_articles(blobs: Mapping[str, bytes]) -> dict[str, str]:
+    """The ``{stem: key}`` a batch's blobs record (the same in each of them)."""
+    import json
+
+    first = next(iter(blobs.values()))
+    reader = pa.ipc.open_file(pa.BufferReader(first))
+    meta = json.loads((reader.schema.metadata or {})[cache.META_KEY])
+    return dict(meta["articles"])
+
+
+def _part(entry: cache.Entry, article_ids: set[str] | None) -> pa.Table:
+    """A cache file's rows: all of them (a new batch), or those of ``article_ids``."""
+    arrow = cache.read_table(entry.path)
+    if article_ids is None or len(article_ids) == len(entry.articles):
+        return arrow
+    keep = pa.array(sorted(article_ids), pa.string())
+    return arrow.filter(pc.is_in(arrow.column("article_id"), value_set=keep))
 
 
 def _failure_lines(failures: list[Failure]) -> list[str]:
@@ -720,7 +410,7 @@ def stage_data(
     sampled: bool = False,
     partition_by_year: bool = False,
     seeds_dir: Path | None = None,
-) -> tuple[Path, dict[str, str]]:
+) -> Path:
     """Write the tables part of a release into ``staging/<name>-<version>/``.
 
     Parquet and CSV files, the DuckDB file (written on a thread meanwhile: DuckDB and
@@ -729,7 +419,7 @@ def stage_data(
     adds ``data/partitioned/`` (:func:`factpack.pipeline.partition.write_release_partitions`).
 
     Returns:
-        The release dir and the sha256 of the data files (relative path -> hex), computed once.
+        The release dir.
     """
     name = package.release_name(schema)
     out = staging / name
@@ -749,8 +439,7 @@ def stage_data(
                 partition.write_release_partitions({n: tables[n] for n in schema.tables}, out)
         _duckdb_result(db, db_path)
     with _timed(timings, "package"):
-        digests: dict[str, str] = {}
-        descriptor = package.datapackage_descriptor(schema, out, created, digests)
+        descriptor = package.datapackage_descriptor(schema, out, created)
         (out / "datapackage.json").write_text(package.json_text(descriptor), encoding="utf-8")
         card = data_card(
             schema,
@@ -765,7 +454,7 @@ def stage_data(
         (out / "README.md").write_text(card, encoding="utf-8")
         (out / "CITATION.cff").write_text(package.citation_cff(schema, created), encoding="utf-8")
         (out / versions.RELEASE_CHANGELOG).write_text(versions.release_changelog(schema), "utf-8")
-    return out, digests
+    return out
 
 
 def _duckdb_result(future: Future[None], db_path: Path) -> None:
@@ -782,69 +471,47 @@ def _duckdb_result(future: Future[None], db_path: Path) -> None:
         ) from None
 
 
-def stage_site_and_sums(
-    out: Path,
-    digests: Mapping[str, str],
-    timings: dict[str, float] | None = None,
-    digest_cache: Path | None = None,
-) -> None:
-    """Write the review site (from the staged tables) and ``SHA256SUMS`` of the release.
+def stage_site_and_sums(out: Path, timings: dict[str, float] | None = None) -> None:
+    """Write ``SHA256SUMS`` of the release, then the review site and its ``site/SHA256SUMS``.
 
-    The site is rendered whole from the staged release
-    (:func:`factpack.researcher.site.build_site`); ``digest_cache`` keeps the sha256 of files
-    whose inode is unchanged.
+    The top-level SHA256SUMS lists every file of the release but itself, the ``.duckdb`` and
+    ``site/`` (:func:`factpack.shared.sums.listed_files`): exactly what the zip holds. The
+    site is published as a folder beside the data and has its own SHA256SUMS.
     """
+    with _timed(timings, "package"):
+        sums.write(out)
     try:
         from factpack.researcher import site
     except ImportError:  # pragma: no cover - the review site is optional
-        site = None  # type: ignore[assignment]
-    known = dict(digests)
-    if site is not None:
-        with _timed(timings, "site"):
-            # The pages' sha256 come from the bytes the site wrote: SHA256SUMS does not read
-            # 4 GB of pages back at 100k articles.
-            site.build_site(out, digests=known)
+        return
+    with _timed(timings, "site"):
+        site.build_site(out)
     with _timed(timings, "package"):
-        sums = package.sha256sums_text(out, known, cache=digest_cache)
-        (out / package.SUMS_FILE).write_text(sums, encoding="utf-8")
+        if (out / sums.SITE_DIR).is_dir():
+            sums.write(out / sums.SITE_DIR, top=False)
 
 
 def check_and_zip(
-    out: Path,
-    created: str,
-    sampled: bool,
-    timings: dict[str, float] | None = None,
-    previous: Path | None = None,
-    digest_cache: Path | None = None,
+    out: Path, created: str, sampled: bool, timings: dict[str, float] | None = None
 ) -> tuple[ReleaseCheck, Path]:
-    """Layer 4 on the staged release while its zip is written beside it on a thread.
+    """Write the zip on a thread while layer 4 checks the staged release, then check the zip.
 
-    The zip is written from the staged files (zlib releases the GIL, so the two overlap); a
-    release that fails layer 4 is never published, zip included. ``previous`` is the zip of
-    the release being replaced: its unchanged entries are copied, not compressed again.
-    ``digest_cache`` spares a sampled check from reading unchanged files again
-    (:func:`factpack.pipeline.checks.check_release_detail`).
+    A release that fails layer 4 is never published, zip included. Layer 4 hashes every file
+    itself; once the zip is written it opens it and checks every entry against SHA256SUMS
+    (:func:`factpack.pipeline.checks.zip_failures`).
     """
     zip_path = out.parent / f"{out.name}.zip"
     with ThreadPoolExecutor(1) as pool:
         zipped = pool.submit(
-            _timed_call, timings, "package", _write_zip, out, zip_path, created, previous
+            _timed_call, timings, "package", package.write_zip, out, zip_path, created
         )
         with _timed(timings, "frictionless"):
-            # The zip reads every new file anyway: layer 4 checks SHA256SUMS last, with the
-            # sha256 the zip took of what it read, instead of reading 5 GB a second time.
-            checked = check_release_detail(
-                out, sample=sampled, digest_cache=digest_cache, read_digests=zipped.result
-            )
+            checked = check_release_detail(out, sample=sampled)
             checked.problems += partition.partition_failures(out)
         zipped.result()
+    with _timed(timings, "frictionless"):
+        checked.problems += zip_failures(zip_path, out)
     return checked, zip_path
-
-
-def _write_zip(
-    out: Path, zip_path: Path, created: str, previous: Path | None
-) -> dict[str, package.ReadDigest]:
-    return package.write_zip(out, zip_path, created, previous=previous)
 
 
 def _timed_call(
@@ -929,10 +596,11 @@ def build(
     build_dir: Path,
     schema_root: Path | None = None,
     jobs: int = 2,
-    progress: Callable[[str], None] | None = None,
+    progress: Callable[[int], None] | None = None,
     force: bool = False,
     full_check: bool = False,
     partition_by_year: bool = False,
+    executor: Executor | None = None,
 ) -> BuildResult:
     """Build the release of ``seeds_dir`` into ``dist_dir`` (see the module docstring).
 
@@ -940,6 +608,8 @@ def build(
     :data:`factpack.pipeline.checks.SAMPLE_THRESHOLD` rows, unless ``full_check``; the data card
     says which check the release passed. ``partition_by_year`` adds a hive-partitioned copy of
     every table (``data/partitioned/<table>/year=YYYY/part-N.parquet``, docs/scaling.md).
+    ``executor`` runs the article stage (:func:`load_batch`; default a local process pool of
+    ``jobs``); ``progress`` is called with the number of articles done as they are.
 
     Raises:
         BuildFailed: any validation layer failed; ``dist/`` is left as it was.
@@ -957,6 +627,7 @@ def build(
             force,
             full_check,
             partition_by_year,
+            executor,
         )
     except OSError as exc:
         where = display_path(exc.filename) if exc.filename else display_path(dist_dir)
@@ -972,10 +643,11 @@ def _build(
     build_dir: Path,
     schema_root: Path | None,
     jobs: int,
-    progress: Callable[[str], None] | None,
+    progress: Callable[[int], None] | None,
     force: bool,
     full_check: bool,
     partition_by_year: bool = False,
+    executor: Executor | None = None,
 ) -> BuildResult:
     schema = load_schema(schema_root)
     name = package.release_name(schema)
@@ -989,15 +661,14 @@ def _build(
     with build_lock(build_dir):
         dist_dir.mkdir(parents=True, exist_ok=True)
         _recover(dist_dir, name)
-        _remove_partial_cache_files(build_dir)
-        env_key = environment_key(schema)
+        fp = cache.fingerprint(schema)
         timings: dict[str, float] = {}
         tables, loaded, problems, keys = load_tables(
-            yaml_paths, build_dir, env_key, schema, schema_root, jobs, progress, timings
+            yaml_paths, build_dir, fp, schema, schema_root, jobs, progress, timings, executor
         )
         warnings = [p.format() for p in problems]
-        code_key = package_key()
-        parts = [env_key, created, code_key, *(keys[p.stem] for p in yaml_paths)]
+        meta = [sums.sha256_file(p) for p in schema.files if p.name == "package.yaml"]
+        parts = [fp, created, *meta, *(keys[p.stem] for p in yaml_paths)]
         if partition_by_year:  # the same seeds give another release with the option
             parts.append("partition-by-year")
         release_key = hashlib.sha256("\0".join(parts).encode()).hexdigest()
@@ -1029,7 +700,7 @@ def _build(
         staging = dist_dir / f".staging-{os.getpid()}"
         shutil.rmtree(staging, ignore_errors=True)
         try:
-            staged_dir, digests = stage_data(
+            staged_dir = stage_data(
                 tables,
                 schema,
                 staging,
@@ -1040,20 +711,12 @@ def _build(
                 partition_by_year,
                 seeds_dir,
             )
-            warnings += extras.write_release_extras(staged_dir, schema, digests, seeds_dir)
+            warnings += extras.write_release_extras(staged_dir, schema, seeds_dir)
             del tables  # the rest reads the staged files: peak memory is one copy of the data
             release_memory()
-            stage_site_and_sums(
-                staged_dir,
-                digests,
-                timings,
-                build_dir / "digests.txt",
-            )
+            stage_site_and_sums(staged_dir, timings)
             versions.enforce_recorded(schema, staged_dir, dist_dir / name)
-            old_zip = zip_target if zip_target.is_file() else None
-            checked, staged_zip = check_and_zip(
-                staged_dir, created, sampled, timings, old_zip, build_dir / "digests.txt"
-            )
+            checked, staged_zip = check_and_zip(staged_dir, created, sampled, timings)
             if checked.problems:
                 raise BuildFailed(checked.problems)
             target, zip_target = publish(staged_dir, staged_zip, dist_dir)

@@ -30,13 +30,15 @@ from factpack.researcher.releases import (
     IndexEntry,
     cache_dir,
     cached_releases_dir,
+    load_local_index,
     parse_index,
-    sha256_file,
     version_key,
 )
+from factpack.shared import sums
 from factpack.shared.problems import FactpackError, display_path
+from factpack.shared.sums import sha256_file
 
-SUMS_NAME = "SHA256SUMS"
+SUMS_NAME = sums.FILE
 INDEX_LIMIT = 16 * 1024 * 1024
 TIMEOUT_SECONDS = 60
 
@@ -129,6 +131,13 @@ def fetch_bytes(url: str, limit: int = INDEX_LIMIT) -> bytes:
 def fetch_index(url: str) -> list[IndexEntry]:
     """Fetch and parse a releases index from an http(s) URL."""
     return parse_index(fetch_bytes(url), url)
+
+
+def load_index(location: str | None, cwd: Path | None = None) -> list[IndexEntry]:
+    """Read an index from an http(s) URL or a local path (default ``dist/releases.json``)."""
+    if location is not None and "://" in location:
+        return fetch_index(location)
+    return load_local_index(location, cwd)
 
 
 def choose(entries: list[IndexEntry], version: str | None, source: str) -> IndexEntry:
@@ -254,20 +263,6 @@ def check_members(archive: Path, entry: IndexEntry) -> list[zipfile.ZipInfo]:
     return infos
 
 
-def read_sums(path: Path) -> dict[str, str]:
-    """Parse a ``SHA256SUMS`` file (``<hex>  <path>`` per line) into path -> hex."""
-    sums: dict[str, str] = {}
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        digest, sep, rel = line.partition(" ")
-        rel = rel.lstrip(" *")
-        if not sep or len(digest) != 64 or not rel:
-            raise FactpackError(f"{display_path(path)}:{n}:1: not a '<sha256>  <path>' line")
-        sums[rel] = digest.lower()
-    return sums
-
-
 def _declared_hashes(release: Path) -> dict[str, tuple[str | None, int | None]]:
     """Return path -> (sha256 hex or None, bytes or None) declared by ``datapackage.json``."""
     try:
@@ -298,12 +293,9 @@ def verify_release(release: Path) -> None:
     sums_path = release / SUMS_NAME
     if not sums_path.is_file():
         raise FactpackError(f"{release.name}: no {SUMS_NAME}; cannot verify the release")
-    sums = read_sums(sums_path)
-    for rel, expected in sums.items():
-        pure = PurePosixPath(rel)
-        if pure.is_absolute() or ".." in pure.parts:
-            raise FactpackError(f"{release.name}/{SUMS_NAME}: path {rel!r} leaves the release")
-        file = release / pure
+    listed = sums.read(sums_path)
+    for rel, expected in listed.items():
+        file = release / PurePosixPath(rel)
         if not file.is_file() or file.is_symlink():
             raise FactpackError(f"{release.name}/{rel}: listed in {SUMS_NAME} but missing")
         actual = sha256_file(file)
@@ -316,15 +308,15 @@ def verify_release(release: Path) -> None:
         rel = file.relative_to(release).as_posix()
         if file.is_dir() or rel == SUMS_NAME or file.suffix == ".duckdb":
             continue
-        if rel not in sums:
+        if rel not in listed:
             raise FactpackError(f"{release.name}/{rel}: not listed in {SUMS_NAME}")
     for rel, (digest, size) in _declared_hashes(release).items():
-        if rel not in sums:
+        if rel not in listed:
             raise FactpackError(f"{release.name}/{rel}: a resource not listed in {SUMS_NAME}")
-        if digest is not None and digest.lower() != sums[rel]:
+        if digest is not None and digest.lower() != listed[rel]:
             raise FactpackError(
                 f"{release.name}/{rel}: sha256 mismatch: datapackage.json says {digest}, "
-                f"the file has {sums[rel]}"
+                f"the file has {listed[rel]}"
             )
         if size is not None and size != (release / rel).stat().st_size:
             raise FactpackError(
@@ -357,10 +349,10 @@ def _matches_existing(final: Path, archive: Path, top: str) -> bool:
     """True when ``final`` holds exactly this archive's release, verified."""
     with zipfile.ZipFile(archive) as zf:
         try:
-            sums = zf.read(f"{top}/{SUMS_NAME}")
+            listed = zf.read(f"{top}/{SUMS_NAME}")
         except KeyError:
             return False
-    if (final / SUMS_NAME).read_bytes() != sums:
+    if (final / SUMS_NAME).read_bytes() != listed:
         return False
     verify_release(final)
     return True

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from factpack.researcher.releases import Release
 from factpack.shared.problems import FactpackError, UsageError, display_path
+from factpack.shared.sql import ident as quote_identifier
+from factpack.shared.sql import literal as quote_literal
 
 if TYPE_CHECKING:
     import duckdb
@@ -22,19 +24,6 @@ if TYPE_CHECKING:
 
 FORMATS = ("table", "csv", "json", "markdown")
 OUTPUT_SUFFIXES = (".parquet", ".csv")
-
-
-def quote_identifier(name: str) -> str:
-    """Quote a SQL identifier for DuckDB.
-
-    >>> quote_identifier('claims')
-    '"claims"'
-    """
-    return '"' + name.replace('"', '""') + '"'
-
-
-def quote_literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def connect(release: Release) -> duckdb.DuckDBPyConnection:

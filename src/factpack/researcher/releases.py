@@ -10,7 +10,6 @@ This module is on the researcher's side: it reads releases only and never import
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -21,6 +20,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from factpack.shared.problems import FactpackError, display_path
+from factpack.shared.sums import sha256_file
 
 INDEX_NAME = "releases.json"
 CACHE_ENV = "FACTPACK_CACHE_DIR"
@@ -241,27 +241,6 @@ def resolve_release(
     )
 
 
-WHOLE_READ_BYTES = 1 << 22
-"""Files up to this size (4 MiB) are hashed from one read of their exact size."""
-
-
-def sha256_file(path: Path) -> str:
-    """Return the hex sha256 of a file: small files in one read, larger ones in chunks."""
-    with path.open("rb") as handle:
-        if os.fstat(handle.fileno()).st_size <= WHOLE_READ_BYTES:
-            # read() sizes its buffer from fstat: one allocation of the file's size.
-            # file_digest allocates a 256 KiB buffer per call, and read(1 MiB) 1 MiB: for
-            # a 10 KB annotation or page that is 2x the cost of reading and hashing it.
-            data = handle.read()
-            if len(data) <= WHOLE_READ_BYTES:
-                return hashlib.sha256(data).hexdigest()
-            digest = hashlib.sha256(data)  # it grew since: hash the rest in chunks
-            while chunk := handle.read(1 << 20):
-                digest.update(chunk)
-            return digest.hexdigest()
-        return hashlib.file_digest(handle, "sha256").hexdigest()
-
-
 def index_entry(archive: Path, release_dir: Path, index_dir: Path) -> IndexEntry:
     """Describe one release for the index: archive hash and size, row counts per table.
 
@@ -376,8 +355,9 @@ def read_index_file(path: Path) -> list[IndexEntry]:
     return parse_index(text, display_path(path))
 
 
-def load_index(location: str | None, cwd: Path | None = None) -> list[IndexEntry]:
-    """Read an index from an http(s) URL or a local path (default ``dist/releases.json``)."""
+def load_local_index(location: str | None, cwd: Path | None = None) -> list[IndexEntry]:
+    """Read an index from a local path (default ``dist/releases.json``); an http(s) URL is
+    :func:`factpack.researcher.download.load_index`'s (this module never imports it)."""
     if location is None:
         path = (cwd or Path.cwd()) / "dist" / INDEX_NAME
         if not path.is_file():
@@ -385,10 +365,6 @@ def load_index(location: str | None, cwd: Path | None = None) -> list[IndexEntry
                 f"{display_path(path)}: no releases index; pass --index URL or run `make release`"
             )
         return read_index_file(path)
-    if "://" in location:
-        from factpack.researcher.download import fetch_index
-
-        return fetch_index(location)
     return read_index_file(Path(location))
 
 

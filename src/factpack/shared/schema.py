@@ -19,6 +19,8 @@ from typing import Any
 import jsonschema
 
 from factpack.shared.problems import FactpackError, Problem, display_path
+from factpack.shared.sql import ident as _sql_ident
+from factpack.shared.sql import literal as _sql_str
 from factpack.shared.yamlload import Loaded, load_yaml
 
 TABLE_ORDER: tuple[str, ...] = ("articles", "sources", "events", "claims")
@@ -796,14 +798,6 @@ _DUCKDB_TYPES = {
 def duckdb_type(f: Field) -> str:
     """Return the DuckDB type of a field."""
     return _DUCKDB_TYPES[f.type]
-
-
-def _sql_str(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-def _sql_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def duckdb_ddl(table: Table) -> list[str]:
