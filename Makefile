@@ -102,7 +102,7 @@ interop-r:
 .PHONY: interop
 interop: $(STAMP) ## build a fixture release and open it with frictionless, mlcroissant, datasets, DuckDB 1.x, cffconvert, readr
 	@$(MAKE) --no-print-directory -j 3 interop-venvs interop-r
-	$(BIN)/python interop/run.py --venvs $(INTEROP_DIR) --clients "$(INTEROP_CLIENTS) readr"
+	$(BIN)/python interop/run.py --venvs $(INTEROP_DIR) --clients "$(INTEROP_CLIENTS) readr" --strict-card
 
 .PHONY: lint
 lint: $(STAMP) ## ruff and mypy

@@ -321,14 +321,13 @@ def test_the_build_warns_of_missing_homepage_and_repository(result: release.Buil
     assert any("no `repository:`" in w for w in result.warnings)
 
 
-def test_write_release_extras_keeps_a_card_header_already_there(
+def test_write_release_extras_leaves_the_card_alone(
     built: Path, schema: Schema, tmp_path: Path
 ) -> None:
+    """The card renders its Hugging Face header itself; the extras never prepend one."""
     out = tmp_path / "rel"
     shutil.copytree(built / "data", out / "data")
-    (out / "README.md").write_text("---\nlicense: x\n---\n# card\n", encoding="utf-8")
-    write_release_extras(out, schema)
-    assert (out / "README.md").read_text(encoding="utf-8") == "---\nlicense: x\n---\n# card\n"
     (out / "README.md").write_text("# card\n", encoding="utf-8")
     write_release_extras(out, schema)
-    assert (out / "README.md").read_text(encoding="utf-8").startswith("---\nlicense: cc-by-4.0")
+    assert (out / "README.md").read_text(encoding="utf-8") == "# card\n"
+    assert (built / "README.md").read_text(encoding="utf-8").startswith("---\nlicense: cc-by-4.0")

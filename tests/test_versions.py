@@ -161,7 +161,7 @@ def test_recorded_version_never_changes(tmp_path: Path) -> None:
     message = str(info.value)
     assert "\n" not in message
     assert message.startswith(f"{schema_dir / 'releases.yaml'}: {TEST_NAME} 0.1.0 was released")
-    files = "croissant.json, data/claims.csv, data/claims.parquet"
+    files = "README.md, croissant.json, data/claims.csv"  # the card states the data size
     assert f"first differing files: {files}" in message
     assert "`factpack bump patch`" in message
     assert (built.release_dir / "SHA256SUMS").read_bytes() == sums
@@ -282,9 +282,7 @@ def test_changelog_needs_the_last_recorded_version(tmp_path: Path) -> None:
 # ------------------------------------------------------------------ messages a new user sees
 
 
-def test_check_prints_a_summary_when_clean(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_check_prints_a_summary_when_clean(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(FIXTURE_SEEDS.parent)
     result = CliRunner().invoke(cli, ["check", "seeds", "--build-dir", str(tmp_path / "build")])
     assert result.exit_code == 0, result.output

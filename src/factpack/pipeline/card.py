@@ -7,6 +7,7 @@ them out; the card's sections that other parts of the build add live in
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any
@@ -80,6 +81,82 @@ def formula_summary(formulas: Sequence[tuple[str, str, str, str]]) -> dict[str, 
     return {"count": len(formulas), "where": ", ".join(f"{k} ({v})" for k, v in where.items())}
 
 
+EXTRA_DEFAULTS: Mapping[str, Any] = {
+    "hf_header": "",
+    "other_clients": "",
+    "facts": None,
+    "data_bytes": None,
+    "coverage": "",
+    "keywords": [],
+    "annotation": None,
+    "changelog": "",
+}
+"""``extra`` of a card rendered without the build's values (each section then says so)."""
+
+DATASHEET_KEYS: Sequence[str] = (
+    "motivation",
+    "funding",
+    "collection",
+    "preprocessing",
+    "uses",
+    "out_of_scope_uses",
+    "limitations",
+    "contact",
+    "errata",
+    "versioning",
+)
+"""The datasheet texts of ``schema/package.yaml`` (``datasheet:``) the card shows."""
+
+NOTHING = "Nothing to say here: `schema/package.yaml` gives no text for it."
+
+
+def datasheet(package: Mapping[str, Any]) -> dict[str, str]:
+    """Return every datasheet text of ``package`` (stripped); :data:`NOTHING` for an empty one
+    (the meta-schema requires most of them, so a card never lacks a section silently)."""
+    given = package.get("datasheet") or {}
+    return {k: " ".join(str(given.get(k) or "").split()) or NOTHING for k in DATASHEET_KEYS}
+
+
+def annotating(package: Mapping[str, Any]) -> str:
+    """Return the contributors with the role ``annotator`` ("the contributors" when none)."""
+    people = [
+        str(c["title"])
+        for c in package.get("contributors") or []
+        if c.get("title") and "annotator" in (c.get("roles") or [])
+    ]
+    return ", ".join(people) or "the contributors"
+
+
+def _braced(text: str) -> str:
+    """BibTeX value text: braces that would unbalance the field are dropped."""
+    return text.replace("{", "").replace("}", "")
+
+
+def bibtex(schema: Schema, authors: Sequence[str], year: str) -> str:
+    """Return the release's BibTeX entry (``@misc``).
+
+    Each author is double-braced (``{{factpack contributors}}``): an organisation, not a
+    person whose last name BibTeX would take apart. ``doi`` and ``url`` (``homepage``) only
+    when ``schema/package.yaml`` gives them.
+    """
+    pkg = schema.package
+    key = re.sub(r"[^A-Za-z0-9]+", "_", release_name(schema)).strip("_")
+    cit = pkg.get("citation") or {}
+    fields = [
+        ("author", " and ".join(f"{{{_braced(a)}}}" for a in authors) or "{the contributors}"),
+        ("title", _braced(str(cit.get("title") or pkg.get("title") or pkg["name"]))),
+        ("year", year),
+        ("version", str(pkg["version"])),
+        ("howpublished", "Dataset"),
+    ]
+    for name in ("doi", "homepage"):
+        value = str(pkg.get(name) or "").strip()
+        if value:
+            fields.append(("url" if name == "homepage" else name, _braced(value)))
+    body = ",\n".join(f"  {name} = {{{value}}}" for name, value in fields)
+    return f"@misc{{{key},\n{body}\n}}"
+
+
 def data_card(
     schema: Schema,
     counts: Mapping[str, int],
@@ -105,6 +182,7 @@ def data_card(
     pkg = schema.package
     lic = (pkg.get("licenses") or [{}])[0]
     title = pkg.get("title", pkg["name"])
+    authors = _authors(schema)
     return (
         environment()
         .get_template("card.md.j2")
@@ -114,6 +192,9 @@ def data_card(
             release=release_name(schema),
             title=title,
             counts=[(table, counts.get(table, 0)) for table in schema.tables],
+            rows_are=[(t.name, t.title, t.description) for t in schema.tables.values()],
+            datasheet=datasheet(pkg),
+            contributors_annotating=annotating(pkg),
             created=created,
             factpack_version=__version__,
             versions=", ".join(f"{k} {v}" for k, v in sorted(versions.items())),
@@ -122,10 +203,11 @@ def data_card(
             formulas=formula_summary(formulas),
             queries=list(EXAMPLE_QUERIES),
             dictionary=data_dictionary(schema),
-            authors=", ".join(_authors(schema)) or "the contributors",
+            authors=", ".join(authors) or "the contributors",
+            bibtex=bibtex(schema, authors, created[:4]),
             year=created[:4],
             license_name=lic.get("name", "see datapackage.json"),
             license_title=lic.get("title"),
-            extra=dict(extra or {}),
+            extra={**EXTRA_DEFAULTS, **(extra or {})},
         )
     )

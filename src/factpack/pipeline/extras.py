@@ -17,15 +17,18 @@ from typing import Any
 
 import yaml
 
+from factpack.pipeline import agreement as agree
+from factpack.pipeline import datafacts, versions
 from factpack.pipeline.croissant import CROISSANT_FILE, croissant
 from factpack.pipeline.loadsql import LOAD_SQL, load_sql, self_references
 from factpack.pipeline.package import created_timestamp
 from factpack.shared import sums
 from factpack.shared.problems import display_path
 from factpack.shared.schema import Schema
-from factpack.shared.schemaorg import Coverage, read_coverage
+from factpack.shared.schemaorg import Coverage
 
 ZENODO_FILE = ".zenodo.json"
+AGREEMENT_FILE = "agreement.json"
 CITATION_FILE = "CITATION.cff"
 CARD_FILE = "README.md"
 
@@ -68,7 +71,9 @@ def size_category(rows: int) -> str:
     return "n>1T"
 
 
-def hf_card_metadata(schema: Schema, cover: Coverage) -> dict[str, Any]:
+def hf_card_metadata(
+    schema: Schema, cover: Coverage, keywords: Sequence[str] | None = None
+) -> dict[str, Any]:
     """Return the Hugging Face dataset card metadata (the README's YAML header) as a dict.
 
     Licence (lower-case SPDX id), languages of the articles, size category of the largest
@@ -88,9 +93,9 @@ def hf_card_metadata(schema: Schema, cover: Coverage) -> dict[str, Any]:
     tasks = [str(t) for t in pkg.get("task_categories") or []]
     if tasks:
         meta["task_categories"] = tasks
-    keywords = [str(k) for k in pkg.get("keywords") or []]
-    if keywords:
-        meta["tags"] = keywords
+    tags = list(keywords) if keywords is not None else [str(k) for k in pkg.get("keywords") or []]
+    if tags:
+        meta["tags"] = tags
     meta["configs"] = [
         {
             "config_name": name,
@@ -101,19 +106,29 @@ def hf_card_metadata(schema: Schema, cover: Coverage) -> dict[str, Any]:
     return meta
 
 
-def hf_card_header(schema: Schema, cover: Coverage) -> str:
-    """Return the data card's YAML header (``---`` lines included) of :func:`hf_card_metadata`."""
+def hf_card_header(schema: Schema, cover: Coverage, keywords: Sequence[str] | None = None) -> str:
+    """Return the data card's YAML header (``---`` lines included) of :func:`hf_card_metadata`
+    (``keywords``: the tags; default the maintainers' keywords of package.yaml)."""
     body = yaml.safe_dump(
-        hf_card_metadata(schema, cover), sort_keys=False, allow_unicode=True, width=1000
+        hf_card_metadata(schema, cover, keywords), sort_keys=False, allow_unicode=True, width=1000
     )
     return f"---\n{body}---\n"
 
 
-def citation_cff(schema: Schema, created: str) -> str:
+def _abstract(pkg: Mapping[str, Any], facts: datafacts.DataFacts | None) -> str | None:
+    text = _text(pkg.get("description"))
+    if facts is None:
+        return text
+    return " ".join(t for t in (text, datafacts.coverage_sentence(facts)) if t)
+
+
+def citation_cff(schema: Schema, created: str, facts: datafacts.DataFacts | None = None) -> str:
     """Return the release's CITATION.cff (Citation File Format 1.2.0, type dataset).
 
     Version, ``date-released``, ``url`` (``homepage``), ``repository-code`` (``repository``)
-    and ``doi`` (reserved for this version) when ``schema/package.yaml`` gives them.
+    and ``doi`` (reserved for this version) when ``schema/package.yaml`` gives them. With
+    ``facts`` (the data's), the abstract ends with the coverage and the keywords add the event
+    types present.
     """
     pkg = schema.package
     cit = pkg.get("citation") or {}
@@ -129,12 +144,14 @@ def citation_cff(schema: Schema, created: str) -> str:
     optional = {
         "doi": _text(pkg.get("doi")),
         "license": _text(_licence(schema).get("name")),
-        "abstract": _text(pkg.get("description")),
+        "abstract": _abstract(pkg, facts),
         "url": _text(pkg.get("homepage")),
         "repository-code": _text(pkg.get("repository")),
     }
     cff.update({k: v for k, v in optional.items() if v})
-    keywords = [str(k) for k in pkg.get("keywords") or []]
+    keywords = (
+        datafacts.keywords(pkg, facts) if facts else [str(k) for k in pkg.get("keywords") or []]
+    )
     if keywords:
         cff["keywords"] = keywords
     return yaml.safe_dump(cff, sort_keys=False, allow_unicode=True, width=1000)
@@ -224,6 +241,101 @@ def card_paragraphs(schema: Schema) -> list[str]:
     return [*lines, ""]
 
 
+def read_adjudication(seeds_dir: Path) -> list[dict[str, Any]]:
+    """Return every ``adjudication:`` note of the published annotations ``seeds_dir/*.yaml``
+    (the I/O edge; the files were checked by the build before)."""
+    notes: list[dict[str, Any]] = []
+    for path in sorted(seeds_dir.glob("*.yaml")):
+        with path.open(encoding="utf-8") as fh:
+            doc = yaml.load(fh, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        if isinstance(doc, dict):
+            notes += [n for n in doc.get("adjudication") or [] if isinstance(n, dict)]
+    return notes
+
+
+def annotation_summary(
+    report: Mapping[str, Any] | None, notes: Sequence[Mapping[str, Any]]
+) -> dict[str, Any]:
+    """Return the card's annotation values: annotators, agreement tables, adjudication counts.
+
+    Args:
+        report: :func:`factpack.pipeline.agreement.agreement_report` of the annotators' files,
+            or None when no article has two or more annotations.
+        notes: The published annotations' adjudication notes (:func:`read_adjudication`).
+
+    Returns:
+        ``measured`` (bool), ``annotators`` (sorted names), ``articles`` (compared, count),
+        ``figures`` (Markdown tables of the figures before adjudication, or ""), ``notes``,
+        ``settled`` (items the notes settle), ``evidence`` (outside reports cited) and
+        ``cited`` (their publishers, sorted).
+    """
+    measured = bool(report and report.get("articles"))
+    names: set[str] = set()
+    for entry in (report or {}).get("articles") or []:
+        names.update(entry["annotators"])
+    evidence = [e for n in notes for e in n.get("evidence") or [] if isinstance(e, dict)]
+    return {
+        "measured": measured,
+        "annotators": sorted(names),
+        "articles": len((report or {}).get("articles") or []),
+        "figures": agree.render_text(report, markdown=True).strip() if measured and report else "",
+        "notes": len(notes),
+        "settled": len({str(i) for n in notes for i in n.get("items") or []}),
+        "evidence": len(evidence),
+        "cited": sorted({str(e["publisher"]) for e in evidence if e.get("publisher")}),
+    }
+
+
+def agreement_of(seeds_dir: Path | None, schema: Schema) -> dict[str, Any] | None:
+    """Return ``agreement.json`` of the annotators' files under ``seeds_dir`` (None when no
+    article has two or more annotations, or without ``seeds_dir``)."""
+    if seeds_dir is None or not (seeds_dir / "annotators").is_dir():
+        return None
+    articles, _ = agree.load_annotations(seeds_dir)  # their problems fail `factpack check`
+    report = agree.agreement_report(articles, schema)
+    return report if report.get("articles") else None
+
+
+def data_bytes(release_dir: Path, schema: Schema) -> int:
+    """Return the size in bytes of the release's ``data/<table>.parquet`` and ``.csv`` files."""
+    return sum(
+        (release_dir / "data" / f"{name}.{fmt}").stat().st_size
+        for name in schema.tables
+        for fmt in ("parquet", "csv")
+    )
+
+
+def card_extra(
+    schema: Schema,
+    tables: Mapping[str, Any],
+    seeds_dir: Path | None = None,
+    release_dir: Path | None = None,
+) -> dict[str, Any]:
+    """Return the data card's ``extra``: HF header, other clients, facts, annotation, changelog.
+
+    Args:
+        schema: The schema.
+        tables: The release's Arrow tables (table name -> ``pyarrow.Table``).
+        seeds_dir: The published annotations (adjudication notes) with ``annotators/``.
+        release_dir: The staged release whose ``data/`` files are written (their size).
+    """
+    facts = datafacts.data_facts(tables)
+    report = agreement_of(seeds_dir, schema)
+    notes = read_adjudication(seeds_dir) if seeds_dir is not None else []
+    return {
+        "hf_header": hf_card_header(schema, facts.cover, datafacts.keywords(schema.package, facts)),
+        "other_clients": "\n".join(card_paragraphs(schema)),
+        "facts": facts,
+        "data_bytes": data_bytes(release_dir, schema) if release_dir is not None else None,
+        "coverage": datafacts.coverage_sentence(facts),
+        "keywords": datafacts.keywords(schema.package, facts),
+        "annotation": annotation_summary(report, notes),
+        "changelog": versions.card_section(
+            versions.release_changelog(schema), str(schema.package["version"])
+        ),
+    }
+
+
 def _package_path(schema: Schema) -> str:
     for path in schema.files:
         if path.name == "package.yaml":
@@ -252,13 +364,16 @@ def _json(data: Any) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
-def write_release_extras(out: Path, schema: Schema) -> list[str]:
-    """Write ``load.sql``, ``croissant.json``, ``.zenodo.json`` and ``CITATION.cff`` into the
-    staged release, and put the Hugging Face header on ``README.md`` when it has none.
+def write_release_extras(out: Path, schema: Schema, seeds_dir: Path | None = None) -> list[str]:
+    """Write ``load.sql``, ``croissant.json``, ``.zenodo.json``, ``CITATION.cff`` and, when an
+    article has two or more annotations under ``seeds_dir/annotators/``, ``agreement.json``
+    into the staged release. The data card (``README.md``) renders its Hugging Face header
+    itself (:func:`card_extra`); it is not touched here.
 
     Args:
         out: The staged release folder (data files, datapackage.json and README.md written).
         schema: The schema.
+        seeds_dir: The published annotations, with ``annotators/`` (None: no agreement.json).
 
     Returns:
         Build warnings (one line each): metadata left out because ``schema/package.yaml``
@@ -268,15 +383,13 @@ def write_release_extras(out: Path, schema: Schema) -> list[str]:
     # croissant.json's sha256 are read from the staged files, not handed over by their writer.
     rels = [f"data/{name}.{fmt}" for name in schema.tables for fmt in ("parquet", "csv")]
     digests = sums.hash_files(out, rels)
-    cover = read_coverage(out, schema.tables)
     (out / LOAD_SQL).write_text(load_sql(schema, duckdb_file_name(schema)), encoding="utf-8")
     url = _text(schema.package.get("homepage"))
     (out / CROISSANT_FILE).write_text(_json(croissant(schema, digests, created, url)), "utf-8")
     (out / ZENODO_FILE).write_text(_json(zenodo_metadata(schema, created)), encoding="utf-8")
-    (out / CITATION_FILE).write_text(citation_cff(schema, created), encoding="utf-8")
-    card = out / CARD_FILE
-    if card.is_file():
-        text = card.read_text(encoding="utf-8")
-        if not text.startswith("---\n"):
-            card.write_text(hf_card_header(schema, cover) + text, encoding="utf-8")
-    return missing_metadata(schema)
+    facts = datafacts.read_facts(out, schema.tables)
+    (out / CITATION_FILE).write_text(citation_cff(schema, created, facts), encoding="utf-8")
+    report = agreement_of(seeds_dir, schema)
+    if report is not None:
+        (out / AGREEMENT_FILE).write_text(_json(report), encoding="utf-8")
+    return missing_metadata(schema) + datafacts.facts_warnings(facts, _package_path(schema))

@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from factpack.pipeline import datafacts
 from factpack.shared import sums
 from factpack.shared.schema import Schema, table_schema_descriptor
 
@@ -105,9 +106,13 @@ def datapackage_descriptor(
     Each table is two resources: ``<table>`` (Parquet) and ``<table>_csv`` (CSV, whose foreign
     keys point at the CSV resources). ``bytes`` only on CSV (frictionless reports a false
     error for Parquet); ``hash`` on both (frictionless checks it for CSV only; SHA256SUMS and
-    ``factpack validate`` cover every file).
+    ``factpack validate`` cover every file). Keywords (the maintainers' plus the event types
+    present), ``sources`` (publishers with their article counts), coverage and row counts come
+    from the data (:mod:`factpack.pipeline.datafacts`); ``dataBytes`` is the size of the data
+    files (Parquet and CSV) together.
     """
     pkg = schema.package
+    facts = datafacts.read_facts(release_dir, schema.tables)
     resources = []
     for name, table in schema.tables.items():
         for fmt, suffix in (("parquet", ""), ("csv", "_csv")):
@@ -139,11 +144,13 @@ def datapackage_descriptor(
         "version": str(pkg["version"]),
         "created": created,
         "homepage": pkg.get("homepage"),
-        "keywords": list(pkg.get("keywords") or []),
+        "keywords": datafacts.keywords(pkg, facts),
         "licenses": pkg.get("licenses") or [],
         "contributors": pkg.get("contributors") or [],
-        "sources": pkg.get("sources") or [],
+        "sources": datafacts.sources(facts),
+        **datafacts.coverage_properties(facts),
     }
+    descriptor["dataBytes"] = sum((release_dir / str(r["path"])).stat().st_size for r in resources)
     descriptor = _clean(descriptor)
     descriptor["resources"] = resources
     return descriptor

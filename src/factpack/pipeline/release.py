@@ -409,6 +409,7 @@ def stage_data(
     formulas: Sequence[FormulaCell] = (),
     sampled: bool = False,
     partition_by_year: bool = False,
+    seeds_dir: Path | None = None,
 ) -> Path:
     """Write the tables part of a release into ``staging/<name>-<version>/``.
 
@@ -448,6 +449,7 @@ def stage_data(
             formulas,
             sampled=sampled,
             partitions=partition.partition_files(out),
+            extra=extras.card_extra(schema, tables, seeds_dir, out),
         )
         (out / "README.md").write_text(card, encoding="utf-8")
         (out / "CITATION.cff").write_text(package.citation_cff(schema, created), encoding="utf-8")
@@ -699,9 +701,17 @@ def _build(
         shutil.rmtree(staging, ignore_errors=True)
         try:
             staged_dir = stage_data(
-                tables, schema, staging, created, timings, formulas, sampled, partition_by_year
+                tables,
+                schema,
+                staging,
+                created,
+                timings,
+                formulas,
+                sampled,
+                partition_by_year,
+                seeds_dir,
             )
-            warnings += extras.write_release_extras(staged_dir, schema)
+            warnings += extras.write_release_extras(staged_dir, schema, seeds_dir)
             del tables  # the rest reads the staged files: peak memory is one copy of the data
             release_memory()
             stage_site_and_sums(staged_dir, timings)
