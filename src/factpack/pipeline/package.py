@@ -166,34 +166,6 @@ def _authors(schema: Schema) -> list[str]:
     return [str(a.get("name")) for a in cit.get("authors") or [] if a.get("name")]
 
 
-def citation_cff(schema: Schema, created: str) -> str:
-    """Return the release's CITATION.cff (Citation File Format 1.2.0, type dataset)."""
-    pkg = schema.package
-    cit = pkg.get("citation") or {}
-    lines = [
-        "cff-version: 1.2.0",
-        'message: "If you use this dataset, please cite it as below."',
-        "type: dataset",
-        f"title: {json.dumps(cit.get('title') or pkg.get('title'), ensure_ascii=False)}",
-        f"version: {json.dumps(str(pkg['version']))}",
-        f"date-released: {json.dumps(created[:10])}",
-        "authors:",
-    ]
-    lines += [f"  - name: {json.dumps(a, ensure_ascii=False)}" for a in _authors(schema)]
-    licenses = pkg.get("licenses") or []
-    if licenses:
-        lines.append(f"license: {json.dumps(licenses[0]['name'])}")
-    if pkg.get("description"):
-        lines.append(f"abstract: {json.dumps(pkg['description'], ensure_ascii=False)}")
-    keywords = pkg.get("keywords") or []
-    if keywords:
-        lines.append("keywords:")
-        lines += [f"  - {json.dumps(k, ensure_ascii=False)}" for k in keywords]
-    if pkg.get("homepage"):
-        lines.append(f"url: {json.dumps(pkg['homepage'])}")
-    return "\n".join(lines) + "\n"
-
-
 def zip_date_time(created: str) -> tuple[int, int, int, int, int, int]:
     """The zip entries' timestamp: ``created``, not before 1980 (the zip epoch)."""
     when = dt.datetime.fromisoformat(created.replace("Z", "+00:00")).astimezone(dt.UTC)

@@ -415,7 +415,9 @@ def stage_data(
 
     Parquet and CSV files, the DuckDB file (written on a thread meanwhile: DuckDB and
     pyarrow's writers release the GIL), ``datapackage.json``, the data card and
-    ``CITATION.cff``. After this the Arrow tables are no longer needed. ``partition_by_year``
+    ``CHANGELOG.md`` (``CITATION.cff`` comes from
+    :func:`factpack.pipeline.extras.write_release_extras`). After this the Arrow tables are no
+    longer needed. ``partition_by_year``
     adds ``data/partitioned/`` (:func:`factpack.pipeline.partition.write_release_partitions`).
 
     Returns:
@@ -452,7 +454,6 @@ def stage_data(
             extra=extras.card_extra(schema, tables, seeds_dir, out),
         )
         (out / "README.md").write_text(card, encoding="utf-8")
-        (out / "CITATION.cff").write_text(package.citation_cff(schema, created), encoding="utf-8")
         (out / versions.RELEASE_CHANGELOG).write_text(versions.release_changelog(schema), "utf-8")
     return out
 
