@@ -349,12 +349,12 @@ def missing_metadata(schema: Schema) -> list[str]:
     out = []
     if not _text(schema.package.get("homepage")):
         out.append(
-            f"{where}:0:0: no `homepage:`; croissant.json, CITATION.cff, .zenodo.json and the "
+            f"{where}: no `homepage:`; croissant.json, CITATION.cff, .zenodo.json and the "
             "schema.org Dataset have no url; add the dataset's address"
         )
     if not _text(schema.package.get("repository")):
         out.append(
-            f"{where}:0:0: no `repository:`; CITATION.cff has no repository-code and "
+            f"{where}: no `repository:`; CITATION.cff has no repository-code and "
             ".zenodo.json no isCompiledBy; add the code repository's address"
         )
     return out

@@ -202,7 +202,7 @@ def _read(path: Path) -> str:
         return path.read_text(encoding="utf-8")
     except OSError as exc:
         raise FactpackError(
-            f"{display_path(path)}:0:0: cannot read the guide ({exc.strerror}); restore it from git"
+            f"{display_path(path)}: cannot read the guide ({exc.strerror}); restore it from git"
         ) from exc
 
 
@@ -218,7 +218,7 @@ def check(schema: Schema, path: Path = GUIDE_PATH) -> Path:
         FactpackError: they differ (or the guide cannot be read).
     """
     if rendered(schema, path) != _read(path):
-        raise FactpackError(f"{display_path(path)}:0:0: out of date; run `factpack guide --write`")
+        raise FactpackError(f"{display_path(path)}: out of date; run `factpack guide --write`")
     return path
 
 
@@ -235,7 +235,7 @@ def write(schema: Schema, path: Path = GUIDE_PATH) -> tuple[Path, bool]:
             path.write_text(new, encoding="utf-8", newline="\n")
         except OSError as exc:
             raise FactpackError(
-                f"{display_path(path)}:0:0: cannot write the guide ({exc.strerror}); "
+                f"{display_path(path)}: cannot write the guide ({exc.strerror}); "
                 "check the permissions"
             ) from exc
     return path, new != old

@@ -677,7 +677,7 @@ def check_annotation_schema(root: Path | None = None) -> Path:
     path = annotation_schema_path(root)
     text = annotation_json_text(load_schema(root))
     if not path.exists() or path.read_text(encoding="utf-8") != text:
-        raise FactpackError(f"{display_path(path)}:0:0: out of date; run `factpack schema --write`")
+        raise FactpackError(f"{display_path(path)}: out of date; run `factpack schema --write`")
     return path
 
 
