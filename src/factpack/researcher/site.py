@@ -1,10 +1,14 @@
 """The review site of a release: static HTML pages generated from the release's own tables.
 
-``build_site(release_dir)`` reads only ``release_dir/datapackage.json`` and
-``release_dir/data/<table>.parquet`` and writes ``release_dir/site/``: ``index.html`` (the
-dataset at a glance: counts, charts, articles, data dictionary, how to download, query and
+``build_site(release_dir)`` reads only ``release_dir/datapackage.json``,
+``release_dir/data/<table>.parquet`` (and ``agreement.json`` when there) and writes
+``release_dir/site/``: ``index.html`` (the dataset at a glance: counts, charts, articles, data dictionary, how to download, query and
 cite), ``articles/<article_id>.html`` (the verbatim text with every evidence span highlighted
 by kind, beside the list of the article's sources, events and claims) and ``style.css``.
+When the release has ``agreement.json`` (several annotators of an article), each article it
+lists also gets ``adjudication/<article_id>.html`` (the annotators' spans side by side, their
+disagreements, figures and adjudication notes), linked from its article page; without it the
+site is unchanged. ``index.html`` embeds the release's schema.org ``Dataset`` as JSON-LD.
 Viewing needs no server and no network; reading works without JavaScript, a small inline
 script adds the details popup. The output is deterministic: no timestamps, stable ordering.
 
@@ -1644,7 +1648,8 @@ def build_site(
 ) -> list[Path]:
     """Write the review site of the release in ``release_dir`` to ``release_dir/site/``.
 
-    Reads only ``datapackage.json`` and ``data/<table>.parquet``: the site is rendered from
+    Reads only ``datapackage.json``, ``data/<table>.parquet`` and ``agreement.json`` (when
+    there, once: the adjudication pages): the site is rendered from
     the release alone, every page every time (no cache). An existing ``site/`` is replaced,
     so pages of articles no longer in the release do not linger. Article pages are rendered
     by ``jobs`` processes (default: up to 2, the CPUs available); each page depends only on
