@@ -3,8 +3,9 @@
 ``build_site(release_dir)`` reads only ``release_dir/datapackage.json``,
 ``release_dir/data/<table>.parquet`` (and ``agreement.json`` when there) and writes
 ``release_dir/site/``: ``index.html`` (the dataset at a glance: counts, charts, articles,
-data dictionary, how to download, query and cite), ``articles/<article_id>.html`` (the verbatim text with every evidence span highlighted
-by kind, beside the list of the article's sources, events and claims) and ``style.css``.
+data dictionary, how to download, query and cite), ``articles/<article_id>.html`` (the
+verbatim text with every evidence span highlighted by kind, beside the list of the article's
+sources, events and claims) and ``style.css``.
 When the release has ``agreement.json`` (several annotators of an article), each article it
 lists also gets ``adjudication/<article_id>.html`` (the annotators' spans side by side, their
 disagreements, figures and adjudication notes), linked from its article page; without it the
