@@ -75,17 +75,19 @@ def test_without_agreement_json_the_site_does_not_change(release: Path, report: 
         "adjudication.css",
         f"adjudication/{article_id}.html",
     }
-    # Only the article page gains its link; index.html and style.css are untouched.
+    # Only the article page and the index gain their links; style.css is untouched.
     for name in before:
-        if name != page:
+        if name not in (page, "index.html"):
             assert with_it[name] == before[name], name
     (release / "agreement.json").unlink()
     site.build_site(release)
     assert _files(release / "site") == before
 
 
-def test_article_page_links_to_its_adjudication_page(release: Path, report: Any) -> None:
+def test_article_page_and_index_link_to_the_adjudication_page(release: Path, report: Any) -> None:
     article_id, _ = _adjudicated(release, report)
+    index = (release / "site" / "index.html").read_text("utf-8")
+    assert re.findall(r'href="(adjudication/[^"]+)"', index) == [f"adjudication/{article_id}.html"]
     article = (release / "site" / "articles" / f"{article_id}.html").read_text("utf-8")
     hrefs = re.findall(r'href="(\.\./adjudication/[^"]+)"', article)
     assert hrefs == [f"../adjudication/{article_id}.html"]

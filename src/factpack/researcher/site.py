@@ -1547,6 +1547,20 @@ def site_jsonld(release_dir: Path, data: ReleaseData) -> str:
     )
 
 
+def adjudication_links(data: ReleaseData) -> list[tuple[str, str]]:
+    """Return (article id, title) of the articles with an adjudication page, in key order."""
+    if not data.adjudicated:
+        return []
+    articles = data.tables["articles"]
+    ids, titles = _column(articles, "article_id"), _column(articles, "title")
+    found = [
+        (str(ids[row]), format_value(titles[row]))
+        for row in data.order
+        if str(ids[row]) in data.adjudicated
+    ]
+    return found
+
+
 def index_page(data: ReleaseData, jsonld: str | None = None) -> str:
     """Return the HTML of the dataset overview."""
     return "".join(index_page_parts(data, jsonld))
@@ -1608,6 +1622,7 @@ def index_page_parts(data: ReleaseData, jsonld: str | None = None) -> Iterator[s
         tables=[(t, data.tables[t].num_rows) for t in TABLES],
         charts=charts,
         articles=index_rows(data),
+        adjudications=adjudication_links(data),
         query=query,
         cite=f"{authors}. {d.get('title', name)}, version {version}.",
         dictionary=dictionary(data),
