@@ -136,15 +136,30 @@ def test_disagreements_are_marked_and_listed(release: Path, report: Any) -> None
             status = "agree" if m["exact"] and not m["differ"] else "differ"
             assert {x["data-status"] for x in marks.attrs[f"{a}:{m['a']}"]} == {status}
             for field in m["differ"]:
-                x, y = (
-                    site._field_value(items[a][m["a"]], field),
-                    site._field_value(items[b][m["b"]], field),
-                )
-                shown = f"<code>{field}</code>: {html.escape(site._value_text(x))} / "
-                shown += html.escape(site._value_text(y))
-                assert shown in page, (m, field)
+                x = _shown(items[a][m["a"]], field, a, b, comparison)
+                y = _shown(items[b][m["b"]], field, b, a, comparison)
+                assert f"<code>{field}</code>: {x} / {y}" in page, (m, field)
     # The seed's annotators disagree on event dates: listed with both values.
     assert "<code>date_basis</code>:" in page
+
+
+REFERENCED = {"source_id": "sources", "event_id": "events", "responds_to": "claims"}
+
+
+def _shown(item: dict[str, Any], field: str, own: str, other: str, comparison: Any) -> str:
+    """The expected HTML of a differing value: a code as text; a reference linked to its
+    item's highlight, with the item the other annotator has for it (ids are per annotator)."""
+    refs = item.get("references") or {}
+    value = item["codes"].get(field, refs.get(field))
+    if value is None:
+        return "(none)"
+    if field not in refs:
+        return html.escape(str(value).lower() if isinstance(value, bool) else str(value))
+    side, other_side = ("a", "b") if own == comparison["a"] else ("b", "a")
+    matched = comparison["tables"][REFERENCED[field]]["matched"]
+    pair = [m[other_side] for m in matched if m[side] == value]
+    counterpart = f"{other}&#39;s {pair[0]}" if pair else "unmatched"
+    return f'<a href="#{own}-{value}">{value}</a> <small>({counterpart})</small>'
 
 
 def test_figures_of_the_article_and_of_the_release(release: Path, report: Any) -> None:

@@ -989,6 +989,44 @@ def agreement_articles(
     return out
 
 
+class Shown(NamedTuple):
+    """A differing value as shown: its text, and for a reference the ``#anchor`` of the
+    referenced item's highlight and its counterpart in the other annotation.
+
+    Attributes:
+        text: The value (``(none)`` when empty).
+        href: ``#<annotator>-<local id>`` of the referenced item, or None.
+        counterpart: For a reference: ``<other annotator>'s <id>`` (the item matched to the
+            referenced one) or ``unmatched``; else None. Local ids are each annotator's own,
+            so ``E2`` and ``E2`` may be different events.
+    """
+
+    text: str
+    href: str | None = None
+    counterpart: str | None = None
+
+
+def _shown_value(
+    item: Mapping[str, Any],
+    name: str,
+    own: str,
+    other: str,
+    comparison: Mapping[str, Any],
+    anchors: Mapping[str, str],
+) -> Shown:
+    """Return how one annotator's value of a differing field is shown (a code or a reference)."""
+    value = _field_value(item, name)
+    target = REFERENCES.get(name)
+    refs = item.get("references") or {}
+    if value is None or target is None or name not in refs:
+        return Shown(_value_text(value))
+    matched = (comparison["tables"].get(target) or {}).get("matched") or []
+    mine, theirs = ("a", "b") if own == comparison["a"] else ("b", "a")
+    pair = next((m for m in matched if str(m[mine]) == str(value)), None)
+    counterpart = f"{other}'s {pair[theirs]}" if pair is not None else "unmatched"
+    return Shown(_value_text(value), f"#{anchors[own]}-{value}", counterpart)
+
+
 class Disagreement(NamedTuple):
     """A matched pair of items (one per annotator) whose span or codes differ.
 
@@ -1004,7 +1042,7 @@ class Disagreement(NamedTuple):
     b: tuple[str, str]
     exact: bool
     evidence: tuple[str, str]
-    differ: tuple[tuple[str, str, str], ...]
+    differ: tuple[tuple[str, Shown, Shown], ...]
 
 
 class Lone(NamedTuple):
@@ -1214,7 +1252,11 @@ def _pair_view(
                 same,
                 (text[x["char_start"] : x["char_end"]], evidence_b),
                 tuple(
-                    (f, _value_text(_field_value(x, f)), _value_text(_field_value(y, f)))
+                    (
+                        f,
+                        _shown_value(x, f, a, b, comparison, anchors),
+                        _shown_value(y, f, b, a, comparison, anchors),
+                    )
                     for f in differ
                 ),
             )
