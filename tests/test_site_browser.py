@@ -224,3 +224,82 @@ def test_index_page_renders_its_charts(browser: Any, built: Any) -> None:
     assert all(c.size["height"] > 20 and c.size["width"] > 100 for c in charts)
     SCREENSHOT_DIR.mkdir(exist_ok=True)
     assert browser.save_screenshot(str(SCREENSHOT_DIR / "site-index.png"))
+
+
+@pytest.fixture(scope="module")
+def adjudicated(
+    built: Any, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, dict[str, Any]]:
+    """A copy of the seed's release with the seed's agreement.json, its site rebuilt.
+
+    Returns (release dir, the agreement report).
+    """
+    from adjudication_helpers import seed_agreement, write_agreement
+    from factpack.researcher import site
+
+    release = Path(shutil.copytree(built[0], tmp_path_factory.mktemp("adj") / built[0].name))
+    report = seed_agreement()
+    write_agreement(release, report)
+    site.build_site(release)
+    return release, report
+
+
+def test_adjudication_view_shows_both_annotations(browser: Any, adjudicated: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    release, report = adjudicated
+    (entry,) = report["annotations"]
+    article_id = entry["article_id"]
+    # Reached from the article page by its link.
+    browser.get(_page(release, article_id))
+    browser.find_element(By.CSS_SELECTOR, "p.adjudication-link a").click()
+    assert browser.current_url.endswith(f"/site/adjudication/{article_id}.html")
+    text = pq.read_table(release / "data" / "articles.parquet").to_pylist()[0]["text"]
+    pieces = browser.execute_script(
+        PIECES_JS.replace("m.className", "m.dataset.status").replace(
+            ".text mark.hl", "mark[data-id]"
+        )
+    )
+    annotators = entry["annotators"]
+    assert sorted(annotators) == ["first", "second"]
+    expected = {
+        f"{name}:{item['id']}": text[item["char_start"] : item["char_end"]]
+        for name, tables in annotators.items()
+        for table in ("sources", "events", "claims")
+        for item in tables[table]
+    }
+    assert {k: v["text"] for k, v in pieces.items()} == expected
+    assert all(
+        bg not in ("rgba(0, 0, 0, 0)", "transparent")
+        for p in pieces.values()
+        for bg in p["backgrounds"]
+    )
+    # The two annotators' copies of the text sit side by side, both shown.
+    columns = browser.find_elements(By.CSS_SELECTOR, "#h-claims ~ .adj-grid .adj-column")
+    assert [c.find_element(By.TAG_NAME, "h3").text.split(" ")[0] for c in columns] == [
+        "first",
+        "second",
+    ]
+    assert all(c.is_displayed() for c in columns)
+    assert columns[0].location["y"] == columns[1].location["y"]
+    assert columns[0].location["x"] < columns[1].location["x"]
+    # A disagreement is outlined: solid for an item the other lacks, dotted where codes differ.
+    only = report["comparisons"][0]["tables"]["claims"]["only_a"][0]
+    style = browser.execute_script(
+        "return getComputedStyle(document.getElementById(arguments[0])).outlineStyle",
+        f"first-{only}",
+    )
+    assert style == "solid"
+    differ = next(m for m in report["comparisons"][0]["tables"]["claims"]["matched"] if m["differ"])
+    style = browser.execute_script(
+        "return getComputedStyle(document.getElementById(arguments[0])).outlineStyle",
+        f"first-{differ['a']}",
+    )
+    assert style == "dotted"
+    SCREENSHOT_DIR.mkdir(exist_ok=True)
+    assert browser.save_screenshot(str(SCREENSHOT_DIR / f"site-adjudication-{article_id}.png"))
+    height = browser.execute_script("return document.documentElement.scrollHeight")
+    browser.set_window_size(1400, min(int(height) + 20, 12000))
+    shot = SCREENSHOT_DIR / f"site-adjudication-{article_id}-full.png"
+    assert browser.save_screenshot(str(shot))
+    browser.set_window_size(1400, 1000)

@@ -1,10 +1,15 @@
 """The review site of a release: static HTML pages generated from the release's own tables.
 
-``build_site(release_dir)`` reads only ``release_dir/datapackage.json`` and
-``release_dir/data/<table>.parquet`` and writes ``release_dir/site/``: ``index.html`` (the
-dataset at a glance: counts, charts, articles, data dictionary, how to download, query and
-cite), ``articles/<article_id>.html`` (the verbatim text with every evidence span highlighted
-by kind, beside the list of the article's sources, events and claims) and ``style.css``.
+``build_site(release_dir)`` reads only ``release_dir/datapackage.json``,
+``release_dir/data/<table>.parquet`` (and ``agreement.json`` when there) and writes
+``release_dir/site/``: ``index.html`` (the dataset at a glance: counts, charts, articles,
+data dictionary, how to download, query and cite), ``articles/<article_id>.html`` (the
+verbatim text with every evidence span highlighted by kind, beside the list of the article's
+sources, events and claims) and ``style.css``.
+When the release has ``agreement.json`` (several annotators of an article), each article it
+lists also gets ``adjudication/<article_id>.html`` (the annotators' spans side by side, their
+disagreements, figures and adjudication notes), linked from its article page; without it the
+site is unchanged. ``index.html`` embeds the release's schema.org ``Dataset`` as JSON-LD.
 Viewing needs no server and no network; reading works without JavaScript, a small inline
 script adds the details popup. The output is deterministic: no timestamps, stable ordering.
 
@@ -83,6 +88,8 @@ class ReleaseData:
             only some were read).
         regrouped: The tables whose file did not keep each article's rows together (their
             rows were reordered by article id).
+        adjudicated: The ids of the articles with an adjudication page (from
+            ``agreement.json``): their pages link to it.
     """
 
     descriptor: dict[str, Any]
@@ -93,6 +100,7 @@ class ReleaseData:
     keys: dict[str, list[str]]
     schemas: dict[str, pa.Schema] = dataclasses.field(default_factory=dict)
     regrouped: frozenset[str] = frozenset()
+    adjudicated: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -423,14 +431,17 @@ def _open_tag(span: Span, first: bool) -> str:
     return f"{tag}>"
 
 
-def highlight(text: str, spans: Sequence[Span]) -> str:
+def highlight(
+    text: str, spans: Sequence[Span], tag: Callable[[Span, bool], str] = _open_tag
+) -> str:
     """Return ``text`` as HTML with every span wrapped in properly nested ``<mark>`` elements.
 
     The text is cut at every span boundary (offsets are code points, so characters outside
     the Basic Multilingual Plane count as one). Each piece is wrapped in the marks of all
     spans covering it, the longer and earlier span outside. A span that overlaps another
     without nesting is closed and reopened around the other's boundary; only its first piece
-    carries the anchor id, the keyboard focus and the label.
+    carries the anchor id, the keyboard focus and the label. ``tag(span, first)`` gives a
+    piece's opening tag (the article page's by default).
     """
     order = sorted(spans, key=_nest_key)
     bounds = sorted({0, len(text)} | {s.start for s in spans} | {s.end for s in spans})
@@ -458,7 +469,7 @@ def highlight(text: str, spans: Sequence[Span]) -> str:
             keep += 1
         out.extend("</mark>" for _ in stack[keep:])
         for span in cover[keep:]:
-            out.append(_open_tag(span, span.row_id not in opened))
+            out.append(tag(span, span.row_id not in opened))
             opened.add(span.row_id)
         stack = cover
         piece = text[a:b]
@@ -808,6 +819,9 @@ def article_page(article: Row, mine: dict[str, list[Row]], data: ReleaseData, sc
             "name": format_value(descriptor.get("name")),
             "version": format_value(descriptor.get("version")),
         },
+        adjudication=(
+            f"../{ADJUDICATION_DIR}/{article_id}.html" if article_id in data.adjudicated else None
+        ),
     )
 
 
@@ -844,6 +858,584 @@ def page_of_tables(descriptor: dict[str, Any], tables: Mapping[str, pa.Table]) -
         mine[table] = rows
     data = ReleaseData(descriptor, {}, fields, [], {}, keys)
     return article_page(article, mine, data, _asset("article.js"))
+
+
+# --- the adjudication pages ------------------------------------------------------------------
+
+AGREEMENT_FILE = "agreement.json"
+"""The release file with each annotator's items and the agreement figures (optional)."""
+AGREEMENT_FORMAT = "factpack-agreement/1"
+ADJUDICATION_DIR = "adjudication"
+"""``site/<ADJUDICATION_DIR>/<article_id>.html``: one page per doubly annotated article."""
+ADJUDICATION_CSS = "adjudication.css"
+"""The adjudication pages' own stylesheet (written only beside them: ``style.css`` and the
+other pages stay as they are without ``agreement.json``)."""
+ADJ_TABLES = (
+    ("sources", "source", "Sources"),
+    ("events", "event", "Events"),
+    ("claims", "claim", "Claims"),
+)
+"""(table, span kind, heading) of the compared tables, in page order."""
+_UNSAFE_ANCHOR = re.compile(r"[^A-Za-z0-9_-]")
+
+
+@dataclass(frozen=True)
+class AgreementArticle:
+    """What ``agreement.json`` says of one article annotated more than once.
+
+    Attributes:
+        article_id: The article's id in the release.
+        stem: The annotation's file stem.
+        annotators: The annotators' names, in the file's order.
+        items: Annotator -> table -> that annotator's items (``id``, ``char_start``,
+            ``char_end``, ``codes``, ``references``).
+        comparisons: Per annotator pair: ``a``, ``b`` and per table ``matched`` (``a``, ``b``,
+            ``exact``, ``differ``), ``only_a``, ``only_b``.
+        notes: The adjudication notes (``items``, ``decision``, ``reason``, ``evidence``,
+            ``note``), when the file carries them.
+    """
+
+    article_id: str
+    stem: str
+    annotators: tuple[str, ...]
+    items: Mapping[str, Mapping[str, Sequence[Mapping[str, Any]]]]
+    comparisons: tuple[Mapping[str, Any], ...]
+    notes: tuple[Mapping[str, Any], ...]
+
+
+def read_agreement(release_dir: Path) -> dict[str, Any] | None:
+    """Return the parsed ``agreement.json`` of a release, or None when it has none.
+
+    Raises:
+        FactpackError: It is unreadable, not JSON, or not of :data:`AGREEMENT_FORMAT`.
+    """
+    path = release_dir / AGREEMENT_FILE
+    where = display_path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as error:
+        raise FactpackError(f"{where}: cannot read it ({error}); rebuild the release") from None
+    try:
+        report = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise FactpackError(
+            f"{where}: line {error.lineno}: not JSON ({error.msg}); rebuild the release"
+        ) from None
+    found = report.get("format") if isinstance(report, dict) else None
+    if found != AGREEMENT_FORMAT:
+        raise FactpackError(
+            f"{where}: format {found!r} is not {AGREEMENT_FORMAT!r}; rebuild the release "
+            "with this version of factpack"
+        )
+    return report
+
+
+def _checked_item(item: Any) -> Mapping[str, Any]:
+    if not (
+        isinstance(item, dict)
+        and isinstance(item["id"], str)
+        and isinstance(item["char_start"], int)
+        and isinstance(item["char_end"], int)
+        and isinstance(item.get("codes", {}), dict)
+        and isinstance(item.get("references") or {}, dict)
+    ):
+        raise TypeError(f"item {item!r} needs an id, char_start, char_end and codes")
+    return item
+
+
+def agreement_articles(
+    report: Mapping[str, Any], where: str = AGREEMENT_FILE
+) -> dict[str, AgreementArticle]:
+    """Return article id -> :class:`AgreementArticle` of a parsed ``agreement.json``.
+
+    Raises:
+        FactpackError: The file lacks a part the pages need (``where`` names it).
+    """
+    try:
+        by_stem: dict[str, list[Mapping[str, Any]]] = {}
+        for comparison in report.get("comparisons") or []:
+            missing = [k for k in ("a", "b", "tables") if k not in comparison]
+            if missing:
+                raise KeyError(missing[0])
+            by_stem.setdefault(str(comparison["stem"]), []).append(comparison)
+        out: dict[str, AgreementArticle] = {}
+        for entry in report.get("annotations") or []:
+            article_id, stem = str(entry["article_id"]), str(entry["stem"])
+            items = {
+                str(name): {
+                    table: [_checked_item(i) for i in tables.get(table) or []]
+                    for table, _, _ in ADJ_TABLES
+                }
+                for name, tables in entry["annotators"].items()
+            }
+            notes = entry.get("adjudication") or []
+            if not all(isinstance(n, dict) for n in notes):
+                raise TypeError("adjudication notes must be objects")
+            out[article_id] = AgreementArticle(
+                article_id,
+                stem,
+                tuple(items),
+                items,
+                tuple(by_stem.get(stem, [])),
+                tuple(notes),
+            )
+    except (KeyError, TypeError, AttributeError) as error:
+        raise FactpackError(
+            f"{where}: not the shape factpack writes ({type(error).__name__}: {error}); "
+            "rebuild the release"
+        ) from None
+    return out
+
+
+class Shown(NamedTuple):
+    """A differing value as shown: its text, and for a reference the ``#anchor`` of the
+    referenced item's highlight and its counterpart in the other annotation.
+
+    Attributes:
+        text: The value (``(none)`` when empty).
+        href: ``#<annotator>-<local id>`` of the referenced item, or None.
+        counterpart: For a reference: ``<other annotator>'s <id>`` (the item matched to the
+            referenced one) or ``unmatched``; else None. Local ids are each annotator's own,
+            so ``E2`` and ``E2`` may be different events.
+    """
+
+    text: str
+    href: str | None = None
+    counterpart: str | None = None
+
+
+def _shown_value(
+    item: Mapping[str, Any],
+    name: str,
+    own: str,
+    other: str,
+    comparison: Mapping[str, Any],
+    anchors: Mapping[str, str],
+) -> Shown:
+    """Return how one annotator's value of a differing field is shown (a code or a reference)."""
+    value = _field_value(item, name)
+    target = REFERENCES.get(name)
+    refs = item.get("references") or {}
+    if value is None or target is None or name not in refs:
+        return Shown(_value_text(value))
+    matched = (comparison["tables"].get(target) or {}).get("matched") or []
+    mine, theirs = ("a", "b") if own == comparison["a"] else ("b", "a")
+    pair = next((m for m in matched if str(m[mine]) == str(value)), None)
+    counterpart = f"{other}'s {pair[theirs]}" if pair is not None else "unmatched"
+    return Shown(_value_text(value), f"#{anchors[own]}-{value}", counterpart)
+
+
+class Disagreement(NamedTuple):
+    """A matched pair of items (one per annotator) whose span or codes differ.
+
+    Attributes:
+        a: (local id, anchor) of the first annotator's item.
+        b: (local id, anchor) of the second annotator's item.
+        exact: Whether the two spans are the same.
+        evidence: The text of each span (the second only when it differs).
+        differ: (field, first value, second value) of every code or reference that differs.
+    """
+
+    a: tuple[str, str]
+    b: tuple[str, str]
+    exact: bool
+    evidence: tuple[str, str]
+    differ: tuple[tuple[str, Shown, Shown], ...]
+
+
+class Lone(NamedTuple):
+    """An item only one annotator of a pair has: (local id, anchor, start, end, evidence)."""
+
+    local: str
+    anchor: str
+    start: int
+    end: int
+    evidence: str
+
+
+class PairFigures(NamedTuple):
+    """One pair's figures for one table of this article.
+
+    Attributes:
+        items_a: Items of the first annotator.
+        items_b: Items of the second.
+        matched: Items matched by overlap.
+        same_span: Matched items with the same span.
+        f1: F1 of the matching by overlap (text, ``n/a`` without items).
+        f1_same: F1 counting only matches with the same span.
+        fields: (field, matched pairs that agree on it, matched pairs) of every compared
+            code and reference.
+    """
+
+    items_a: int
+    items_b: int
+    matched: int
+    same_span: int
+    f1: str
+    f1_same: str
+    fields: tuple[tuple[str, int, int], ...]
+
+
+class PairView(NamedTuple):
+    """One annotator pair's comparison of one table."""
+
+    a: str
+    b: str
+    figures: PairFigures
+    differing: tuple[Disagreement, ...]
+    only_a: tuple[Lone, ...]
+    only_b: tuple[Lone, ...]
+
+
+class Column(NamedTuple):
+    """One annotator's copy of the text with that annotator's items of one table."""
+
+    annotator: str
+    items: int
+    text: Markup
+
+
+class TableView(NamedTuple):
+    """One table of an adjudication page: the annotators side by side, then each pair."""
+
+    table: str
+    kind: str
+    heading: str
+    columns: tuple[Column, ...]
+    pairs: tuple[PairView, ...]
+
+
+def _ratio_text(num: int, den: int) -> str:
+    return f"{num / den:.3f}" if den else "n/a"
+
+
+def figure_text(value: Any, items: Any = None) -> str:
+    """Format a figure of ``agreement.json``: three decimals; ``n/a (k items)`` for none."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return f"{value:.3f}"
+    if isinstance(items, int):
+        return f"n/a ({items} item{'s' * (items != 1)})"
+    return "n/a"
+
+
+def _value_text(value: Any) -> str:
+    return "(none)" if value is None else format_value(value)
+
+
+def _field_value(item: Mapping[str, Any], name: str) -> Any:
+    codes = item.get("codes") or {}
+    if name in codes:
+        return codes[name]
+    return (item.get("references") or {}).get(name)
+
+
+def _anchors(annotators: Sequence[str]) -> dict[str, str]:
+    """Return annotator -> the HTML id prefix of that annotator's spans (unique)."""
+    safe = [_UNSAFE_ANCHOR.sub("-", name) or "annotator" for name in annotators]
+    if len(set(safe)) != len(safe):
+        safe = [f"{s}-{k}" for k, s in enumerate(safe, 1)]
+    return dict(zip(annotators, safe, strict=True))
+
+
+def _check_offsets(entry: AgreementArticle, text: str) -> None:
+    for name in entry.annotators:
+        for table, _, _ in ADJ_TABLES:
+            for item in entry.items[name][table]:
+                start, end = item["char_start"], item["char_end"]
+                if not 0 <= start < end <= len(text):
+                    raise FactpackError(
+                        f"{AGREEMENT_FILE}: {entry.stem}: {name} {table} {item['id']}: offsets "
+                        f"{start}..{end} lie outside the article's text ({len(text)} characters); "
+                        "rebuild the release"
+                    )
+
+
+def _statuses(entry: AgreementArticle) -> dict[tuple[str, str, str], str]:
+    """Return (annotator, table, id) -> ``only`` (unmatched in some pair), ``differ`` (matched,
+    but span or codes differ in some pair) or ``agree``."""
+    out: dict[tuple[str, str, str], str] = {}
+    rank = {"agree": 0, "differ": 1, "only": 2}
+
+    def mark(key: tuple[str, str, str], status: str) -> None:
+        if rank[status] > rank[out.get(key, "agree")]:
+            out[key] = status
+
+    for c in entry.comparisons:
+        a, b = str(c["a"]), str(c["b"])
+        for table, _, _ in ADJ_TABLES:
+            part = c["tables"].get(table) or {}
+            for m in part.get("matched") or []:
+                status = "agree" if m.get("exact") and not m.get("differ") else "differ"
+                mark((a, table, str(m["a"])), status)
+                mark((b, table, str(m["b"])), status)
+            for local in part.get("only_a") or []:
+                mark((a, table, str(local)), "only")
+            for local in part.get("only_b") or []:
+                mark((b, table, str(local)), "only")
+    return out
+
+
+STATUS_TEXT = {
+    "agree": "matched, same span and codes",
+    "differ": "matched, but the span or a code differs",
+    "only": "not matched by the other annotator",
+}
+
+
+def _adjudication_tag(anchor: str, statuses: Mapping[str, str]) -> Callable[[Span, bool], str]:
+    """Return the opening tag of a span piece on an adjudication page."""
+
+    def tag(span: Span, first: bool) -> str:
+        status = statuses.get(span.row_id, "agree")
+        local = esc(span.local)
+        out = (
+            f'<mark class="hl hl-{span.kind} adj-{status}" data-id="{esc(span.row_id)}" '
+            f'data-status="{status}" title="{esc(span.title)}"'
+        )
+        if first:
+            return f'{out} id="{anchor}-{local}" tabindex="0" data-label="{local}">'
+        return f"{out}>"
+
+    return tag
+
+
+def _item_title(name: str, item: Mapping[str, Any], status: str) -> str:
+    codes = [f"{k}={_value_text(v)}" for k, v in (item.get("codes") or {}).items()]
+    refs = [f"{k}={_value_text(v)}" for k, v in (item.get("references") or {}).items()]
+    return f"{name} {item['id']} ({STATUS_TEXT[status]}): " + ", ".join(codes + refs)
+
+
+def _pair_view(
+    entry: AgreementArticle,
+    comparison: Mapping[str, Any],
+    table: str,
+    text: str,
+    anchors: Mapping[str, str],
+) -> PairView:
+    a, b = str(comparison["a"]), str(comparison["b"])
+    by_id = {
+        name: {str(i["id"]): i for i in entry.items.get(name, {}).get(table, [])} for name in (a, b)
+    }
+    part = comparison["tables"].get(table) or {}
+    try:
+        matched = [
+            (by_id[a][str(m["a"])], by_id[b][str(m["b"])], m) for m in part.get("matched") or []
+        ]
+        only_a = [by_id[a][str(x)] for x in part.get("only_a") or []]
+        only_b = [by_id[b][str(x)] for x in part.get("only_b") or []]
+    except KeyError as error:
+        raise FactpackError(
+            f"{AGREEMENT_FILE}: {entry.stem}: {a}/{b} {table}: compares item {error} that the "
+            "annotator does not have; rebuild the release"
+        ) from None
+    fields: list[str] = []
+    for name in (a, b):
+        for item in entry.items[name][table]:
+            for f in [*(item.get("codes") or {}), *(item.get("references") or {})]:
+                if f not in fields:
+                    fields.append(f)
+    differing = []
+    disagree: Counter[str] = Counter()
+    for x, y, m in matched:
+        differ = [str(f) for f in m.get("differ") or []]
+        disagree.update(differ)
+        same = (x["char_start"], x["char_end"]) == (y["char_start"], y["char_end"])
+        if same and not differ:
+            continue
+        evidence_b = "" if same else text[y["char_start"] : y["char_end"]]
+        differing.append(
+            Disagreement(
+                (str(x["id"]), f"{anchors[a]}-{x['id']}"),
+                (str(y["id"]), f"{anchors[b]}-{y['id']}"),
+                same,
+                (text[x["char_start"] : x["char_end"]], evidence_b),
+                tuple(
+                    (
+                        f,
+                        _shown_value(x, f, a, b, comparison, anchors),
+                        _shown_value(y, f, b, a, comparison, anchors),
+                    )
+                    for f in differ
+                ),
+            )
+        )
+    for f in disagree:
+        if f not in fields:
+            fields.append(f)
+    n_a, n_b, n = len(entry.items[a][table]), len(entry.items[b][table]), len(matched)
+    same_span = sum(
+        (x["char_start"], x["char_end"]) == (y["char_start"], y["char_end"]) for x, y, _ in matched
+    )
+    figures = PairFigures(
+        n_a,
+        n_b,
+        n,
+        same_span,
+        _ratio_text(2 * n, n_a + n_b),
+        _ratio_text(2 * same_span, n_a + n_b),
+        tuple((f, n - disagree[f], n) for f in fields),
+    )
+
+    def lone(name: str, item: Mapping[str, Any]) -> Lone:
+        start, end = item["char_start"], item["char_end"]
+        return Lone(str(item["id"]), f"{anchors[name]}-{item['id']}", start, end, text[start:end])
+
+    return PairView(
+        a,
+        b,
+        figures,
+        tuple(differing),
+        tuple(lone(a, i) for i in only_a),
+        tuple(lone(b, i) for i in only_b),
+    )
+
+
+class ReleaseFigure(NamedTuple):
+    """One table's figures over the whole release (``agreement.json``'s ``tables``)."""
+
+    table: str
+    f1: str
+    f1_exact: str
+    codes: tuple[tuple[str, str, str, Any], ...]
+    references: tuple[tuple[str, str, Any], ...]
+
+
+def release_figures(report: Mapping[str, Any]) -> list[ReleaseFigure]:
+    """Return the pooled figures of ``agreement.json`` per table, as text."""
+    out = []
+    for table, body in (report.get("tables") or {}).items():
+        spans = body.get("spans") or {}
+        out.append(
+            ReleaseFigure(
+                str(table),
+                figure_text((spans.get("overlap") or {}).get("f1")),
+                figure_text((spans.get("exact") or {}).get("f1")),
+                tuple(
+                    (
+                        str(f),
+                        figure_text(c.get("alpha"), c.get("items")),
+                        figure_text(c.get("agreement")),
+                        c.get("items"),
+                    )
+                    for f, c in (body.get("codes") or {}).items()
+                ),
+                tuple(
+                    (str(label), figure_text(r.get("agreement")), r.get("items"))
+                    for label, r in (body.get("references") or {}).items()
+                ),
+            )
+        )
+    return out
+
+
+def adjudication_page(
+    entry: AgreementArticle,
+    article: Row,
+    report: Mapping[str, Any],
+    descriptor: Mapping[str, Any],
+) -> str:
+    """Return the adjudication page of one article (template ``adjudication.html.j2``).
+
+    Args:
+        entry: What ``agreement.json`` holds of the article.
+        article: The article's row (``article_id``, ``title``, ``text``, ``language``).
+        report: The whole ``agreement.json`` (its pooled figures and matching rule).
+        descriptor: The release's ``datapackage.json``.
+
+    Raises:
+        FactpackError: An item's offsets lie outside the text, or a comparison names an item
+            its annotator does not have.
+    """
+    text = str(article.get("text") or "")
+    _check_offsets(entry, text)
+    anchors = _anchors(entry.annotators)
+    statuses = _statuses(entry)
+    views = []
+    for table, kind, heading in ADJ_TABLES:
+        columns = []
+        for name in entry.annotators:
+            items = entry.items[name][table]
+            own: dict[str, str] = {}
+            spans = []
+            for item in items:
+                row_id = f"{name}:{item['id']}"
+                status = statuses.get((name, table, str(item["id"])), "agree")
+                own[row_id] = status
+                title = _item_title(name, item, status)
+                spans.append(
+                    Span(item["char_start"], item["char_end"], kind, row_id, str(item["id"]), title)
+                )
+            marked = highlight(text, spans, _adjudication_tag(anchors[name], own))
+            columns.append(Column(name, len(items), Markup(marked)))
+        pairs = tuple(_pair_view(entry, c, table, text, anchors) for c in entry.comparisons)
+        views.append(TableView(table, kind, heading, tuple(columns), pairs))
+    article_id = entry.article_id
+    return template("adjudication.html.j2").render(
+        title=f"Adjudication: {format_value(article.get('title'))} — "
+        f"{format_value(descriptor.get('title', ''))}",
+        css="../style.css",
+        extra_css=f"../{ADJUDICATION_CSS}",
+        article=article,
+        article_href=f"../articles/{article_id}.html",
+        stem=entry.stem,
+        annotators=entry.annotators,
+        lang=format_value(article.get("language") or "en"),
+        tables=views,
+        notes=entry.notes,
+        matching=format_value(report.get("matching") or ""),
+        min_alpha_items=report.get("min_alpha_items"),
+        pooled=release_figures(report),
+        pooled_articles=len(report.get("articles") or []),
+        package={
+            "name": format_value(descriptor.get("name")),
+            "version": format_value(descriptor.get("version")),
+        },
+    )
+
+
+def write_adjudication_pages(
+    release_dir: Path,
+    report: Mapping[str, Any],
+    entries: Mapping[str, AgreementArticle],
+    descriptor: Mapping[str, Any],
+    out_dir: Path,
+) -> list[Path]:
+    """Write ``out_dir/<article_id>.html`` for every article of ``entries`` (the texts are
+    read once, only those articles' rows of ``data/articles.parquet``).
+
+    Raises:
+        FactpackError: An article of ``agreement.json`` is not in the release or its id is not
+            a safe file name; see also :func:`adjudication_page`.
+    """
+    import pyarrow.parquet as pq
+
+    if not entries:
+        return []
+    path = release_dir / "data" / "articles.parquet"
+    names = pq.read_schema(path).names
+    wanted = [c for c in ("article_id", "title", "text", "language") if c in names]
+    rows = pq.read_table(
+        path, columns=wanted, filters=[("article_id", "in", sorted(entries))]
+    ).to_pylist()
+    by_id = {str(r["article_id"]): r for r in rows}
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for article_id in sorted(entries, key=_natural_key):
+        if not SAFE_ID.match(article_id):
+            raise FactpackError(
+                f"{AGREEMENT_FILE}: article_id {article_id!r} is not a safe file name "
+                "(^[a-z0-9][a-z0-9_-]{0,63}$); rebuild the release"
+            )
+        if article_id not in by_id:
+            raise FactpackError(
+                f"{AGREEMENT_FILE}: article {article_id} ({entries[article_id].stem}) is not in "
+                "data/articles.parquet; rebuild the release"
+            )
+        page = adjudication_page(entries[article_id], by_id[article_id], report, descriptor)
+        written.append(_write(out_dir / f"{article_id}.html", page))
+    return written
 
 
 # --- the index page --------------------------------------------------------------------------
@@ -956,15 +1548,71 @@ def index_rows(data: ReleaseData) -> Iterator[IndexRow]:
             yield IndexRow(aid, title, publisher, published, *n)
 
 
-def index_page(data: ReleaseData) -> str:
+def distribution_files(descriptor: Mapping[str, Any]) -> list[str]:
+    """Return the release files the schema.org ``distribution`` lists: ``datapackage.json``
+    and every resource's path (those the descriptor names, so the list does not depend on
+    which other files exist when the site is built)."""
+    files = ["datapackage.json"]
+    for resource in descriptor.get("resources") or []:
+        paths = resource.get("path") if isinstance(resource, dict) else None
+        for rel in paths if isinstance(paths, list) else [paths]:
+            if isinstance(rel, str) and rel not in files:
+                files.append(rel)
+    return files
+
+
+def json_for_script(doc: Any) -> str:
+    """Return ``doc`` as JSON safe inside ``<script>``: ``<``, ``>`` and ``&`` are written as
+    ``\\u003c``, ``\\u003e``, ``\\u0026`` (so no ``</script>`` or ``<!--`` can appear), which
+    any JSON parser reads back as the same characters."""
+    text = json.dumps(doc, ensure_ascii=False, indent=1)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def site_jsonld(release_dir: Path, data: ReleaseData) -> str:
+    """Return the schema.org ``Dataset`` of the release (JSON, safe inside ``<script>``).
+
+    Coverage is read from the tables' columns :mod:`factpack.shared.schemaorg` needs; a table
+    whose file lacks one of them is left out of it (nothing is guessed).
+    """
+    from factpack.shared.schemaorg import COVERAGE_COLUMNS, dataset_jsonld, read_coverage
+
+    tables = [
+        t
+        for t in TABLES
+        if t in data.schemas
+        and all(c in data.schemas[t].names for c in COVERAGE_COLUMNS.get(t, ()))
+    ]
+    cover = read_coverage(release_dir, tables)
+    return json_for_script(
+        dataset_jsonld(data.descriptor, cover, distribution_files(data.descriptor))
+    )
+
+
+def adjudication_links(data: ReleaseData) -> list[tuple[str, str]]:
+    """Return (article id, title) of the articles with an adjudication page, in key order."""
+    if not data.adjudicated:
+        return []
+    articles = data.tables["articles"]
+    ids, titles = _column(articles, "article_id"), _column(articles, "title")
+    found = [
+        (str(ids[row]), format_value(titles[row]))
+        for row in data.order
+        if str(ids[row]) in data.adjudicated
+    ]
+    return found
+
+
+def index_page(data: ReleaseData, jsonld: str | None = None) -> str:
     """Return the HTML of the dataset overview."""
-    return "".join(index_page_parts(data))
+    return "".join(index_page_parts(data, jsonld))
 
 
-def index_page_parts(data: ReleaseData) -> Iterator[str]:
+def index_page_parts(data: ReleaseData, jsonld: str | None = None) -> Iterator[str]:
     """Yield the HTML of the dataset overview (template ``index.html.j2``) as it renders: the
     articles' list is rendered from an iterator, so a release of many articles never needs
-    the page whole in memory."""
+    the page whole in memory. ``jsonld``: the schema.org ``Dataset`` (:func:`site_jsonld`),
+    embedded as ``<script type="application/ld+json">``."""
     d = data.descriptor
     name, version = str(d.get("name", "")), str(d.get("version", ""))
     events, claims, sources = (data.tables[t] for t in ("events", "claims", "sources"))
@@ -1016,16 +1664,18 @@ def index_page_parts(data: ReleaseData) -> Iterator[str]:
         tables=[(t, data.tables[t].num_rows) for t in TABLES],
         charts=charts,
         articles=index_rows(data),
+        adjudications=adjudication_links(data),
         query=query,
         cite=f"{authors}. {d.get('title', name)}, version {version}.",
         dictionary=dictionary(data),
+        jsonld=Markup(jsonld) if jsonld else None,
     )
 
 
 # --- writing ---------------------------------------------------------------------------------
 
 
-ASSETS = ("style.css", "article.js")
+ASSETS = ("style.css", "article.js", "adjudication.css")
 """The files of ``factpack/site_assets`` the pages use."""
 
 
@@ -1056,7 +1706,8 @@ def build_site(
 ) -> list[Path]:
     """Write the review site of the release in ``release_dir`` to ``release_dir/site/``.
 
-    Reads only ``datapackage.json`` and ``data/<table>.parquet``: the site is rendered from
+    Reads only ``datapackage.json``, ``data/<table>.parquet`` and ``agreement.json`` (when
+    there, once: the adjudication pages): the site is rendered from
     the release alone, every page every time (no cache). An existing ``site/`` is replaced,
     so pages of articles no longer in the release do not linger. Article pages are rendered
     by ``jobs`` processes (default: up to 2, the CPUs available); each page depends only on
@@ -1075,15 +1726,31 @@ def build_site(
         FactpackError: The release is incomplete or its evidence offsets do not match the text.
     """
     overview = read_release_data(release_dir, INDEX_READ)
+    report = read_agreement(release_dir)
+    entries = (
+        agreement_articles(report, display_path(release_dir / AGREEMENT_FILE))
+        if report is not None
+        else {}
+    )
+    if entries:
+        overview = dataclasses.replace(overview, adjudicated=frozenset(entries))
+    jsonld = site_jsonld(release_dir, overview)
     site = release_dir / "site"
     staging = release_dir / f".site-{os.getpid()}.tmp"
     if staging.exists():
         shutil.rmtree(staging)
     try:
         (staging / "articles").mkdir(parents=True)
-        _write_parts(staging / "index.html", index_page_parts(overview))
+        _write_parts(staging / "index.html", index_page_parts(overview, jsonld))
         _write(staging / "style.css", _asset("style.css"))
         written = ["index.html", "style.css"]
+        if entries:
+            assert report is not None
+            adjudications = write_adjudication_pages(
+                release_dir, report, entries, overview.descriptor, staging / ADJUDICATION_DIR
+            )
+            _write(staging / ADJUDICATION_CSS, _asset(ADJUDICATION_CSS))
+            written += [ADJUDICATION_CSS, *(f"{ADJUDICATION_DIR}/{p.name}" for p in adjudications)]
         rendered: dict[str, str] = {}  # page file name -> sha256
         plan = stream_plan(overview)
         if plan is not None:
