@@ -226,6 +226,10 @@ def test_agreement_json_is_in_the_release_its_sums_and_the_zip(seed_release: Pat
         {"stem": "000_a4c96cb10ee97359", "annotators": ["first", "second"]}
     ]
     assert set(report["annotations"][0]["annotators"]) == {"first", "second"}
+    notes = report["annotations"][0]["adjudication"]  # the published file's notes travel along
+    assert any(e["publisher"] == "Al Jazeera" for n in notes for e in n.get("evidence") or [])
+    page = seed_release / "site" / "adjudication" / f"{report['annotations'][0]['article_id']}.html"
+    assert "Al Jazeera" in page.read_text(encoding="utf-8")
     assert "  agreement.json\n" in (seed_release / "SHA256SUMS").read_text()
     with zipfile.ZipFile(seed_release.parent / f"{seed_release.name}.zip") as zf:
         assert any(n.endswith("/agreement.json") for n in zf.namelist())

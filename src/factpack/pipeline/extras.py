@@ -26,6 +26,7 @@ from factpack.shared import sums
 from factpack.shared.problems import display_path
 from factpack.shared.schema import Schema
 from factpack.shared.schemaorg import Coverage
+from factpack.shared.yamlload import load_yaml
 
 ZENODO_FILE = ".zenodo.json"
 AGREEMENT_FILE = "agreement.json"
@@ -293,7 +294,17 @@ def agreement_of(seeds_dir: Path | None, schema: Schema) -> dict[str, Any] | Non
         return None
     articles, _ = agree.load_annotations(seeds_dir)  # their problems fail `factpack check`
     report = agree.agreement_report(articles, schema)
-    return report if report.get("articles") else None
+    if not report.get("articles"):
+        return None
+    for entry in report.get("annotations") or []:
+        # The published annotation's adjudication notes, so the release alone shows how each
+        # disagreement was settled (the review site's adjudication page).
+        published = seeds_dir / f"{entry['stem']}.yaml"
+        doc = load_yaml(published.read_text(encoding="utf-8")).data if published.is_file() else None
+        entry["adjudication"] = (
+            (doc or {}).get("adjudication") or [] if isinstance(doc, dict) else []
+        )
+    return report
 
 
 def data_bytes(release_dir: Path, schema: Schema) -> int:
