@@ -82,3 +82,19 @@ def test_a_missing_annotation_is_one_line(tmp_path: Path, monkeypatch: pytest.Mo
         "seeds/404_nothing.yaml: no such annotation; give the stem of a pair in seeds/ "
         "(<stem>.yaml + <stem>.txt)"
     ]
+
+
+def test_preview_of_a_doubly_annotated_article_links_its_adjudication_page(
+    tmp_path: Path,
+) -> None:
+    """The build publishes an adjudication page for it: the preview links it the same way."""
+    seeds = tmp_path / "seeds"
+    shutil.copytree(FIXTURE_SEEDS, seeds)
+    for name in ("ann1", "ann2"):
+        (seeds / "annotators" / name).mkdir(parents=True)
+        shutil.copy(seeds / "001_alpha.yaml", seeds / "annotators" / name / "001_alpha.yaml")
+    release.build(seeds, tmp_path / "dist", tmp_path / "build")
+    page = preview.preview("001_alpha", seeds, tmp_path / "out").read_bytes()
+    assert b"adjudication/alpha.html" in page
+    assert page == _published(tmp_path, "alpha")
+    assert b"adjudication/" not in preview.preview("002_beta", seeds, tmp_path / "out").read_bytes()

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from factpack.pipeline import package
-from factpack.pipeline.annotations import load_article
+from factpack.pipeline.annotations import annotator_files, load_article
 from factpack.pipeline.tables import article_rows, article_tables
 from factpack.researcher import site
 from factpack.shared.problems import FactpackError, Problem, display_path
@@ -71,7 +71,12 @@ def preview_page(yaml_path: Path, schema: Schema) -> str:
     if article is None or problems:
         raise PreviewProblems(problems)
     tables = article_tables([article_rows(article, schema)], schema)
-    return site.page_of_tables(page_descriptor(schema), tables)
+    # A build publishes an adjudication page (and links it) for an article that two or more
+    # annotators' files cover (seeds/annotators/<name>/<stem>.yaml).
+    seeds = yaml_path.parent
+    found, _ = annotator_files(seeds)
+    adjudicated = sum(1 for _, p in found if p.name == yaml_path.name) >= 2
+    return site.page_of_tables(page_descriptor(schema), tables, adjudicated)
 
 
 def preview(

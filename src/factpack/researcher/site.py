@@ -825,12 +825,15 @@ def article_page(article: Row, mine: dict[str, list[Row]], data: ReleaseData, sc
     )
 
 
-def page_of_tables(descriptor: dict[str, Any], tables: Mapping[str, pa.Table]) -> str:
+def page_of_tables(
+    descriptor: dict[str, Any], tables: Mapping[str, pa.Table], adjudicated: bool = False
+) -> str:
     """Return the page of the one article in ``tables``, as :func:`build_site` renders it.
 
     For a preview before any release exists: ``descriptor`` needs the release's name,
     version, title and each table's resource (``data/<table>.parquet``) with its schema;
-    ``tables`` hold the rows of one article (the columns of the release's Parquet files).
+    ``tables`` hold the rows of one article (the columns of the release's Parquet files);
+    ``adjudicated``: the release will have its adjudication page (the page links to it).
 
     Raises:
         FactpackError: ``tables["articles"]`` does not hold exactly one article, its id is
@@ -857,6 +860,8 @@ def page_of_tables(descriptor: dict[str, Any], tables: Mapping[str, pa.Table]) -
         _sort_rows(rows, keys[table], article_id)
         mine[table] = rows
     data = ReleaseData(descriptor, {}, fields, [], {}, keys)
+    if adjudicated:
+        data = dataclasses.replace(data, adjudicated=frozenset({article_id}))
     return article_page(article, mine, data, _asset("article.js"))
 
 
