@@ -242,18 +242,6 @@ def card_paragraphs(schema: Schema) -> list[str]:
     return [*lines, ""]
 
 
-def read_adjudication(seeds_dir: Path) -> list[dict[str, Any]]:
-    """Return every ``adjudication:`` note of the published annotations ``seeds_dir/*.yaml``
-    (the I/O edge; the files were checked by the build before)."""
-    notes: list[dict[str, Any]] = []
-    for path in sorted(seeds_dir.glob("*.yaml")):
-        with path.open(encoding="utf-8") as fh:
-            doc = yaml.load(fh, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-        if isinstance(doc, dict):
-            notes += [n for n in doc.get("adjudication") or [] if isinstance(n, dict)]
-    return notes
-
-
 def annotation_summary(
     report: Mapping[str, Any] | None, notes: Sequence[Mapping[str, Any]]
 ) -> dict[str, Any]:
@@ -262,7 +250,8 @@ def annotation_summary(
     Args:
         report: :func:`factpack.pipeline.agreement.agreement_report` of the annotators' files,
             or None when no article has two or more annotations.
-        notes: The published annotations' adjudication notes (:func:`read_adjudication`).
+        notes: The adjudication notes of the doubly annotated articles' published annotations
+            (carried in ``report``'s ``annotations``, :func:`agreement_of`).
 
     Returns:
         ``measured`` (bool), ``annotators`` (sorted names), ``articles`` (compared, count),
@@ -332,7 +321,14 @@ def card_extra(
     """
     facts = datafacts.data_facts(tables)
     report = agreement_of(seeds_dir, schema)
-    notes = read_adjudication(seeds_dir) if seeds_dir is not None else []
+    # Notes live only in the published annotation of a doubly annotated article (the
+    # annotation schema says so): agreement_of read them; no other file is parsed again.
+    notes = [
+        n
+        for entry in (report or {}).get("annotations") or []
+        for n in entry.get("adjudication") or []
+        if isinstance(n, dict)
+    ]
     return {
         "hf_header": hf_card_header(schema, facts.cover, datafacts.keywords(schema.package, facts)),
         "other_clients": "\n".join(card_paragraphs(schema)),
