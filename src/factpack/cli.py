@@ -11,6 +11,22 @@ import click
 from factpack import __version__
 from factpack.shared.problems import FactpackError, UsageError, display_path
 
+_SCHEMA_DIR_OPTION = click.option(
+    "--schema-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="The schema/ directory (default: the repository's).",
+)
+
+
+_SEEDS_OPTION = click.option(
+    "--seeds",
+    type=click.Path(file_okay=False, path_type=Path),
+    default="seeds",
+    show_default=True,
+    help="Folder of <stem>.txt + <stem>.yaml pairs.",
+)
+
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="factpack")
@@ -21,12 +37,7 @@ def cli() -> None:
 @cli.command("schema")
 @click.option("--write", is_flag=True, help="Write schema/annotation.schema.json.")
 @click.option("--check", is_flag=True, help="Exit 1 when the committed file is out of date.")
-@click.option(
-    "--schema-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="The schema/ directory (default: the repository's).",
-)
+@_SCHEMA_DIR_OPTION
 def schema_cmd(write: bool, check: bool, schema_dir: Path | None) -> None:
     """Derive the annotation JSON Schema from schema/ (print it, --write or --check it)."""
     from factpack.shared import schema as schema_mod
@@ -254,13 +265,7 @@ def new_cmd(text: Path, language: str) -> None:
 
 
 @cli.command("build")
-@click.option(
-    "--seeds",
-    type=click.Path(file_okay=False, path_type=Path),
-    default="seeds",
-    show_default=True,
-    help="Folder of <stem>.txt + <stem>.yaml pairs.",
-)
+@_SEEDS_OPTION
 @click.option(
     "--dist",
     type=click.Path(file_okay=False, path_type=Path),
@@ -275,12 +280,7 @@ def new_cmd(text: Path, language: str) -> None:
     show_default=True,
     help="Per-article cache and lock file.",
 )
-@click.option(
-    "--schema-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="The schema/ directory (default: the repository's).",
-)
+@_SCHEMA_DIR_OPTION
 @click.option(
     "-j",
     "--jobs",
@@ -497,13 +497,7 @@ def export_cmd(fmt: str, paths: tuple[Path, ...], to: Path) -> None:
 
 @cli.command("preview")
 @click.argument("stem")
-@click.option(
-    "--seeds",
-    type=click.Path(file_okay=False, path_type=Path),
-    default="seeds",
-    show_default=True,
-    help="Folder of <stem>.txt + <stem>.yaml pairs.",
-)
+@_SEEDS_OPTION
 @click.option(
     "--out",
     "out_dir",
@@ -512,12 +506,7 @@ def export_cmd(fmt: str, paths: tuple[Path, ...], to: Path) -> None:
     show_default=True,
     help="Where the page goes.",
 )
-@click.option(
-    "--schema-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="The schema/ directory (default: the repository's).",
-)
+@_SCHEMA_DIR_OPTION
 def preview_cmd(stem: str, seeds: Path, out_dir: Path, schema_dir: Path | None) -> None:
     """Render the review page of seeds/STEM.yaml alone into build/preview/STEM.html.
 
@@ -538,14 +527,6 @@ def preview_cmd(stem: str, seeds: Path, out_dir: Path, schema_dir: Path | None) 
 
 
 # ------------------------------------------------------------------ released versions
-
-
-_SCHEMA_DIR_OPTION = click.option(
-    "--schema-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="The schema/ directory (default: the repository's).",
-)
 
 
 @cli.command("bump")

@@ -16,10 +16,10 @@ import itertools
 import re
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
@@ -161,6 +161,38 @@ def _local_number(value: Any, letter: str) -> int | None:
     return None
 
 
+_Rule = TypeVar("_Rule")
+
+
+def _mapped(
+    label: str,
+    where: str,
+    kind: str,
+    rules: Mapping[str, _Rule],
+    mapping: Mapping_,
+    skipped: list[str],
+    problems: list[str],
+) -> _Rule | None:
+    """The mapping's rule for a tool ``label`` or relation, or None (then said why).
+
+    A label the mapping ignores goes to ``skipped``; one it does not name is a problem naming
+    the closest it does (nothing is dropped silently).
+    """
+    ignored = mapping.ignore_labels if kind == "label" else mapping.ignore_relations
+    if label in ignored:
+        skipped.append(f"{where}: {kind} {label!r} (ignored by the mapping)")
+        return None
+    rule = rules.get(label)
+    if rule is None:
+        guess = closest(label, rules)
+        problems.append(
+            f"{where}: {kind} {label!r} is not in the mapping {mapping.shown}"
+            + (f" (did you mean {guess!r}?)" if guess else "")
+            + f"; add it under `{kind}s:` or list it under `ignore: {kind}s:`"
+        )
+    return rule
+
+
 def to_annotation(document: Document, mapping: Mapping_) -> Imported:
     """Turn one tool document into our annotation.
 
@@ -186,17 +218,8 @@ def to_annotation(document: Document, mapping: Mapping_) -> Imported:
     pending: list[tuple[str, dict[str, Any], Span]] = []
 
     for span in document.spans:
-        if span.label in mapping.ignore_labels:
-            skipped.append(f"{span.where}: label {span.label!r} (ignored by the mapping)")
-            continue
-        rule = mapping.labels.get(span.label)
+        rule = _mapped(span.label, span.where, "label", mapping.labels, mapping, skipped, problems)
         if rule is None:
-            guess = closest(span.label, mapping.labels)
-            problems.append(
-                f"{span.where}: label {span.label!r} is not in the mapping {mapping.shown}"
-                + (f" (did you mean {guess!r}?)" if guess else "")
-                + "; add it under `labels:` or list it under `ignore: labels:`"
-            )
             continue
         key = (span.label, span.start, span.end, span.segments, tuple(sorted(span.fields.items())))
         if span.carried is None and key in seen:
@@ -286,17 +309,10 @@ def to_annotation(document: Document, mapping: Mapping_) -> Imported:
     # Relations.
     set_by: dict[tuple[int, str], str] = {}
     for rel in document.relations:
-        if rel.label in mapping.ignore_relations:
-            skipped.append(f"{rel.where}: relation {rel.label!r} (ignored by the mapping)")
-            continue
-        rrule = mapping.relations.get(rel.label)
+        rrule = _mapped(
+            rel.label, rel.where, "relation", mapping.relations, mapping, skipped, problems
+        )
         if rrule is None:
-            guess = closest(rel.label, mapping.relations)
-            problems.append(
-                f"{rel.where}: relation {rel.label!r} is not in the mapping {mapping.shown}"
-                + (f" (did you mean {guess!r}?)" if guess else "")
-                + "; add it under `relations:` or list it under `ignore: relations:`"
-            )
             continue
         one = span_item.get(alias.get(rel.source, rel.source))
         two = span_item.get(alias.get(rel.target, rel.target))
