@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from factpack.formats.common import FormatError, Offsets, check_text, stem_of
@@ -71,3 +73,18 @@ def test_span_with_edge_white_space_is_an_error() -> None:
     text = "Kyiv  calm"
     with pytest.raises(FormatError, match="white space"):
         quote_for(FoldedText(text), 5, 10, "f:1")
+
+
+def test_export_files_finds_files_below_folders_and_names_a_wrong_path(tmp_path: Path) -> None:
+    from factpack.formats.common import export_files
+
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    (tmp_path / "a" / "b" / "x.ann").write_text("", encoding="utf-8")
+    (tmp_path / "a" / "y.txt").write_text("", encoding="utf-8")
+    assert export_files([tmp_path / "a"], (".ann",), "brat .ann files") == [
+        tmp_path / "a" / "b" / "x.ann"
+    ]
+    with pytest.raises(FormatError, match=r"y\.txt: not brat \.ann files or a folder of them"):
+        export_files([tmp_path / "a" / "y.txt"], (".ann",), "brat .ann files")
+    with pytest.raises(FormatError, match=r"no brat \.ann files found"):
+        export_files([tmp_path / "a"], (".xmi",), "brat .ann files")

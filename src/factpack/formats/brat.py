@@ -25,6 +25,7 @@ from factpack.formats.common import (
     Offsets,
     Relation,
     Span,
+    export_files,
     fail,
 )
 from factpack.formats.exporter import (
@@ -41,25 +42,9 @@ from factpack.shared.problems import display_path
 _NOTE_PREFIX = f"{CARRY_KEY}: "
 
 
-def ann_files(paths: Iterable[Path]) -> list[Path]:
-    """The ``.ann`` files given, or found below given folders (sorted)."""
-    out: list[Path] = []
-    for p in paths:
-        p = Path(p)
-        if p.is_dir():
-            out.extend(sorted(p.rglob("*.ann")))
-        elif p.suffix == ".ann" and p.is_file():
-            out.append(p)
-        else:
-            raise FormatError(f"{p}: not a brat .ann file or a folder of them; give <doc>.ann")
-    if not out:
-        raise FormatError(f"{', '.join(map(str, paths))}: no .ann files found")
-    return out
-
-
 def read(paths: Iterable[Path], mapping: Mapping_) -> list[Document]:
     """Read brat documents (``.ann`` files, or folders searched for them)."""
-    return [read_one(p, mapping) for p in ann_files(paths)]
+    return [read_one(p, mapping) for p in export_files(paths, (".ann",), "brat .ann files")]
 
 
 def read_one(ann: Path, mapping: Mapping_) -> Document:

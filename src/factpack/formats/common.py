@@ -11,8 +11,9 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from factpack.shared.problems import FactpackError
@@ -29,6 +30,26 @@ CARRY_KEY = "factpack"
 
 class FormatError(FactpackError):
     """A tool export or mapping file that cannot be imported; one line, naming file and line."""
+
+
+def export_files(paths: Iterable[Path], suffixes: tuple[str, ...], what: str) -> list[Path]:
+    """The files given, or those ending in ``suffixes`` found below given folders (sorted).
+
+    Raises:
+        FormatError: a path is neither such a file nor a folder, or nothing was found.
+    """
+    paths = [Path(p) for p in paths]
+    out: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            out.extend(sorted(f for f in p.rglob("*") if f.suffix in suffixes and f.is_file()))
+        elif p.suffix in suffixes and p.is_file():
+            out.append(p)
+        else:
+            raise FormatError(f"{p}: not {what} or a folder of them")
+    if not out:
+        raise FormatError(f"{', '.join(map(str, paths))}: no {what} found")
+    return out
 
 
 def fail(where: str, message: str, hint: str) -> FormatError:

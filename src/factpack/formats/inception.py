@@ -40,6 +40,7 @@ from factpack.formats.common import (
     Relation,
     Span,
     annotator_name,
+    export_files,
     fail,
 )
 from factpack.formats.exporter import (
@@ -75,25 +76,11 @@ def _where_names(path: Path) -> tuple[str, str | None]:
     return path.name, None
 
 
-def _files(paths: Iterable[Path]) -> list[Path]:
-    out: list[Path] = []
-    for p in map(Path, paths):
-        if p.is_dir():
-            out.extend(sorted(f for f in p.rglob("*") if f.suffix in (".xmi", ".tsv")))
-        elif p.suffix in (".xmi", ".tsv"):
-            out.append(p)
-        else:
-            raise FormatError(f"{p}: expected .xmi or WebAnno .tsv files, or folders of them")
-    if not out:
-        raise FormatError(f"{', '.join(map(str, paths))}: no .xmi or .tsv files found")
-    return out
-
-
 def read(paths: Iterable[Path], mapping: Mapping_) -> list[Document]:
     """Read INCEpTION/WebAnno exports: ``.xmi`` and WebAnno ``.tsv`` files or folders."""
     return [
         _read_xmi(f, mapping) if f.suffix == ".xmi" else _read_tsv(f, mapping)
-        for f in _files(paths)
+        for f in export_files(paths, (".xmi", ".tsv"), "INCEpTION .xmi or WebAnno .tsv files")
     ]
 
 
