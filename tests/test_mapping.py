@@ -129,3 +129,13 @@ def test_importing_md_has_a_working_mapping_example_per_tool() -> None:
         example = (REPO / "docs" / "mappings" / f"{tool}.yaml").read_text(encoding="utf-8")
         body = "\n".join(line for line in example.splitlines() if not line.startswith("#"))
         assert body.strip() in text
+
+
+def test_a_whole_file_problem_names_the_file_without_a_zero_position(tmp_path: Path) -> None:
+    """File-level problems print as `file: message` (never `file:0:0:`), as the checker's do."""
+    from factpack.formats.common import FormatError
+
+    with pytest.raises(FormatError) as info:
+        load_mapping(tmp_path / "nowhere.yaml")
+    assert str(info.value).startswith(f"{tmp_path / 'nowhere.yaml'}: cannot read the mapping")
+    assert ":0:0:" not in str(info.value)

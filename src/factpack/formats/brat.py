@@ -56,11 +56,11 @@ def read_one(ann: Path, mapping: Mapping_) -> Document:
         lines = ann.read_bytes().decode("utf-8").split("\n")
     except FileNotFoundError as e:
         raise FormatError(
-            f"{display_path(e.filename or txt)}:0:0: no such file; "
+            f"{display_path(e.filename or txt)}: no such file; "
             "brat keeps <doc>.txt beside <doc>.ann"
         ) from None
     except UnicodeDecodeError as e:
-        raise FormatError(f"{shown}:0:0: not UTF-8 ({e.reason}); brat files are UTF-8") from None
+        raise FormatError(f"{shown}: not UTF-8 ({e.reason}); brat files are UTF-8") from None
     offsets = Offsets(text, mapping.offsets)
     spans: dict[str, dict[str, Any]] = {}
     order: list[str] = []

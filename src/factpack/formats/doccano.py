@@ -69,7 +69,7 @@ def read(paths: Iterable[Path], mapping: Mapping_) -> list[Document]:
         try:
             raw = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as e:
-            raise FormatError(f"{shown}:0:0: cannot read: {e}; check the path") from None
+            raise FormatError(f"{shown}: cannot read: {e}; check the path") from None
         for i, (line, rec) in enumerate(records(raw, shown), 1):
             out.append(_record(rec, f"{shown}:{line}", path.stem, i, mapping))
     return out

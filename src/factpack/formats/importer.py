@@ -473,14 +473,14 @@ def write_imported(batch: Sequence[Imported], to: Path, *, replace: bool) -> lis
     for txt, text in texts.items():
         if txt.exists() and txt.read_text(encoding="utf-8") != text:
             raise FormatError(
-                f"{display_path(txt)}:0:0: exists with a different text than the export's; "
+                f"{display_path(txt)}: exists with a different text than the export's; "
                 "the text is verbatim and never overwritten: remove it first if the export is right"
             )
     if not replace:
         for path in targets:
             if path.exists():
                 raise FormatError(
-                    f"{display_path(path)}:0:0: the annotation exists already; "
+                    f"{display_path(path)}: the annotation exists already; "
                     "pass --replace to overwrite it (the review-then-reimport loop)"
                 )
     for txt, text in texts.items():

@@ -93,7 +93,7 @@ def _typesystem(xmi: Path) -> Path:
             if (folder / name).is_file():
                 return folder / name
     raise FormatError(
-        f"{display_path(xmi)}:0:0: no TypeSystem.xml beside it or above it; "
+        f"{display_path(xmi)}: no TypeSystem.xml beside it or above it; "
         "unzip INCEpTION's XMI export whole (it holds TypeSystem.xml)"
     )
 
@@ -112,7 +112,7 @@ def _read_xmi(path: Path, mapping: Mapping_) -> Document:
     except Exception as e:  # cassis raises lxml, ValueError, TypeError... on a bad file
         reason = " ".join(str(e).split())[:200] or type(e).__name__
         raise FormatError(
-            f"{shown}:0:0: not a UIMA CAS XMI file cassis can read ({reason}); "
+            f"{shown}: not a UIMA CAS XMI file cassis can read ({reason}); "
             "export the document as UIMA CAS XMI (XML 1.0)"
         ) from None
     text = cas.sofa_string or ""
@@ -227,7 +227,7 @@ def _tsv_text(path: Path, name: str) -> str:
         if c.is_file():
             return c.read_bytes().decode("utf-8")
     raise FormatError(
-        f"{display_path(path)}:0:0: WebAnno TSV does not keep the text between sentences; "
+        f"{display_path(path)}: WebAnno TSV does not keep the text between sentences; "
         f"put the original text beside it as {path.with_suffix('.txt').name} "
         "(or import the whole project export, which holds source/)"
     )
@@ -240,7 +240,7 @@ def _read_tsv(path: Path, mapping: Mapping_) -> Document:
         lines = path.read_bytes().decode("utf-8").split("\n")
         text = _tsv_text(path, name)
     except UnicodeDecodeError as e:
-        raise FormatError(f"{shown}:0:0: not UTF-8 ({e.reason}); export again") from None
+        raise FormatError(f"{shown}: not UTF-8 ({e.reason}); export again") from None
     if not lines or lines[0].strip() != "#FORMAT=WebAnno TSV 3.3":
         raise FormatError(
             f"{shown}:1:1: not WebAnno TSV 3.3 (first line {lines[0][:40]!r}); "

@@ -51,7 +51,7 @@ def _load(path: Path) -> list[Any]:
     try:
         raw = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
-        raise FormatError(f"{shown}:0:0: cannot read the export: {e}; check the path") from None
+        raise FormatError(f"{shown}: cannot read the export: {e}; check the path") from None
     try:
         data = json.loads(raw)
     except json.JSONDecodeError as e:

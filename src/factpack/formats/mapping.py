@@ -158,7 +158,7 @@ def load_mapping(path: Path) -> Mapping_:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
-        raise FormatError(f"{shown}:0:0: cannot read the mapping: {e}; check the path") from None
+        raise FormatError(f"{shown}: cannot read the mapping: {e}; check the path") from None
     return parse_mapping(text, shown)
 
 
