@@ -69,7 +69,8 @@ def render_fields(schema: Schema) -> str:
                 "| `furniture` |  | list of selectors | Page furniture in the text (navigation, "
                 "adverts, 'Most read' lists); no event or claim evidence may lie inside it. |"
             )
-            out.append(f"| `text_policy` |  | `include` or `withhold` | {_cell(TEXT_POLICY_HELP)} |")
+            policy = _cell(TEXT_POLICY_HELP)
+            out.append(f"| `text_policy` |  | `include` or `withhold` | {policy} |")
         else:
             req, kind, meaning = extra["quote"]
             out.append(f"| `quote` | {req} | {kind} | {meaning} |")
