@@ -1,9 +1,10 @@
 """``factpack preview <stem>``: one article's review page from its annotation alone.
 
 The article goes through the build's per-article stage (load and check the pair, its rows,
-its Arrow tables, its text as the text policy publishes it) and the site's page renderer, with the parts of the release descriptor the
-page shows (name, version, title, the tables' schemas) derived from ``schema/``: the page is
-byte for byte the one a build publishes for that article, without building anything else.
+its Arrow tables, its text as the text policy publishes it) and the site's page renderer,
+with the parts of the release descriptor the page shows (name, version, title, the tables'
+schemas) derived from ``schema/``: the page is byte for byte the one a build publishes for
+that article, without building anything else.
 """
 
 from __future__ import annotations
