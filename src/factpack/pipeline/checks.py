@@ -163,7 +163,7 @@ def _offsets_query(table: str, pk: str, articles: str) -> tuple[str, str]:
     return (
         "0 <= char_start < char_end <= articles.char_count "
         "and length(evidence_text) = char_end - char_start (text withheld)",
-        f'SELECT t."{pk}", t.char_start || \'..\' || t.char_end FROM {table} t '
+        f"SELECT t.\"{pk}\", t.char_start || '..' || t.char_end FROM {table} t "
         f"JOIN {articles} a USING (article_id) WHERE a.text IS NULL "
         "AND (t.char_start < 0 OR t.char_end <= t.char_start OR t.char_end > a.char_count "
         "OR length(t.evidence_text) IS DISTINCT FROM t.char_end - t.char_start) ORDER BY 1",
