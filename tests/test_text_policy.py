@@ -94,3 +94,227 @@ def test_a_bad_override_fails_with_line_and_fix(tmp_path: Path) -> None:
         "001_alpha.yaml:4:16: article.text_policy: 'hold' is not a valid value; did you mean "
         "'withhold'? valid: include, withhold"
     ]
+
+
+# --------------------------------------------------------------------------- 2. the tables
+
+
+def _articles(default: str, overrides: dict[str, str | None]) -> tuple[object, ...]:
+    import pyarrow as pa
+
+    from factpack.pipeline.tables import POLICY_COLUMN, apply_text_policy
+
+    ids = ["alpha", "beta", "gamma"]
+    table = pa.table(
+        {
+            "article_id": ids,
+            "text": ["A\nalpha text", "B\nbeta text", "C\ngamma text"],
+            "char_count": [11, 10, 11],
+            POLICY_COLUMN: pa.array([overrides.get(i) for i in ids], pa.string()),
+        }
+    )
+    full, published, count = apply_text_policy(table, default)
+    return full, published, count
+
+
+@pytest.mark.parametrize(
+    ("default", "overrides", "texts"),
+    [
+        ("include", {}, ["A\nalpha text", "B\nbeta text", "C\ngamma text"]),
+        ("withhold", {}, [None, None, None]),
+        ("include", {"beta": "withhold"}, ["A\nalpha text", None, "C\ngamma text"]),
+        ("withhold", {"gamma": "include"}, [None, None, "C\ngamma text"]),
+        ("withhold", {"alpha": "withhold", "beta": "include"}, [None, "B\nbeta text", None]),
+    ],
+)
+def test_the_article_policy_overrides_the_package_one(
+    default: str, overrides: dict[str, str | None], texts: list[str | None]
+) -> None:
+    from factpack.pipeline.tables import POLICY_COLUMN
+
+    full, published, count = _articles(default, overrides)
+    assert full.column("text").to_pylist() == [  # type: ignore[attr-defined]
+        "A\nalpha text",
+        "B\nbeta text",
+        "C\ngamma text",
+    ]
+    assert published.column("text").to_pylist() == texts  # type: ignore[attr-defined]
+    assert count == texts.count(None)
+    for table in (full, published):
+        assert POLICY_COLUMN not in table.column_names  # type: ignore[attr-defined]
+        assert table.column("char_count").to_pylist() == [11, 10, 11]  # type: ignore[attr-defined]
+
+
+def _fixture_tables() -> tuple[dict[str, object], sch.Schema]:
+    from factpack.pipeline.tables import article_rows, assemble
+
+    schema = sch.load_schema(REPO_SCHEMA)
+    rows = []
+    for path in sorted(FIXTURE_SEEDS.glob("*.yaml")):
+        article, problems = load_article(path)
+        assert article is not None, problems
+        rows.append(article_rows(article, schema))
+    return dict(assemble(rows, schema)), schema
+
+
+def _set(tables: dict[str, object], column: str, values: list[object]) -> dict[str, object]:
+    import pyarrow as pa
+
+    arts: pa.Table = tables["articles"]  # type: ignore[assignment]
+    at = arts.schema.get_field_index(column)
+    array = pa.array(values, arts.schema.field(at).type)
+    return {**tables, "articles": arts.set_column(at, arts.schema.field(at), array)}
+
+
+def test_layer3_checks_the_text_against_its_sha256() -> None:
+    from factpack.pipeline.checks import cross_checks
+
+    tables, schema = _fixture_tables()
+    assert cross_checks(tables, schema) == []  # type: ignore[arg-type]
+    texts = tables["articles"].column("text").to_pylist()  # type: ignore[attr-defined]
+    changed = _set(tables, "text", [texts[0].replace("drone", "drove", 1), texts[1]])
+    failures = cross_checks(changed, schema)  # type: ignore[arg-type]
+    assert ("articles", "text", "alpha") in {(f.table, f.column, f.key) for f in failures}
+    assert any(f.check == "text IS NULL OR sha256(text) = text_sha256" for f in failures)
+
+
+def test_layer3_passes_a_withheld_text_and_checks_its_offsets_against_char_count() -> None:
+    import pyarrow as pa
+
+    from factpack.pipeline.checks import cross_checks
+
+    tables, schema = _fixture_tables()
+    withheld = _set(tables, "text", [None, None])
+    assert cross_checks(withheld, schema) == []  # type: ignore[arg-type]
+    claims: pa.Table = withheld["claims"]  # type: ignore[assignment]
+    ends = claims.column("char_end").to_pylist()
+    at = claims.schema.get_field_index("char_end")
+    moved = claims.set_column(at, claims.schema.field(at), pa.array([*ends[:-1], 10_000]))
+    failures = cross_checks({**withheld, "claims": moved}, schema)  # type: ignore[arg-type]
+    assert [(f.table, f.column, f.key) for f in failures] == [("claims", "char_end", "beta:C2")]
+    assert "char_end <= articles.char_count" in failures[0].check
+
+
+def test_layer3_checks_char_count_against_the_text() -> None:
+    from factpack.pipeline.checks import cross_checks
+
+    tables, schema = _fixture_tables()
+    counts = tables["articles"].column("char_count").to_pylist()  # type: ignore[attr-defined]
+    failures = cross_checks(_set(tables, "char_count", [counts[0] + 1, counts[1]]), schema)  # type: ignore[arg-type]
+    assert [(f.table, f.column, f.key) for f in failures] == [("articles", "char_count", "alpha")]
+
+
+# --------------------------------------------------------------------------- 3. the release
+
+NAME = "factpack-news-events-0.1.0"
+TABLES = ("articles", "sources", "events", "claims")
+
+
+def build_with(root: Path, policy: str, seeds: Path = FIXTURE_SEEDS) -> Path:
+    """Build ``seeds`` under ``root`` with the repository's schema/ set to ``policy``; return
+    the release directory."""
+    from factpack.pipeline import release
+
+    shutil.copytree(seeds, root / "seeds")
+    schema = schema_dir(root, policy)
+    result = release.build(root / "seeds", root / "dist", root / "build", schema)
+    return result.release_dir
+
+
+@pytest.fixture(scope="module")
+def releases(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The fixture seeds built with ``include``, with ``withhold``, and with ``withhold``
+    again elsewhere."""
+    return {
+        name: build_with(tmp_path_factory.mktemp(name), policy)
+        for name, policy in (
+            ("include", "include"),
+            ("withhold", "withhold"),
+            ("withhold-again", "withhold"),
+        )
+    }
+
+
+def _read(path: Path) -> list[tuple[object, ...]]:
+    import duckdb
+
+    with duckdb.connect() as con:
+        return con.execute(f"SELECT * FROM '{path}' ORDER BY 1").fetchall()
+
+
+def test_a_withheld_release_has_null_texts_and_every_other_value(
+    releases: dict[str, Path],
+) -> None:
+    import duckdb
+
+    full, withheld = releases["include"], releases["withhold"]
+    for table in TABLES:
+        for suffix in ("parquet", "csv"):
+            got = _read(withheld / "data" / f"{table}.{suffix}")
+            want = _read(full / "data" / f"{table}.{suffix}")
+            if table == "articles":
+                at = [f.name for f in sch.load_schema(REPO_SCHEMA).table("articles").fields]
+                i = at.index("text")
+                assert [r[i] for r in got] == [None, None]
+                assert all(r[i] for r in want)
+                got = [r[:i] + r[i + 1 :] for r in got]
+                want = [r[:i] + r[i + 1 :] for r in want]
+            assert got == want, (table, suffix)
+    with duckdb.connect(str(withheld / "factpack-news-events.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM articles WHERE text IS NULL").fetchone() == (2,)
+
+
+def test_datapackage_records_the_policy(releases: dict[str, Path]) -> None:
+    import json
+
+    def policy(release: Path) -> object:
+        return json.loads((release / "datapackage.json").read_text("utf-8"))["text_policy"]
+
+    assert policy(releases["include"]) == {"default": "include", "withheld": 0}
+    assert policy(releases["withhold"]) == {"default": "withhold", "withheld": 2}
+
+
+def test_two_withhold_builds_are_byte_identical(releases: dict[str, Path]) -> None:
+    def files(release: Path) -> dict[str, bytes]:
+        out = {
+            p.relative_to(release).as_posix(): p.read_bytes()
+            for p in sorted(release.rglob("*"))
+            if p.is_file() and p.suffix != ".duckdb"
+        }
+        out["zip"] = release.with_name(release.name + ".zip").read_bytes()
+        return out
+
+    one, two = files(releases["withhold"]), files(releases["withhold-again"])
+    assert list(one) == list(two)
+    assert [name for name in one if one[name] != two[name]] == []
+
+
+def test_layer4_checks_the_withheld_count_and_the_published_texts(
+    releases: dict[str, Path],
+) -> None:
+    import json
+
+    from factpack.pipeline.checks import check_release, published_text_failures
+
+    release = releases["withhold"]
+    assert check_release(release) == []
+    descriptor = json.loads((release / "datapackage.json").read_text("utf-8"))
+    descriptor["text_policy"]["withheld"] = 0
+    assert published_text_failures(release, descriptor) == [
+        "datapackage.json: text_policy.withheld is 0 but 2 article(s) of data/articles.parquet "
+        "have no text; rebuild the release"
+    ]
+
+
+@pytest.mark.parametrize("policy", ["include", "withhold"])
+def test_preview_gives_the_published_page(
+    releases: dict[str, Path], policy: str, tmp_path: Path
+) -> None:
+    from factpack.pipeline import preview
+
+    release = releases[policy]
+    root = release.parents[1]
+    for stem, article_id in (("001_alpha", "alpha"), ("002_beta", "beta")):
+        page = preview.preview(stem, root / "seeds", tmp_path / policy, root / "schema")
+        published = release / "site" / "articles" / f"{article_id}.html"
+        assert page.read_bytes() == published.read_bytes(), (policy, stem)
