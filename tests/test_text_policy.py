@@ -318,3 +318,51 @@ def test_preview_gives_the_published_page(
         page = preview.preview(stem, root / "seeds", tmp_path / policy, root / "schema")
         published = release / "site" / "articles" / f"{article_id}.html"
         assert page.read_bytes() == published.read_bytes(), (policy, stem)
+
+
+# --------------------------------------------------------------------------- 6. acceptance
+
+SEEDS = ROOT / "seeds"
+
+
+def test_a_withheld_seed_release_holds_no_stretch_of_its_text(tmp_path: Path) -> None:
+    """Issue 18's 'done when': built with ``withhold``, no file of the release (Parquet and
+    .duckdb values read back through DuckDB, every other file as text, the site folder too)
+    and no entry of the zip holds a 50-character stretch of the seed's text, past its title
+    line, that no single evidence quote contains."""
+    from leakscan import database_values, forbidden, leaks
+
+    release = build_with(tmp_path / "build", "withhold", SEEDS)
+    assert (release / "site" / "index.html").is_file()
+    quotes = [
+        q
+        for table in ("sources", "events", "claims")
+        for q in database_values(release / "data" / f"{table}.parquet")
+    ]
+    texts = sorted(SEEDS.glob("*.txt"))
+    assert texts
+    bad = set().union(*(forbidden(p.read_text(encoding="utf-8"), quotes) for p in texts))
+    assert len(bad) > 500  # the seed's text is far more than its quotes
+    zip_path = release.with_name(release.name + ".zip")
+    assert leaks(release, zip_path, bad, tmp_path) == []
+
+
+def test_the_leak_scan_finds_a_text(tmp_path: Path) -> None:
+    """The same scan on an ``include`` build finds the text in every place that holds it."""
+    from leakscan import database_values, forbidden, leaks
+
+    release = build_with(tmp_path / "build", "include", SEEDS)
+    quotes = [
+        q
+        for table in ("sources", "events", "claims")
+        for q in database_values(release / "data" / f"{table}.parquet")
+    ]
+    text = next(SEEDS.glob("*.txt")).read_text(encoding="utf-8")
+    found = leaks(
+        release, release.with_name(release.name + ".zip"), forbidden(text, quotes), tmp_path
+    )
+    where = {line.split(": ", 1)[0] for line in found}
+    for name in ("data/articles.parquet", "data/articles.csv", "factpack-news-events.duckdb"):
+        assert name in where, where
+    assert any(w.startswith("site/articles/") for w in where), where
+    assert f"{release.name}.zip:{release.name}/data/articles.csv" in where, where
