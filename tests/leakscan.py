@@ -52,12 +52,11 @@ def readings(name: str, data: bytes) -> list[str]:
     parser = _Data()
     parser.feed(raw)
     parser.close()
-    out.append("".join(parser.parts))
+    # The character data joined (a text cut by <mark> tags reads whole again), without the
+    # white space between elements (it would join two quotes into a stretch of neither).
+    out.append("".join(part for part in parser.parts if part.strip()))
     if name.endswith((".json", ".jsonld")):
-        try:
-            out += _strings(json.loads(raw))
-        except ValueError:
-            pass
+        out += _strings(json.loads(raw))  # a release's JSON files are JSON
     if name.endswith(".csv"):
         out += [cell for row in csv.reader(io.StringIO(raw)) for cell in row]
     return out
