@@ -366,3 +366,55 @@ def test_the_leak_scan_finds_a_text(tmp_path: Path) -> None:
         assert name in where, where
     assert any(w.startswith("site/articles/") for w in where), where
     assert f"{release.name}.zip:{release.name}/data/articles.csv" in where, where
+
+
+# --------------------------------------------------------------------------- 5. the card
+
+
+def _card(policy: str, texts: list[str | None]) -> str:
+    import pyarrow as pa
+
+    from factpack.pipeline import card
+
+    package = {**sch.load_schema(REPO_SCHEMA).package, "text_policy": policy}
+    schema = sch.Schema(sch.load_schema(REPO_SCHEMA).tables, {}, package)
+    articles = pa.table({"article_id": ["a1", "b2", "c3"][: len(texts)], "text": texts})
+    extra = {"text": card.text_summary(schema, articles)}
+    counts = {"articles": len(texts)}
+    return card.data_card(schema, counts, "2024-01-01T00:00:00Z", {}, extra=extra)
+
+
+def _section(text: str) -> str:
+    return text.split("## Distribution and licences\n", 1)[1].split("\n## ", 1)[0]
+
+
+def test_the_card_of_an_include_release_says_the_texts_are_included() -> None:
+    section = _section(_card("include", ["x", "y"]))
+    assert "Text policy `include`: this release includes the full text of every article" in section
+    assert "factpack hydrate" not in section
+
+
+def test_the_card_of_a_withhold_release_says_what_why_quotations_and_how_to_hydrate() -> None:
+    section = _section(_card("withhold", [None, None]))
+    assert "this release **withholds the text of every article**" in section
+    assert "Why: an article's text is its publisher's" in section
+    for kept in ("`title`", "`url`", "`text_sha256`", "`char_count`", "`evidence_text`"):
+        assert kept in section
+    assert "The `evidence_text` values are **quotations**" in section
+    assert "factpack hydrate factpack-news-events-0.1.0 --texts DIR" in section
+    assert "`<article_id>.txt`, e.g. `a1.txt`" in section and "`<stem>.txt`" in section
+    assert "factpack-news-events-0.1.0+text/" in section
+
+
+def test_the_card_counts_per_article_exceptions() -> None:
+    section = _section(_card("include", ["x", None, "z"]))
+    assert "Text policy `include`, with per-article exceptions" in section
+    assert "withholds the text of 1 of its 3 articles" in section
+    assert "e.g. `b2.txt`" in section
+
+
+def test_the_withheld_seed_card_is_the_built_one(releases: dict[str, Path]) -> None:
+    card = (releases["withhold"] / "README.md").read_text(encoding="utf-8")
+    assert "this release **withholds the text of every article**" in card
+    assert "e.g. `alpha.txt`" in card
+    assert "its metadata and every evidence quote with its offsets" in card
