@@ -35,10 +35,25 @@ def schema_dir(tmp_path: Path, policy: str | None) -> Path:
     return root
 
 
+def copy_seeds(source: Path, dest: Path) -> Path:
+    """Copy a seeds folder without the articles' own ``text_policy`` (the fixture seeds set
+    ``include``), so that schema/package.yaml decides."""
+    shutil.copytree(source, dest)
+    for path in dest.rglob("*.yaml"):
+        lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+        kept = [
+            line
+            for line in lines
+            if not line.lstrip().startswith(("text_policy:", "# A fixture text written"))
+        ]
+        path.write_text("".join(kept), encoding="utf-8")
+    return dest
+
+
 def seeds_with_override(tmp_path: Path, stem: str, policy: str) -> Path:
-    """A copy of the fixture seeds in which article ``stem`` sets ``text_policy: policy``."""
-    seeds = tmp_path / "seeds"
-    shutil.copytree(FIXTURE_SEEDS, seeds)
+    """A copy of the fixture seeds in which article ``stem`` (alone) sets
+    ``text_policy: policy``."""
+    seeds = copy_seeds(FIXTURE_SEEDS, tmp_path / "seeds")
     path = seeds / f"{stem}.yaml"
     text = path.read_text(encoding="utf-8")
     path.write_text(text.replace("article:\n", f"article:\n  text_policy: {policy}\n", 1), "utf-8")
@@ -211,11 +226,11 @@ TABLES = ("articles", "sources", "events", "claims")
 
 
 def build_with(root: Path, policy: str, seeds: Path = FIXTURE_SEEDS) -> Path:
-    """Build ``seeds`` under ``root`` with the repository's schema/ set to ``policy``; return
-    the release directory."""
+    """Build ``seeds`` (without their articles' own policies) under ``root`` with the
+    repository's schema/ set to ``policy``; return the release directory."""
     from factpack.pipeline import release
 
-    shutil.copytree(seeds, root / "seeds")
+    copy_seeds(seeds, root / "seeds")
     schema = schema_dir(root, policy)
     result = release.build(root / "seeds", root / "dist", root / "build", schema)
     return result.release_dir
