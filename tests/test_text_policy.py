@@ -433,3 +433,50 @@ def test_the_withheld_seed_card_is_the_built_one(releases: dict[str, Path]) -> N
     assert "this release **withholds the text of every article**" in card
     assert "e.g. `alpha.txt`" in card
     assert "its metadata and every evidence quote with its offsets" in card
+
+
+def test_an_article_override_holds_in_the_release(tmp_path: Path) -> None:
+    """Package ``include``, article alpha ``withhold``: alpha's text alone is null, the
+    datapackage counts it and the card names the exception."""
+    import json
+
+    from factpack.pipeline import release
+    from factpack.pipeline.checks import check_release
+
+    seeds = seeds_with_override(tmp_path, "001_alpha", "withhold")
+    result = release.build(
+        seeds, tmp_path / "dist", tmp_path / "build", schema_dir(tmp_path, "include")
+    )
+    rows = _read(result.release_dir / "data" / "articles.parquet")
+    at = [f.name for f in sch.load_schema(REPO_SCHEMA).table("articles").fields].index("text")
+    assert [(r[0], r[at] is None) for r in rows] == [("alpha", True), ("beta", False)]
+    descriptor = json.loads((result.release_dir / "datapackage.json").read_text("utf-8"))
+    assert descriptor["text_policy"] == {"default": "include", "withheld": 1}
+    card = (result.release_dir / "README.md").read_text(encoding="utf-8")
+    assert "withholds the text of 1 of its 2 articles" in card
+    assert check_release(result.release_dir) == []
+
+
+def test_the_fixture_seeds_include_their_texts_under_a_withhold_package(tmp_path: Path) -> None:
+    """The fixture annotations say ``text_policy: include``: the repository's ``withhold``
+    does not apply to them."""
+    from factpack.pipeline import release
+
+    shutil.copytree(FIXTURE_SEEDS, tmp_path / "seeds")
+    schema = schema_dir(tmp_path, "withhold")
+    result = release.build(tmp_path / "seeds", tmp_path / "dist", tmp_path / "build", schema)
+    assert all(r[0] for r in _read_text(result.release_dir))
+
+
+def _read_text(release: Path) -> list[tuple[object, ...]]:
+    import duckdb
+
+    with duckdb.connect() as con:
+        path = release / "data" / "articles.parquet"
+        return con.execute(
+            "SELECT text FROM read_parquet(?) ORDER BY article_id", [str(path)]
+        ).fetchall()
+
+
+def test_the_repository_withholds_the_seed_text() -> None:
+    assert sch.load_schema(REPO_SCHEMA).text_policy == "withhold"
