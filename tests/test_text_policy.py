@@ -36,16 +36,12 @@ def schema_dir(tmp_path: Path, policy: str | None) -> Path:
 
 
 def copy_seeds(source: Path, dest: Path) -> Path:
-    """Copy a seeds folder without the articles' own ``text_policy`` (the fixture seeds set
-    ``include``), so that schema/package.yaml decides."""
+    """Copy a seeds folder without the articles' own ``text_policy`` lines, so that
+    schema/package.yaml decides."""
     shutil.copytree(source, dest)
     for path in dest.rglob("*.yaml"):
         lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
-        kept = [
-            line
-            for line in lines
-            if not line.lstrip().startswith(("text_policy:", "# A fixture text written"))
-        ]
+        kept = [line for line in lines if not line.lstrip().startswith("text_policy:")]
         path.write_text("".join(kept), encoding="utf-8")
     return dest
 
@@ -455,27 +451,6 @@ def test_an_article_override_holds_in_the_release(tmp_path: Path) -> None:
     card = (result.release_dir / "README.md").read_text(encoding="utf-8")
     assert "withholds the text of 1 of its 2 articles" in card
     assert check_release(result.release_dir) == []
-
-
-def test_the_fixture_seeds_include_their_texts_under_a_withhold_package(tmp_path: Path) -> None:
-    """The fixture annotations say ``text_policy: include``: the repository's ``withhold``
-    does not apply to them."""
-    from factpack.pipeline import release
-
-    shutil.copytree(FIXTURE_SEEDS, tmp_path / "seeds")
-    schema = schema_dir(tmp_path, "withhold")
-    result = release.build(tmp_path / "seeds", tmp_path / "dist", tmp_path / "build", schema)
-    assert all(r[0] for r in _read_text(result.release_dir))
-
-
-def _read_text(release: Path) -> list[tuple[object, ...]]:
-    import duckdb
-
-    with duckdb.connect() as con:
-        path = release / "data" / "articles.parquet"
-        return con.execute(
-            "SELECT text FROM read_parquet(?) ORDER BY article_id", [str(path)]
-        ).fetchall()
 
 
 def test_the_repository_withholds_the_seed_text() -> None:
