@@ -455,3 +455,16 @@ def test_an_article_override_holds_in_the_release(tmp_path: Path) -> None:
 
 def test_the_repository_withholds_the_seed_text() -> None:
     assert sch.load_schema(REPO_SCHEMA).text_policy == "withhold"
+
+
+@pytest.mark.parametrize("policy", ["include", "withhold"])
+def test_own_schema_sets_the_policy_tests_and_the_bench_need(tmp_path: Path, policy: str) -> None:
+    from factpack.pipeline.versions import own_schema
+
+    assert sch.load_schema(own_schema(tmp_path / "a", text_policy=policy)).text_policy == policy
+    bare = schema_dir(tmp_path / "b", None)  # no text_policy line: one is added
+    assert (
+        sch.load_schema(own_schema(tmp_path / "c", source=bare, text_policy=policy)).text_policy
+        == policy
+    )
+    assert sch.load_schema(own_schema(tmp_path / "d")).text_policy == "withhold"  # the repository's
