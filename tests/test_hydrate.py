@@ -270,9 +270,7 @@ def test_the_hydrated_site_shows_the_full_highlighted_texts(builds: Any) -> None
 
 
 @needs_policy
-def test_a_changed_character_in_a_real_release_leaves_nothing(
-    builds: Any, tmp_path: Path
-) -> None:
+def test_a_changed_character_in_a_real_release_leaves_nothing(builds: Any, tmp_path: Path) -> None:
     release = Path(shutil.copytree(builds["withhold"], tmp_path / NAME))
     texts = Path(shutil.copytree(builds["texts"], tmp_path / "texts"))
     path = next(iter(sorted(texts.glob("*.txt"))))

@@ -7,8 +7,9 @@ build's policy publishes: every other column stays as it is.
 
 from __future__ import annotations
 
-import re
+import html
 from collections.abc import Collection, Iterable
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pyarrow as pa
@@ -35,18 +36,34 @@ def withhold_texts(release: Path, article_ids: Collection[str] | None = None) ->
 def leaked_stretches(
     text: str, quotes: Iterable[str], files: Iterable[str], size: int = 50
 ) -> list[str]:
-    """Return the ``size``-character stretches of ``text`` (whitespace runs counted as one
-    space, the stretch's own leading and trailing space dropped: a page may put a space
-    next to a quote) that some file holds though no single quote contains them."""
-    norm = lambda s: re.sub(r"\s+", " ", s)  # noqa: E731
-    quoted = [norm(q) for q in quotes]
-    flat = norm(text)
-    held = [norm(f) for f in files]
+    """Return the ``size``-character stretches of ``text`` that some file holds though no
+    single quote contains them."""
+    quoted = list(quotes)
+    held = list(files)
     found = []
-    for start in range(0, max(0, len(flat) - size + 1)):
-        piece = flat[start : start + size].strip()
+    for start in range(0, max(0, len(text) - size + 1)):
+        piece = text[start : start + size]
         if any(piece in q for q in quoted):
             continue
         if any(piece in f for f in held):
             found.append(piece)
     return found
+
+
+class _Data(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+
+def page_readings(page: str) -> list[str]:
+    """The ways a reader may see a page's text: the markup with entities resolved, and its
+    character data joined without the white space between elements (a text cut by tags
+    reads whole again)."""
+    parser = _Data()
+    parser.feed(page)
+    parser.close()
+    return [html.unescape(page), "".join(p for p in parser.parts if p.strip())]
