@@ -391,3 +391,40 @@ def test_withheld_index_and_adjudication_views_work(
     assert browser.save_screenshot(
         str(SCREENSHOT_DIR / f"site-adjudication-{article_id}-withheld.png")
     )
+
+
+@pytest.fixture(scope="module")
+def hydrated(withheld: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The withheld copy hydrated with the seed's own text (``factpack hydrate``)."""
+    from factpack.researcher.hydrate import hydrate
+
+    texts = tmp_path_factory.mktemp("texts")
+    for path in (ROOT / "seeds").glob("*.txt"):
+        shutil.copy(path, texts / path.name)
+    return hydrate(withheld[0], texts).path
+
+
+def test_hydrated_page_shows_the_full_highlighted_text(
+    browser: Any, built: Any, withheld: Any, hydrated: Path
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    _, article_id, rows = built
+    _, text = withheld
+    assert hydrated.name.endswith("+text")
+    browser.get(_page(hydrated, article_id))
+    shown = browser.execute_script("return document.querySelector('div.text').textContent")
+    assert shown == text
+    pieces = browser.execute_script(PIECES_JS)
+    for table, table_rows in rows.items():
+        for row in table_rows:
+            assert pieces[row[f"{table[:-1]}_id"]]["text"] == row["evidence_text"]
+    assert not browser.find_elements(By.CSS_SELECTOR, "ol.quotes")
+    assert "withheld" not in browser.find_element(By.TAG_NAME, "body").text
+    # The adjudication view has both annotators' copies of the whole text again.
+    browser.find_element(By.CSS_SELECTOR, "p.adjudication-link a").click()
+    columns = browser.find_elements(By.CSS_SELECTOR, "#h-claims ~ .adj-grid .adj-column .text")
+    assert [c.get_attribute("textContent") for c in columns] == [text, text]
+    SCREENSHOT_DIR.mkdir(exist_ok=True)
+    browser.get(_page(hydrated, article_id))
+    assert browser.save_screenshot(str(SCREENSHOT_DIR / f"site-article-{article_id}-hydrated.png"))
