@@ -20,6 +20,7 @@ from click.testing import CliRunner
 
 from factpack.cli import cli
 from factpack.researcher import hydrate as hy
+from factpack.researcher import site
 from factpack.shared import schema as sch
 from factpack.shared.problems import FactpackError
 from test_site import A1, A2, TEXT1, TEXT2, fixture_rows, write_release
@@ -63,6 +64,11 @@ def test_hydrate_fills_the_texts_and_builds_the_full_site(tmp_path: Path) -> Non
     page = (done.path / "site" / "articles" / f"{A1}.html").read_text("utf-8")
     assert '<div class="text"' in page and "withheld" not in page
     assert (done.path / "SHA256SUMS").is_file() and (done.path / "site" / "SHA256SUMS").is_file()
+    index = (done.path / "site" / "index.html").read_text("utf-8")
+    assert "<strong>A hydrated copy.</strong> 2 article texts of this copy were supplied" in index
+    assert "This copy has no archive." in index and ".zip" not in index
+    site.build_site(release)
+    assert "A hydrated copy" not in (release / "site" / "index.html").read_text("utf-8")
     policy = json.loads((done.path / "datapackage.json").read_text("utf-8"))["text_policy"]
     assert policy == {"withheld": 0, "hydrated": 2}
     # The release itself is untouched; nothing else is left beside it.

@@ -231,16 +231,19 @@ def checked_text(
 
 
 def fill_texts(table: Any, texts: Mapping[str, str]) -> Any:
-    """Return the Arrow ``table`` (with ``article_id`` and ``text``) with ``text`` set to
-    ``texts[article_id]`` where given; its schema (field metadata, nullability) kept."""
+    """Return the Arrow ``table`` (with ``article_id`` and ``text``) with a null ``text`` set
+    to ``texts[article_id]`` where given (Arrow compute: no row becomes a Python object); its
+    schema (field metadata, nullability) kept."""
     import pyarrow as pa
+    import pyarrow.compute as pc
 
-    ids = table.column("article_id").to_pylist()
-    old = table.column("text").to_pylist()
-    new = [texts.get(str(i), t) for i, t in zip(ids, old, strict=True)]
     at = table.schema.get_field_index("text")
     field = table.schema.field(at)
-    return table.set_column(at, field, pa.array(new, type=field.type))
+    keys = pa.array(list(texts), type=table.schema.field("article_id").type)
+    values = pa.array(list(texts.values()), type=field.type)
+    where = pc.index_in(table.column("article_id").combine_chunks(), value_set=keys)
+    filled = pc.coalesce(table.column("text").combine_chunks(), values.take(where))
+    return table.set_column(at, field, filled)
 
 
 def _fill_duckdb(path: Path, texts: Mapping[str, str]) -> None:
