@@ -153,6 +153,8 @@ def test_hydrating_again_replaces_the_copy_but_never_another_folder(tmp_path: Pa
     done = hy.hydrate(release, tmp_path / "texts")
     assert done.withheld == ()
     assert _leftovers(tmp_path) == ["fixture-pack-0.0.1+text"]
+    with pytest.raises(FactpackError, match=r"is a hydrated copy; hydrate the release itself"):
+        hy.hydrate(done.path, tmp_path / "texts")
     shutil.rmtree(done.path)
     done.path.mkdir()
     (done.path / "mine.txt").write_text("keep", encoding="utf-8")

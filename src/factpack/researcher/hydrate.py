@@ -371,7 +371,7 @@ def hydrate(
     Raises:
         FactpackError: One line: a text whose sha256 differs, no text of a withheld article in
             ``texts_dir`` (or, with ``require_all``, some missing), a release without withheld
-            texts, an unreadable release, or a folder in the way of the copy.
+            texts, a hydrated copy, an unreadable release, or a folder in the way of the copy.
     """
     import pyarrow.parquet as pq
 
@@ -380,6 +380,12 @@ def hydrate(
     from factpack.shared.write import write_csv, write_parquet
 
     descriptor = read_descriptor(release_dir)
+    if _is_hydrated_copy(release_dir):
+        original = release_dir.name.removesuffix(SUFFIX)
+        raise FactpackError(
+            f"{display_path(release_dir)}: is a hydrated copy; hydrate the release itself "
+            f"({original}): the copy is written again with every text you give"
+        )
     articles_path = release_dir / ARTICLES
     try:
         articles = pq.read_table(articles_path)
