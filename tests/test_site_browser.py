@@ -306,19 +306,17 @@ def test_adjudication_view_shows_both_annotations(browser: Any, adjudicated: Any
 
 
 @pytest.fixture(scope="module")
-def withheld(built: Any, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    """A copy of the seed's release with agreement.json and its text withheld, site rebuilt.
+def withheld(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """The seed's release built with its text withheld, with agreement.json, site rebuilt.
 
     Returns (release dir, the seed's text).
     """
     from adjudication_helpers import seed_agreement, write_agreement
     from factpack.researcher import site
-    from withheld_helpers import withhold_texts
+    from withheld_helpers import withheld_seed_release
 
-    release = Path(shutil.copytree(built[0], tmp_path_factory.mktemp("withheld") / built[0].name))
-    text = str(pq.read_table(release / "data" / "articles.parquet").column("text")[0])
+    release, text = withheld_seed_release(tmp_path_factory.mktemp("withheld"))
     write_agreement(release, seed_agreement())
-    withhold_texts(release)
     site.build_site(release)
     return release, text
 

@@ -16,11 +16,11 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
-from adjudication_helpers import build_seed_release, seed_agreement, write_agreement
+from adjudication_helpers import seed_agreement, write_agreement
 from factpack.researcher import site
 from factpack.shared.problems import FactpackError
 from test_site import A1, A2, TEXT1, fixture_rows, write_release
-from withheld_helpers import leaked_stretches, page_readings, withhold_texts
+from withheld_helpers import leaked_stretches, page_readings, withheld_seed_release
 
 TABLES = ("sources", "events", "claims")
 
@@ -152,13 +152,12 @@ def seed_withheld(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, 
 
     Returns (release, the seed's text, the agreement report).
     """
-    release = build_seed_release(tmp_path_factory.mktemp("seed-withheld"))
-    (row,) = pq.read_table(release / "data" / "articles.parquet").to_pylist()
+    release, text = withheld_seed_release(tmp_path_factory.mktemp("seed-withheld"))
+    assert pq.read_table(release / "data" / "articles.parquet").column("text").null_count == 1
     report = seed_agreement()
     write_agreement(release, report)
-    withhold_texts(release)
     site.build_site(release)
-    return release, str(row["text"]), report
+    return release, text, report
 
 
 def test_withheld_adjudication_page_lists_each_annotators_items(seed_withheld: Any) -> None:

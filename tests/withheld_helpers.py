@@ -1,13 +1,15 @@
 """Withheld releases for the site tests: a release whose ``articles.text`` is null.
 
-Until the build can withhold texts itself (issue 18, ``text_policy: withhold``), a withheld
-release is made from a built one by nulling ``articles.text`` in a copy, which is what the
-build's policy publishes: every other column stays as it is.
+:func:`withheld_seed_release` builds the seed with ``text_policy: withhold`` when the build
+has the policy (issue 18, build side); before it landed, it nulls ``articles.text`` in a
+built release (:func:`withhold_texts`), which is what the policy publishes: every other column
+stays as it is.
 """
 
 from __future__ import annotations
 
 import html
+import shutil
 from collections.abc import Collection, Iterable
 from html.parser import HTMLParser
 from pathlib import Path
@@ -15,6 +17,36 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def withheld_seed_release(work: Path) -> tuple[Path, str]:
+    """Build the seed's release with its text withheld under ``work``.
+
+    Returns:
+        The release folder, and the seed's text (what the release withholds).
+    """
+    from factpack.pipeline.release import build
+    from factpack.shared import schema as sch
+
+    (seed,) = sorted((ROOT / "seeds").glob("*.txt"))
+    text = seed.read_text(encoding="utf-8")
+    if not hasattr(sch, "DEFAULT_TEXT_POLICY"):  # the build cannot withhold yet
+        release = build(ROOT / "seeds", work / "dist", work / "build").release_dir
+        withhold_texts(release)
+        return release, text
+    schema = work / "schema"
+    shutil.copytree(ROOT / "schema", schema)
+    package = schema / "package.yaml"
+    lines = [
+        line
+        for line in package.read_text(encoding="utf-8").splitlines()
+        if not line.startswith("text_policy:")
+    ]
+    package.write_text("\n".join([*lines, "text_policy: withhold"]) + "\n", encoding="utf-8")
+    release = build(ROOT / "seeds", work / "dist", work / "build", schema).release_dir
+    return release, text
 
 
 def withhold_texts(release: Path, article_ids: Collection[str] | None = None) -> None:
