@@ -102,6 +102,26 @@ def test_a_text_of_another_length_says_so(tmp_path: Path) -> None:
     assert _leftovers(tmp_path) == []
 
 
+@pytest.mark.parametrize(
+    ("data", "how"),
+    [
+        (b"\xef\xbb\xbf" + TEXT2.encode(), "a byte-order mark"),
+        (TEXT2.replace("\n", "\r\n").encode(), "CRLF line ends"),
+        (b"\xef\xbb\xbf" + TEXT2.replace("\n", "\r\n").encode(), "a byte-order mark and CRLF"),
+    ],
+)
+def test_a_text_saved_with_a_bom_or_crlf_is_refused_with_the_fix(
+    tmp_path: Path, data: bytes, how: str
+) -> None:
+    release = _withheld(tmp_path, A2)
+    texts = _texts(tmp_path)
+    (texts / f"{A2}.txt").write_bytes(data)
+    with pytest.raises(FactpackError, match=f"the published one saved with {how}") as caught:
+        hy.hydrate(release, texts)
+    assert "LF line ends" in str(caught.value) and "\n" not in str(caught.value)
+    assert _leftovers(tmp_path) == []
+
+
 def test_a_missing_text_stays_withheld_and_is_named(tmp_path: Path) -> None:
     release = _withheld(tmp_path)
     texts = _texts(tmp_path, **{A1: TEXT1, "unrelated": "x"})

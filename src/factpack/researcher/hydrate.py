@@ -190,6 +190,25 @@ def difference(
     return "; ".join(parts)
 
 
+BOM = b"\xef\xbb\xbf"
+
+
+def saved_as(data: bytes, text_sha256: str) -> str:
+    """Return how ``data`` differs from the text of ``text_sha256`` when it is that text
+    saved with a byte-order mark or CRLF line ends (``a byte-order mark``, ``CRLF line
+    ends`` or both), else an empty string."""
+    plain = data.removeprefix(BOM)
+    cases = (
+        (plain, "a byte-order mark"),
+        (data.replace(b"\r\n", b"\n"), "CRLF line ends"),
+        (plain.replace(b"\r\n", b"\n"), "a byte-order mark and CRLF line ends"),
+    )
+    for candidate, how in cases:
+        if candidate != data and hashlib.sha256(candidate).hexdigest() == text_sha256:
+            return how
+    return ""
+
+
 def checked_text(
     path: Path,
     article_id: str,
@@ -217,6 +236,13 @@ def checked_text(
     digest = hashlib.sha256(data).hexdigest()
     if digest == text_sha256:
         return data.decode("utf-8")
+    saved = saved_as(data, text_sha256)
+    if saved:
+        raise FactpackError(
+            f"{display_path(path)}: article {article_id}: sha256 {digest} is not the release's "
+            f"text_sha256 {text_sha256}, but the text is the published one saved with {saved}; "
+            "save it as UTF-8 without a byte-order mark, with LF line ends (e.g. dos2unix)"
+        )
     try:
         text: str | None = data.decode("utf-8")
     except UnicodeDecodeError:
