@@ -76,6 +76,20 @@ def test_hydrate_fills_the_texts_and_builds_the_full_site(tmp_path: Path) -> Non
     assert _leftovers(tmp_path) == ["fixture-pack-0.0.1+text"]
 
 
+def test_commands_pick_the_published_release_not_the_copy_beside_it(tmp_path: Path) -> None:
+    """`query`, `site` and a version lookup read dist/<name>-<version>/; the copy only if named."""
+    from factpack.researcher import releases
+
+    dist = tmp_path / "dist"
+    dist.mkdir()
+    release = _withheld(dist)
+    copy = hy.hydrate(release, _texts(tmp_path, **{A1: TEXT1, A2: TEXT2})).path
+    assert releases.read_release(copy).hydrated and not releases.read_release(release).hydrated
+    assert releases.resolve_release(cwd=tmp_path).path == release
+    assert releases.resolve_release("0.0.1", cwd=tmp_path).path == release
+    assert releases.resolve_release(copy, cwd=tmp_path).path == copy
+
+
 def test_a_changed_character_is_refused_with_one_line_and_nothing_left(tmp_path: Path) -> None:
     release = _withheld(tmp_path)
     at = TEXT1.index("Washington denies") + 3
