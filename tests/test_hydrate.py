@@ -278,6 +278,15 @@ def test_the_hydrated_copy_is_a_valid_release(builds: Any) -> None:
     assert "This copy holds article texts the user supplied" in card
 
 
+def test_the_hydrated_duckdb_is_byte_identical_to_an_include_build(builds: Any) -> None:
+    """Hydrate writes the .duckdb as the build does (the shared writer, the schema read back
+    from the release's datapackage.json), not by an UPDATE of the release's file."""
+    (want,) = builds["include"].glob("*.duckdb")
+    (got,) = builds["hydrated"].glob("*.duckdb")
+    assert got.name == want.name
+    assert got.read_bytes() == want.read_bytes()
+
+
 def test_the_hydrated_duckdb_holds_the_texts(builds: Any) -> None:
     import duckdb
 

@@ -12,7 +12,9 @@ the release, ``<name>-<version>+text/``:
   has one) with ``articles.text`` filled, written by :mod:`factpack.shared.write`, the build's
   own writer, so with every text back they are byte-identical to a build with
   ``text_policy: include``; the other data files are copied as they are;
-- the ``.duckdb`` with the texts filled in;
+- the ``.duckdb`` written again, as the build writes it (:func:`factpack.shared.write.write_duckdb`
+  with the build's settings and the schema read back from the release's ``datapackage.json``),
+  so with every text back it is byte-identical to an ``include`` build's too;
 - its own ``datapackage.json`` (hashes, bytes, ``text_policy`` counts), ``croissant.json``
   hashes, ``SHA256SUMS``, a note at the top of the card (``README.md``) that this copy holds
   texts the user supplied, and the full review site over the highlighted texts. No zip: the
@@ -39,10 +41,14 @@ import shutil
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from factpack.shared import sums
 from factpack.shared.problems import FactpackError, display_path
+
+if TYPE_CHECKING:
+    from factpack.researcher.releases import Release
+    from factpack.shared.schema import Schema
 
 ARTICLES = "data/articles.parquet"
 ARTICLES_CSV = "data/articles.csv"
@@ -272,26 +278,43 @@ def fill_texts(table: Any, texts: Mapping[str, str]) -> Any:
     return table.set_column(at, field, filled)
 
 
-def _fill_duckdb(path: Path, texts: Mapping[str, str]) -> None:
-    """Fill ``articles.text`` in the DuckDB file ``path`` (a copy of the release's)."""
+def _write_duckdb(schema: Schema, release: Release, out: Path, articles: Any, db: Path) -> None:
+    """Write the copy's DuckDB file ``db`` as the build writes it: every table of ``schema``
+    (``articles`` given, filled; the others read from the copy ``out``'s Parquet files) through
+    :func:`factpack.shared.write.write_duckdb` with the build's settings (the writer's
+    defaults), so with every text back the file equals an ``include`` build's."""
     import duckdb
-    import pyarrow as pa
+    import pyarrow.parquet as pq
 
-    incoming = pa.table(
-        {"article_id": list(texts), "text": list(texts.values())},
-        schema=pa.schema([("article_id", pa.string()), ("text", pa.string())]),
-    )
-    con = duckdb.connect(str(path))
+    from factpack.shared.write import write_duckdb
+
+    source = release.path / "datapackage.json"
+    tables = {}
+    for name in schema.tables:
+        if name == "articles":
+            tables[name] = articles
+            continue
+        path = release.tables.get(name)
+        if path is None:
+            raise FactpackError(
+                f"{display_path(source)}: table {name} has no Parquet file; is the release "
+                "complete?"
+            )
+        copied = out / path.relative_to(release.path)
+        try:
+            tables[name] = pq.read_table(copied)
+        except (OSError, ValueError) as error:
+            raise FactpackError(
+                f"{display_path(path)}: cannot read it ({error}); is the release complete?"
+            ) from None
     try:
-        con.register("incoming", incoming)
-        con.execute(
-            'UPDATE articles SET "text" = incoming."text" FROM incoming '
-            "WHERE articles.article_id = incoming.article_id"
-        )
-        con.unregister("incoming")
-        con.execute("CHECKPOINT")
-    finally:
-        con.close()
+        write_duckdb(tables, schema, db)
+    except duckdb.Error as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise FactpackError(
+            f"{display_path(db)}: cannot write the DuckDB file ({first}); free some space or "
+            "fix the permissions and hydrate again (nothing is left half-written)"
+        ) from None
 
 
 def _json_text(data: Any) -> str:
@@ -402,10 +425,17 @@ def hydrate(
     import pyarrow.parquet as pq
 
     from factpack.researcher import site
-    from factpack.researcher.releases import read_descriptor
+    from factpack.researcher.releases import read_descriptor, read_release
+    from factpack.shared.schema import schema_from_descriptor
     from factpack.shared.write import write_csv, write_parquet
 
     descriptor = read_descriptor(release_dir)
+    release = read_release(release_dir)
+    # The .duckdb is written again from the tables, as the build writes it: its schema is the
+    # one the release's datapackage.json records (read back before anything is written).
+    source = release_dir / "datapackage.json"
+    has_db = any(release_dir.glob("*.duckdb"))
+    db_schema = schema_from_descriptor(descriptor, source) if has_db else None
     if _is_hydrated_copy(release_dir):
         original = release_dir.name.removesuffix(SUFFIX)
         raise FactpackError(
@@ -477,8 +507,9 @@ def hydrate(
             write_csv(table, staging / ARTICLES_CSV)
         for part in sorted((staging / PARTITIONED_ARTICLES).glob("*/*.parquet")):
             write_parquet(fill_texts(pq.read_table(part), texts), part)
-        for db in sorted(staging.glob("*.duckdb")):
-            _fill_duckdb(db, texts)
+        if db_schema is not None:
+            for db in sorted(staging.glob("*.duckdb")):
+                _write_duckdb(db_schema, release, staging, table, db)
         remaining = len(ids) - len(texts)
         new = _update_descriptor(descriptor, staging, changed, remaining, len(texts))
         (staging / "datapackage.json").write_text(_json_text(new), encoding="utf-8")

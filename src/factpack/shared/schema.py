@@ -895,6 +895,158 @@ def table_schema_descriptor(table: Table, resource_suffix: str = "") -> dict[str
     return out
 
 
+PARQUET_TITLE_SUFFIX = " (Parquet)"
+"""A release's Parquet resource is titled ``<table title> (Parquet)``
+(:func:`factpack.pipeline.package.datapackage_descriptor`)."""
+
+_STRINGS = {"type": "array", "minItems": 1, "items": {"type": "string", "minLength": 1}}
+RESOURCE_SCHEMA_SHAPE: Mapping[str, Any] = {
+    "type": "object",
+    "required": ["name", "title", "description", "schema"],
+    "properties": {
+        "name": {"type": "string", "minLength": 1},
+        "title": {"type": "string"},
+        "description": {"type": "string"},
+        "schema": {
+            "type": "object",
+            "required": ["fields", "primaryKey"],
+            "properties": {
+                "fields": {
+                    "type": "array",
+                    "minItems": 1,
+                    "items": {
+                        "type": "object",
+                        "required": ["name", "type", "description"],
+                        "properties": {
+                            "name": {"type": "string", "minLength": 1},
+                            "type": {"enum": sorted(_DUCKDB_TYPES)},
+                            "title": {"type": "string"},
+                            "description": {"type": "string"},
+                            "constraints": {"type": "object"},
+                            "categories": {
+                                "type": "array",
+                                "items": {
+                                    "type": "object",
+                                    "required": ["value", "label"],
+                                    "properties": {
+                                        "value": {"type": "string"},
+                                        "label": {"type": "string"},
+                                    },
+                                },
+                            },
+                        },
+                    },
+                },
+                "primaryKey": _STRINGS,
+                "foreignKeys": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["fields", "reference"],
+                        "properties": {
+                            "fields": _STRINGS,
+                            "reference": {
+                                "type": "object",
+                                "required": ["resource", "fields"],
+                                "properties": {
+                                    "resource": {"type": "string", "minLength": 1},
+                                    "fields": _STRINGS,
+                                },
+                            },
+                        },
+                    },
+                },
+            },
+        },
+    },
+}
+"""What :func:`schema_from_descriptor` needs of a Parquet resource of ``datapackage.json``."""
+
+
+def _field_from_descriptor(fd: Mapping[str, Any]) -> Field:
+    return Field(
+        name=fd["name"],
+        type=fd["type"],
+        description=fd["description"],
+        constraints=dict(fd.get("constraints") or {}),
+        categories=tuple(dict(c) for c in fd.get("categories") or ()),
+        title=fd.get("title"),
+    )
+
+
+def schema_from_descriptor(descriptor: Mapping[str, Any], source: Path) -> Schema:
+    """Return the schema of the tables a release's ``datapackage.json`` describes.
+
+    The inverse of :func:`table_schema_descriptor` over the Parquet resources (``format:
+    parquet``, in the descriptor's order, which is the build's): each table's name, title
+    (without :data:`PARQUET_TITLE_SUFFIX`), description, fields, primary key and foreign keys,
+    so :func:`duckdb_ddl` gives the build's statements. A descriptor names no vocabulary: a
+    field keeps its values as ``constraints.enum`` and ``categories`` (``vocabulary`` is
+    ``None``) and :attr:`Schema.vocabularies` is empty. ``package`` holds the descriptor's
+    ``name`` and ``version``.
+
+    Args:
+        descriptor: The parsed ``datapackage.json``.
+        source: Its path (named in an error).
+
+    Raises:
+        FactpackError: One line naming ``source``: no Parquet resource, or one whose table
+            schema cannot be read back (what is wrong and where).
+    """
+    where = display_path(source)
+    resources = descriptor.get("resources")
+    parquet = [
+        r
+        for r in (resources if isinstance(resources, list) else [])
+        if isinstance(r, dict) and r.get("format") == "parquet"
+    ]
+    if not parquet:
+        raise FactpackError(f"{where}: no Parquet resource; is this a factpack release?")
+    validator = jsonschema.Draft202012Validator(RESOURCE_SCHEMA_SHAPE)
+    tables: dict[str, Table] = {}
+    for res in parquet:
+        error = jsonschema.exceptions.best_match(validator.iter_errors(res))
+        if error is not None:
+            at = "/".join(str(p) for p in error.absolute_path) or "(top)"
+            raise FactpackError(
+                f"{where}: resource {res.get('name')!r}: cannot read its table schema back "
+                f"({at}: {error.message}); rebuild or download the release again"
+            )
+        ts = res["schema"]
+        fields = tuple(_field_from_descriptor(fd) for fd in ts["fields"])
+        names = {f.name for f in fields}
+        fks = tuple(
+            ForeignKey(
+                fields=tuple(fk["fields"]),
+                ref_table=fk["reference"]["resource"],
+                ref_fields=tuple(fk["reference"]["fields"]),
+            )
+            for fk in ts.get("foreignKeys") or ()
+        )
+        for column in (*ts["primaryKey"], *(c for fk in fks for c in fk.fields)):
+            if column not in names:
+                raise FactpackError(
+                    f"{where}: resource {res['name']!r}: key column {column!r} is not a field; "
+                    "rebuild or download the release again"
+                )
+        for fk in fks:
+            if fk.ref_table != res["name"] and fk.ref_table not in tables:
+                raise FactpackError(
+                    f"{where}: resource {res['name']!r}: foreign key to {fk.ref_table!r}, "
+                    "not a Parquet resource before it; rebuild or download the release again"
+                )
+        tables[res["name"]] = Table(
+            name=res["name"],
+            title=res["title"].removesuffix(PARQUET_TITLE_SUFFIX),
+            description=res["description"],
+            fields=fields,
+            primary_key=tuple(ts["primaryKey"]),
+            foreign_keys=fks,
+        )
+    package = {k: descriptor[k] for k in ("name", "version") if k in descriptor}
+    return Schema(tables=tables, vocabularies={}, package=package, files=(source,))
+
+
 # --------------------------------------------------------------------------- data dictionary
 
 
