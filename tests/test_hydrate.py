@@ -287,6 +287,47 @@ def test_the_hydrated_duckdb_is_byte_identical_to_an_include_build(builds: Any) 
     assert got.read_bytes() == want.read_bytes()
 
 
+def test_a_release_descriptor_gives_back_the_build_schema(builds: Any) -> None:
+    """The schema hydrate writes the .duckdb with: read back from datapackage.json, it gives the
+    build's table schemas and DDL (both policies: the DDL does not depend on it)."""
+    from factpack.shared.schema import (
+        duckdb_ddl,
+        load_schema,
+        schema_from_descriptor,
+        table_schema_descriptor,
+    )
+
+    want = load_schema()
+    for policy in ("include", "withhold"):
+        path = builds[policy] / "datapackage.json"
+        descriptor = json.loads(path.read_text("utf-8"))
+        got = schema_from_descriptor(descriptor, path)
+        assert list(got.tables) == list(want.tables)
+        parquet = {
+            r["name"]: r["schema"] for r in descriptor["resources"] if r["format"] == "parquet"
+        }
+        for name, table in got.tables.items():
+            published = {k: v for k, v in parquet[name].items() if k != "missingValues"}
+            assert table_schema_descriptor(table) == published
+            assert table_schema_descriptor(table) == table_schema_descriptor(want.table(name))
+            assert duckdb_ddl(table) == duckdb_ddl(want.table(name))
+
+
+def test_a_descriptor_that_cannot_be_read_back_is_one_line(builds: Any, tmp_path: Path) -> None:
+    release = Path(shutil.copytree(builds["withhold"], tmp_path / NAME))
+    texts = Path(shutil.copytree(builds["texts"], tmp_path / "texts"))
+    path = release / "datapackage.json"
+    descriptor = json.loads(path.read_text("utf-8"))
+    del descriptor["resources"][0]["schema"]["fields"][0]["type"]
+    path.write_text(json.dumps(descriptor), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["hydrate", str(release), "--texts", str(texts)])
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.output, result.output
+    assert "datapackage.json: resource 'articles': cannot read its table schema back" in lines[0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [NAME, "texts"]
+
+
 def test_the_hydrated_duckdb_holds_the_texts(builds: Any) -> None:
     import duckdb
 

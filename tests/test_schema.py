@@ -341,3 +341,77 @@ def test_duckdb_ddl_enforces_enum_and_pattern(schema: sch.Schema) -> None:
     with pytest.raises(duckdb.ConstraintException):
         con.execute(f"INSERT INTO articles VALUES {row.replace('guessed', 'stated').format('z')}")
     con.execute(f"INSERT INTO articles VALUES {row.replace('guessed', 'stated').format('0' * 64)}")
+
+
+# --- the schema read back from a release's datapackage.json ---------------------------------
+
+
+def _descriptor(schema: sch.Schema) -> dict[str, Any]:
+    """A descriptor with each table's Parquet and CSV resources, as a release has them."""
+    resources = []
+    for table in schema.tables.values():
+        for fmt, suffix in (("parquet", ""), ("csv", "_csv")):
+            resources.append(
+                {
+                    "name": table.name + suffix,
+                    "title": f"{table.title} ({'CSV' if suffix else 'Parquet'})",
+                    "description": table.description,
+                    "path": f"data/{table.name}.{fmt}",
+                    "format": fmt,
+                    "schema": sch.table_schema_descriptor(table, suffix),
+                }
+            )
+    return {"name": "pack", "version": "1.0.0", "text_policy": {}, "resources": resources}
+
+
+def test_schema_from_descriptor_round_trips(schema: sch.Schema) -> None:
+    """descriptor -> Schema -> descriptor is the same, and so is the DuckDB DDL."""
+    got = sch.schema_from_descriptor(_descriptor(schema), Path("dp.json"))
+    assert list(got.tables) == list(schema.tables)
+    for name, want in schema.tables.items():
+        table = got.table(name)
+        assert sch.table_schema_descriptor(table) == sch.table_schema_descriptor(want)
+        assert sch.table_schema_descriptor(table, "_csv") == sch.table_schema_descriptor(
+            want, "_csv"
+        )
+        assert sch.duckdb_ddl(table) == sch.duckdb_ddl(want)
+        assert (table.title, table.description) == (want.title, want.description)
+    assert got.vocabularies == {} and dict(got.package) == {"name": "pack", "version": "1.0.0"}
+
+
+def _broken(schema: sch.Schema, edit: Any) -> dict[str, Any]:
+    descriptor = _descriptor(schema)
+    edit(descriptor["resources"][2]["schema"])  # sources (Parquet)
+    return descriptor
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (
+            lambda s: s["fields"][0].pop("type"),
+            r"'sources'.*\(schema/fields/0: 'type' is a required",
+        ),
+        (
+            lambda s: s["fields"][1].update(type="blob"),
+            r"\(schema/fields/1/type: 'blob' is not one of",
+        ),
+        (lambda s: s.update(primaryKey=["nope"]), r"key column 'nope' is not a field"),
+        (
+            lambda s: s["foreignKeys"][0]["reference"].update(resource="claims"),
+            r"foreign key to 'claims', not a Parquet resource before it",
+        ),
+    ],
+)
+def test_schema_from_a_broken_descriptor_is_one_line_naming_the_file(
+    schema: sch.Schema, edit: Any, message: str
+) -> None:
+    with pytest.raises(FactpackError, match=message) as caught:
+        sch.schema_from_descriptor(_broken(schema, edit), Path("rel/datapackage.json"))
+    text = str(caught.value)
+    assert text.startswith("rel/datapackage.json: resource ") and "\n" not in text
+
+
+def test_schema_from_a_descriptor_without_parquet_resources_is_refused() -> None:
+    with pytest.raises(FactpackError, match=r"^dp.json: no Parquet resource"):
+        sch.schema_from_descriptor({"resources": [{"format": "csv"}]}, Path("dp.json"))
