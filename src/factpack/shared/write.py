@@ -4,9 +4,11 @@ Parquet: fixed writer settings on ``combine_chunks()``-ed tables (identical inpu
 identical bytes). CSV: pyarrow's writer from the explicit Arrow schema (UTF-8 without BOM,
 header row, LF, empty cell = null, dates ``YYYY-MM-DD``, datetimes ``YYYY-MM-DDTHH:MM:SSZ``,
 integers as integers). DuckDB: the DDL derived from ``schema/`` with column comments, in
-storage format :data:`DUCKDB_STORAGE_VERSION` so DuckDB 1.x opens it too; its file is not
-byte-reproducible and is checked against the Parquet tables instead (and stays out of the
-zip, whose ``load.sql`` rebuilds it: ``factpack.pipeline.loadsql``).
+storage format :data:`DUCKDB_STORAGE_VERSION` so DuckDB 1.x opens it too; one thread and no
+FSST compression (:data:`DUCKDB_WRITE_THREADS`, :data:`DUCKDB_DISABLED_COMPRESSION`) make two
+writes of the same tables byte-identical with the same DuckDB (so a hydrated copy's file equals
+an ``include`` build's). The file is still checked against the Parquet tables and stays out of
+the zip, whose ``load.sql`` rebuilds it (``factpack.pipeline.loadsql``).
 
 Shared by the build (through :mod:`factpack.pipeline.write`) and the researcher's ``factpack
 hydrate``: the one place the release's writer settings live.
@@ -158,13 +160,24 @@ def duckdb_source(con: Any, name: str, data: pa.Table | Path) -> str:
     return f'"{name}"'
 
 
+DUCKDB_WRITE_THREADS = 1
+"""DuckDB's threads while writing the release's file. With more, under the memory limit, two
+writes of the same tables may differ (20,000 texts of 4,000 characters, 2 threads: from byte
+128 MB on); one thread writes them identically and no slower (1.1-1.8 s against 2.0 s)."""
+
+DUCKDB_DISABLED_COMPRESSION = "fsst"
+"""DuckDB compression methods the release's file does not use. FSST builds its string symbol
+table from a random sample, so two writes of the same texts differ (5,000 short texts: from
+byte 12,288); without it the file was 0.7% larger on 20,000 texts of 4,000 characters."""
+
+
 def write_duckdb(
     tables: Mapping[str, pa.Table],
     schema: Schema,
     path: Path,
     *,
     memory_limit: str = DUCKDB_MEMORY_LIMIT,
-    threads: int | None = None,
+    threads: int | None = DUCKDB_WRITE_THREADS,
     chunk_bytes: int = DUCKDB_CHUNK_BYTES,
     row_group_size: int = DUCKDB_ROW_GROUP_SIZE,
 ) -> None:
@@ -175,13 +188,14 @@ def write_duckdb(
         schema: The schema the DDL comes from.
         path: The database file (replaced).
         memory_limit: DuckDB's memory limit (see :func:`duckdb_connection`).
-        threads: DuckDB's threads (``None``: its default).
+        threads: DuckDB's threads (``None``: its default; see :data:`DUCKDB_WRITE_THREADS`).
         chunk_bytes: About this many bytes per transaction (see :data:`DUCKDB_CHUNK_BYTES`).
         row_group_size: Rows per row group of the file (see :data:`DUCKDB_ROW_GROUP_SIZE`).
     """
     if path.exists():
         path.unlink()
     with duckdb_connection(memory_limit=memory_limit, threads=threads) as con:
+        con.execute(f"SET disabled_compression_methods = {sql_string(DUCKDB_DISABLED_COMPRESSION)}")
         con.execute(
             f"ATTACH {sql_string(str(path))} AS release "
             f"(ROW_GROUP_SIZE {row_group_size}, "
