@@ -63,3 +63,27 @@ def test_two_duckdb_writes_of_the_same_tables_are_byte_identical(tmp_path: Path)
         shared_write.write_duckdb(given["tables"], given["schema"], tmp_path / name)
         files.append((tmp_path / name).read_bytes())
     assert files[0] == files[1]
+
+
+def test_a_table_and_its_parquet_copy_are_cut_into_the_same_transactions(tmp_path: Path) -> None:
+    """How many rows go into one DuckDB transaction depends on the values, not on how Arrow
+    holds them: the build's in-memory tables (a validity bitmap on columns without a null)
+    and hydrate's, read back from Parquet (none), are cut at the same rows."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    n = 64
+    no_null = np.zeros(n, dtype=bool)
+    built = pa.table(
+        {f"x{k}": pa.array(range(n), pa.int64(), mask=no_null) for k in range(16)}
+        | {"text": pa.array([f"text {i} " * (i % 7) for i in range(n)], mask=no_null)}
+    )
+    pq.write_table(built, tmp_path / "t.parquet")
+    copy = pq.read_table(tmp_path / "t.parquet")
+    assert copy.equals(built)
+    rows = sorted({built.nbytes // n, copy.nbytes // n})  # what cut them before
+    for chunk_bytes in (rows[0] * rows[-1], 3 * rows[0] * rows[-1], 10_000, 10**9):
+        want = [c.num_rows for c in shared_write.arrow_chunks(built, chunk_bytes, 1)]
+        got = [c.num_rows for c in shared_write.arrow_chunks(copy, chunk_bytes, 1)]
+        assert got == want, chunk_bytes

@@ -124,8 +124,9 @@ which DuckDB 1.x (the newest CLI on PyPI is 1.5.6) refuses ("can only read versi
 and 68"); a file written as ``v1.2.0`` opens in both, comments and keys included."""
 
 DUCKDB_CHUNK_BYTES = 128 << 20
-"""About this many Arrow bytes go into the DuckDB file per transaction, in whole row groups
-(a transaction's primary- and foreign-key checks need memory for all its rows)."""
+"""About this many bytes of values (:func:`value_bytes`) go into the DuckDB file per
+transaction, in whole row groups (a transaction's primary- and foreign-key checks need memory
+for all its rows)."""
 
 
 def chunk_rows(num_rows: int, nbytes: int, chunk_bytes: int, align: int) -> int:
@@ -135,15 +136,37 @@ def chunk_rows(num_rows: int, nbytes: int, chunk_bytes: int, align: int) -> int:
     return max(1, chunk_bytes // (per_row * align)) * align
 
 
+def value_bytes(data: pa.Table) -> int:
+    """Return the bytes of ``data``'s values, whatever Arrow's layout: per column, a fixed-width
+    type's width per row, a string's (or binary's) bytes plus its offset per row. Unlike
+    ``nbytes`` it does not count validity bitmaps, which the build's in-memory tables carry on
+    columns without a null and tables read from Parquet do not."""
+    total = 0
+    for column in data.columns:
+        kind = column.type
+        if pa.types.is_string(kind) or pa.types.is_binary(kind):
+            total += (pc.sum(pc.binary_length(column)).as_py() or 0) + 4 * len(column)
+        elif pa.types.is_large_string(kind) or pa.types.is_large_binary(kind):
+            total += (pc.sum(pc.binary_length(column)).as_py() or 0) + 8 * len(column)
+        else:
+            try:
+                total += (kind.bit_width * len(column) + 7) // 8
+            except ValueError:  # not fixed-width (no column of a release): Arrow's own size
+                total += column.nbytes
+    return total
+
+
 def arrow_chunks(
     data: pa.Table, chunk_bytes: int = DUCKDB_CHUNK_BYTES, align: int = DUCKDB_ROW_GROUP_SIZE
 ) -> Iterator[pa.Table]:
     """Yield ``data`` as consecutive zero-copy row slices of :func:`chunk_rows` rows (the last
-    one shorter; one empty one for no rows)."""
+    one shorter; one empty one for no rows), sized by :func:`value_bytes`, so a table and its
+    copy read back from Parquet are cut at the same rows (and written in the same
+    transactions)."""
     if data.num_rows == 0:
         yield data
         return
-    step = chunk_rows(data.num_rows, data.nbytes, chunk_bytes, align)
+    step = chunk_rows(data.num_rows, value_bytes(data), chunk_bytes, align)
     for start in range(0, data.num_rows, step):
         yield data.slice(start, step)
 
