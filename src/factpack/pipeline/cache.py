@@ -289,3 +289,133 @@ def store_results(folder: Path, results: Mapping[str, dict[str, Any]]) -> None:
         for stale in old:
             if stale != path:
                 stale.unlink(missing_ok=True)
+
+
+# --- review pages, under the same rule ----------------------------------------------------
+
+PAGES_DIR = "pages"
+"""Folder of ``build/cache/`` holding review pages (``<sha256>.html``) and their index."""
+PAGES_FORMAT = f"{FORMAT} pages 1"
+PAGE_SUFFIX = ".html"
+INDEX_SUFFIX = ".json"
+
+
+def page_key(article_id: str, key: str, policy: str, shown: str) -> str:
+    """Return a review page's key.
+
+    Args:
+        article_id: The page's article (two articles with the same files have one key).
+        key: The article's key (:func:`article_key`): its files and the build fingerprint,
+            which covers the templates and every source of factpack.
+        policy: What ``schema/package.yaml`` says of the texts (JSON; it shapes the article's
+            row but is not part of the article's key).
+        shown: What the page shows besides the article's rows (the site's JSON of the
+            package's name, version and title, the columns, the adjudication link).
+    """
+    parts = (PAGES_FORMAT, article_id, key, policy, shown)
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+
+
+def _write_named(folder: Path, data: bytes, suffix: str) -> str:
+    """Write ``data`` as ``folder/<sha256><suffix>`` (atomically); return the sha256."""
+    digest = hashlib.sha256(data).hexdigest()
+    path = folder / f"{digest}{suffix}"
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+    return digest
+
+
+class PageCache:
+    """Review pages kept between builds, under the cache rule.
+
+    ``build/cache/pages/`` holds each page as ``<sha256 of its bytes>.html`` and one index,
+    ``<sha256 of its bytes>.json``: page key -> the page's sha256. A page is reused only when
+    the index (whose bytes hash to its name) maps the page's key now to a file whose bytes
+    still hash to its name; anything else is rendered again. The site asks through
+    :meth:`lookup` (the seam of :func:`factpack.researcher.site.build_site`, which never
+    imports the build side); :meth:`commit` then stores the pages it rendered, writes the new
+    index and deletes every file the index does not name.
+
+    Args:
+        folder: ``build/cache/pages``.
+        keys: Article id -> the article's key.
+        policy: The text policy of ``schema/package.yaml`` (JSON).
+    """
+
+    def __init__(self, folder: Path, keys: Mapping[str, str], policy: str) -> None:
+        self.folder = folder
+        self._keys = keys
+        self._policy = policy
+        self._index = self._read_index()
+        self._asked: dict[str, str] = {}  # article id -> page key
+        self._reused: dict[str, str] = {}  # article id -> sha256 of the reused page
+        self.reused = 0
+
+    def _read_index(self) -> dict[str, str]:
+        out: dict[str, str] = {}
+        try:
+            found = sorted(self.folder.glob(f"*{INDEX_SUFFIX}"))
+        except OSError:
+            return out
+        for path in found:
+            try:
+                data = path.read_bytes()
+                ok = hashlib.sha256(data).hexdigest() == path.name.removesuffix(INDEX_SUFFIX)
+                doc = json.loads(data) if ok else None
+            except (OSError, ValueError):
+                doc = None
+            if not isinstance(doc, dict) or doc.get("format") != PAGES_FORMAT:
+                continue
+            pages = doc.get("pages")
+            if not isinstance(pages, dict):
+                continue
+            out.update({str(k): str(v) for k, v in pages.items()})
+        return out
+
+    def lookup(self, article_id: str, shown: str) -> bytes | None:
+        """Return the kept bytes of the page of ``article_id`` showing ``shown``, or None.
+
+        None when the article has no key, the index has no page for its key, or the page's
+        bytes no longer hash to its name.
+        """
+        key = self._keys.get(article_id)
+        if key is None:
+            return None
+        page = page_key(article_id, key, self._policy, shown)
+        self._asked[article_id] = page
+        digest = self._index.get(page)
+        if digest is None:
+            return None
+        try:
+            data = (self.folder / f"{digest}{PAGE_SUFFIX}").read_bytes()
+        except OSError:
+            return None
+        if hashlib.sha256(data).hexdigest() != digest:
+            return None
+        self._reused[article_id] = digest
+        self.reused += 1
+        return data
+
+    def commit(self, pages_dir: Path) -> None:
+        """Keep the pages of this build: store each page :meth:`lookup` did not give, read
+        from ``pages_dir/<article_id>.html`` (as written, under the sha256 of the bytes read
+        here), write the index of every page asked for, and delete the files it does not
+        name."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        index: dict[str, str] = {}
+        for article_id, page in self._asked.items():
+            digest = self._reused.get(article_id)
+            if digest is None:
+                try:
+                    data = (pages_dir / f"{article_id}.html").read_bytes()
+                except FileNotFoundError:
+                    continue
+                digest = _write_named(self.folder, data, PAGE_SUFFIX)
+            index[page] = digest
+        doc = {"format": PAGES_FORMAT, "pages": dict(sorted(index.items()))}
+        kept = {f"{d}{PAGE_SUFFIX}" for d in index.values()}
+        kept.add(f"{_write_named(self.folder, json.dumps(doc).encode(), INDEX_SUFFIX)}.json")
+        for entry in os.scandir(self.folder):
+            if entry.name not in kept and not entry.is_dir(follow_symlinks=False):
+                Path(entry.path).unlink(missing_ok=True)
