@@ -130,7 +130,7 @@ def test_a_page_is_reused_only_for_its_key(tmp_path: Path) -> None:
 
 def test_a_page_whose_bytes_changed_is_not_reused(tmp_path: Path) -> None:
     folder, shown = _cache_with_one_page(tmp_path)
-    (page,) = folder.glob("*.html")
+    (page,) = folder.glob("*.pack")
     page.write_bytes(b"<p>pagE</p>")
     assert cache.PageCache(folder, {"a1": "k"}, "null").lookup("a1", shown) is None
     (index,) = folder.glob("*.json")
@@ -169,3 +169,21 @@ def test_the_adjudication_link_is_part_of_what_a_page_shows() -> None:
         {"name": "n", "version": "2", "title": "t"}, {}, data.fields, [], {}, data.keys
     )
     assert site.page_shown(renamed, False) != site.page_shown(data, False)
+
+
+def test_packs_are_merged_when_there_are_many(tmp_path: Path) -> None:
+    """Each build adds a pack of its new pages; past MAX_PACKS the pages in use are written
+    again as one pack, and every page stays what it was."""
+    folder = tmp_path / "pages"
+    staged = tmp_path / "site"
+    staged.mkdir()
+    for n in range(1, cache.MAX_PACKS + 3):
+        ids = [f"a{i}" for i in range(n)]
+        for i in ids:
+            (staged / f"{i}.html").write_bytes(f"<p>{i}</p>".encode())
+        pages = cache.PageCache(folder, dict.fromkeys(ids, "k"), "null")
+        found = {i: pages.lookup(i, "s") for i in ids}
+        assert found == {i: (f"<p>{i}</p>".encode() if i != ids[-1] else None) for i in ids}
+        pages.commit(staged)
+        assert 1 <= len(list(folder.glob("*.pack"))) <= cache.MAX_PACKS
+    assert len(list(folder.glob("*.pack"))) < cache.MAX_PACKS

@@ -18,6 +18,7 @@ files written by the batches of an interrupted build are what the next build res
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import importlib.metadata
 import json
@@ -294,10 +295,12 @@ def store_results(folder: Path, results: Mapping[str, dict[str, Any]]) -> None:
 # --- review pages, under the same rule ----------------------------------------------------
 
 PAGES_DIR = "pages"
-"""Folder of ``build/cache/`` holding review pages (``<sha256>.html``) and their index."""
-PAGES_FORMAT = f"{FORMAT} pages 1"
-PAGE_SUFFIX = ".html"
+"""Folder of ``build/cache/`` holding the kept review pages: packs and their index."""
+PAGES_FORMAT = f"{FORMAT} pages 2"
+PACK_SUFFIX = ".pack"
 INDEX_SUFFIX = ".json"
+MAX_PACKS = 8
+"""More packs than this in use: the pages of the build are written again as one pack."""
 
 
 def page_key(article_id: str, key: str, policy: str, shown: str) -> str:
@@ -316,26 +319,34 @@ def page_key(article_id: str, key: str, policy: str, shown: str) -> str:
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
-def _write_named(folder: Path, data: bytes, suffix: str) -> str:
-    """Write ``data`` as ``folder/<sha256><suffix>`` (atomically); return the sha256."""
-    digest = hashlib.sha256(data).hexdigest()
-    path = folder / f"{digest}{suffix}"
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-    return digest
+@dataclass(frozen=True)
+class KeptPage:
+    """Where a kept page is: its pack, offset and length, and the sha256 of its bytes."""
+
+    pack: str
+    offset: int
+    length: int
+    sha256: str
 
 
 class PageCache:
     """Review pages kept between builds, under the cache rule.
 
-    ``build/cache/pages/`` holds each page as ``<sha256 of its bytes>.html`` and one index,
-    ``<sha256 of its bytes>.json``: page key -> the page's sha256. A page is reused only when
-    the index (whose bytes hash to its name) maps the page's key now to a file whose bytes
-    still hash to its name; anything else is rendered again. The site asks through
-    :meth:`lookup` (the seam of :func:`factpack.researcher.site.build_site`, which never
-    imports the build side); :meth:`commit` then stores the pages it rendered, writes the new
-    index and deletes every file the index does not name.
+    ``build/cache/pages/`` holds **packs**, ``<sha256 of the pack's bytes>.pack``, each the
+    pages one build rendered, one after the other (one file per build: writing a file per
+    page costs more than rendering it on a busy disk), and one **index**,
+    ``<sha256 of its bytes>.json``: page key -> pack, offset, length and the sha256 of the
+    page's bytes. A page is reused only when the index (whose bytes hash to its name) maps
+    the page's key now to bytes that still hash to the sha256 recorded for them; anything
+    else is rendered again. A damaged pack costs the pages it damaged, no more (its other
+    pages move to the next pack and it is deleted).
+
+    The site asks through :meth:`lookup` (the seam of
+    :func:`factpack.researcher.site.build_site`, which never imports the build side);
+    :meth:`commit` then stores the pages it rendered as a new pack, writes the new index and
+    deletes every file the index does not name. When more than :data:`MAX_PACKS` packs would
+    be in use, every page of the build goes into one new pack (and pages no longer used go
+    with the old packs).
 
     Args:
         folder: ``build/cache/pages``.
@@ -348,12 +359,13 @@ class PageCache:
         self._keys = keys
         self._policy = policy
         self._index = self._read_index()
+        self._packs: dict[str, int] = {}  # pack name -> open file descriptor
         self._asked: dict[str, str] = {}  # article id -> page key
-        self._reused: dict[str, str] = {}  # article id -> sha256 of the reused page
-        self.reused = 0
+        self._reused: dict[str, KeptPage] = {}  # article id -> where its page was
+        self._damaged: set[str] = set()  # packs holding a page that failed its sha256
 
-    def _read_index(self) -> dict[str, str]:
-        out: dict[str, str] = {}
+    def _read_index(self) -> dict[str, KeptPage]:
+        out: dict[str, KeptPage] = {}
         try:
             found = sorted(self.folder.glob(f"*{INDEX_SUFFIX}"))
         except OSError:
@@ -363,59 +375,104 @@ class PageCache:
                 data = path.read_bytes()
                 ok = hashlib.sha256(data).hexdigest() == path.name.removesuffix(INDEX_SUFFIX)
                 doc = json.loads(data) if ok else None
-            except (OSError, ValueError):
-                doc = None
-            if not isinstance(doc, dict) or doc.get("format") != PAGES_FORMAT:
+                if not isinstance(doc, dict) or doc.get("format") != PAGES_FORMAT:
+                    continue
+                out.update({str(k): KeptPage(*v) for k, v in doc["pages"].items()})
+            except (OSError, ValueError, KeyError, TypeError, AttributeError):
                 continue
-            pages = doc.get("pages")
-            if not isinstance(pages, dict):
-                continue
-            out.update({str(k): str(v) for k, v in pages.items()})
         return out
+
+    def _read(self, page: KeptPage) -> bytes | None:
+        fd = self._packs.get(page.pack)
+        if fd is None:
+            try:
+                fd = os.open(self.folder / f"{page.pack}{PACK_SUFFIX}", os.O_RDONLY)
+            except OSError:
+                return None
+            self._packs[page.pack] = fd
+        try:
+            data = os.pread(fd, page.length, page.offset)
+        except OSError:
+            data = b""
+        if hashlib.sha256(data).hexdigest() != page.sha256:
+            self._damaged.add(page.pack)
+            return None
+        return data
 
     def lookup(self, article_id: str, shown: str) -> bytes | None:
         """Return the kept bytes of the page of ``article_id`` showing ``shown``, or None.
 
         None when the article has no key, the index has no page for its key, or the page's
-        bytes no longer hash to its name.
+        bytes no longer hash to the sha256 recorded for them.
         """
         key = self._keys.get(article_id)
         if key is None:
             return None
         page = page_key(article_id, key, self._policy, shown)
         self._asked[article_id] = page
-        digest = self._index.get(page)
-        if digest is None:
+        kept = self._index.get(page)
+        data = None if kept is None else self._read(kept)
+        if data is None or kept is None:
             return None
-        try:
-            data = (self.folder / f"{digest}{PAGE_SUFFIX}").read_bytes()
-        except OSError:
-            return None
-        if hashlib.sha256(data).hexdigest() != digest:
-            return None
-        self._reused[article_id] = digest
-        self.reused += 1
+        self._reused[article_id] = kept
         return data
 
+    def close(self) -> None:
+        """Close the packs :meth:`lookup` opened."""
+        for fd in self._packs.values():
+            os.close(fd)
+        self._packs.clear()
+
     def commit(self, pages_dir: Path) -> None:
-        """Keep the pages of this build: store each page :meth:`lookup` did not give, read
-        from ``pages_dir/<article_id>.html`` (as written, under the sha256 of the bytes read
-        here), write the index of every page asked for, and delete the files it does not
-        name."""
+        """Keep the pages of this build: write each page :meth:`lookup` did not give, read
+        from ``pages_dir/<article_id>.html`` (the bytes read here are what is stored, with
+        their sha256), into a new pack; write the index of every page asked for; delete the
+        files it does not name."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        index: dict[str, str] = {}
-        for article_id, page in self._asked.items():
-            digest = self._reused.get(article_id)
-            if digest is None:
-                try:
-                    data = (pages_dir / f"{article_id}.html").read_bytes()
-                except FileNotFoundError:
-                    continue
-                digest = _write_named(self.folder, data, PAGE_SUFFIX)
-            index[page] = digest
-        doc = {"format": PAGES_FORMAT, "pages": dict(sorted(index.items()))}
-        kept = {f"{d}{PAGE_SUFFIX}" for d in index.values()}
-        kept.add(f"{_write_named(self.folder, json.dumps(doc).encode(), INDEX_SUFFIX)}.json")
+        index = {self._asked[a]: kept for a, kept in self._reused.items()}
+        if len({k.pack for k in index.values()}) >= MAX_PACKS:
+            new = list(self._asked)  # compact: every page of this build in one pack
+        else:  # and the pages of a damaged pack move to the new one (it is then deleted)
+            damaged = self._damaged
+            new = [
+                a for a in self._asked if a not in self._reused or self._reused[a].pack in damaged
+            ]
+        tmp = self.folder / f".pack.{os.getpid()}.tmp"
+        pack = hashlib.sha256()
+        offset = 0
+        written: list[tuple[str, int, int, str]] = []  # page key, offset, length, sha256
+        with tmp.open("wb") as out:
+            for article_id in new:
+                kept = self._reused.get(article_id)
+                data = self._read(kept) if kept is not None else None
+                if data is None:
+                    try:
+                        data = (pages_dir / f"{article_id}.html").read_bytes()
+                    except FileNotFoundError:
+                        continue
+                out.write(data)
+                pack.update(data)
+                page = hashlib.sha256(data).hexdigest()
+                written.append((self._asked[article_id], offset, len(data), page))
+                offset += len(data)
+        self.close()
+        if written:
+            name = pack.hexdigest()
+            os.replace(tmp, self.folder / f"{name}{PACK_SUFFIX}")
+            index.update({k: KeptPage(name, at, n, sha) for k, at, n, sha in written})
+        else:
+            tmp.unlink()
+        doc = {
+            "format": PAGES_FORMAT,
+            "pages": {k: dataclasses.astuple(v) for k, v in sorted(index.items())},
+        }
+        data = json.dumps(doc).encode()
+        name = hashlib.sha256(data).hexdigest()
+        path = self.folder / f"{name}{INDEX_SUFFIX}"
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+        kept_names = {f"{v.pack}{PACK_SUFFIX}" for v in index.values()} | {path.name}
         for entry in os.scandir(self.folder):
-            if entry.name not in kept and not entry.is_dir(follow_symlinks=False):
+            if entry.name not in kept_names and not entry.is_dir(follow_symlinks=False):
                 Path(entry.path).unlink(missing_ok=True)
