@@ -303,3 +303,126 @@ def test_adjudication_view_shows_both_annotations(browser: Any, adjudicated: Any
     shot = SCREENSHOT_DIR / f"site-adjudication-{article_id}-full.png"
     assert browser.save_screenshot(str(shot))
     browser.set_window_size(1400, 1000)
+
+
+@pytest.fixture(scope="module")
+def withheld(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """The seed's release built with its text withheld, with agreement.json, site rebuilt.
+
+    Returns (release dir, the seed's text).
+    """
+    from adjudication_helpers import seed_agreement, write_agreement
+    from factpack.researcher import site
+    from withheld_helpers import withheld_seed_release
+
+    release, text = withheld_seed_release(tmp_path_factory.mktemp("withheld"))
+    write_agreement(release, seed_agreement())
+    site.build_site(release)
+    return release, text
+
+
+QUOTES_JS = """
+return [...document.querySelectorAll('ol.quotes q mark.hl')].map(m => ({
+  id: m.dataset.id, text: m.textContent, kind: m.className,
+  bg: getComputedStyle(m).backgroundColor, shown: m.getClientRects().length > 0}));
+"""
+
+
+def test_withheld_page_quotes_every_row_and_its_popup_works(
+    browser: Any, built: Any, withheld: Any
+) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    _, article_id, rows = built
+    release, text = withheld
+    browser.get(_page(release, article_id))
+    quotes = browser.execute_script(QUOTES_JS)
+    expected = {
+        row[f"{table[:-1]}_id"]: (row["evidence_text"], f"hl hl-{table[:-1]}")
+        for table, table_rows in rows.items()
+        for row in table_rows
+    }
+    assert {q["id"]: (q["text"], q["kind"]) for q in quotes} == expected
+    assert all(q["shown"] and q["bg"] not in ("rgba(0, 0, 0, 0)", "transparent") for q in quotes)
+    assert not browser.find_elements(By.CSS_SELECTOR, "div.text")
+    body = browser.find_element(By.TAG_NAME, "body").text
+    assert "factpack hydrate" in body and "withheld" in body
+    # The body of the text (past its title line) is nowhere on the page as one piece.
+    assert text.split("\n", 1)[1][:300] not in body
+    # Focusing a quote shows its row, as over the full text.
+    claim = min(rows["claims"], key=lambda c: (c["char_start"], c["claim_id"]))
+    local = claim["claim_id"].split(":", 1)[1]
+    browser.execute_script("document.getElementById(arguments[0]).focus()", f"span-{local}")
+    details = browser.find_element(By.ID, "details")
+    assert details.is_displayed() and claim["claim_id"] in details.text
+    browser.find_element(By.TAG_NAME, "body").send_keys(Keys.ESCAPE)
+    SCREENSHOT_DIR.mkdir(exist_ok=True)
+    height = browser.execute_script("return document.documentElement.scrollHeight")
+    browser.set_window_size(1400, min(int(height) + 20, 12000))
+    shot = SCREENSHOT_DIR / f"site-article-{article_id}-withheld-full.png"
+    assert browser.save_screenshot(str(shot))
+    browser.set_window_size(1400, 1000)
+
+
+def test_withheld_index_and_adjudication_views_work(
+    browser: Any, built: Any, withheld: Any
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    _, article_id, _ = built
+    release, _ = withheld
+    browser.get((release / "site" / "index.html").resolve().as_uri())
+    assert "withheld" in browser.find_element(By.ID, "withheld").text
+    assert len(browser.find_elements(By.CSS_SELECTOR, "figure.chart svg")) == 4
+    browser.find_element(By.CSS_SELECTOR, f'a[href="adjudication/{article_id}.html"]').click()
+    assert browser.current_url.endswith(f"/site/adjudication/{article_id}.html")
+    columns = browser.find_elements(By.CSS_SELECTOR, "#h-claims ~ .adj-grid .adj-column")
+    assert len(columns) == 2 and all(c.is_displayed() for c in columns)
+    items = columns[0].find_elements(By.CSS_SELECTOR, "ol.adj-items li")
+    assert items and all("characters" in i.text for i in items)
+    # A disagreement's link lands on its item in the list.
+    link = browser.find_element(By.CSS_SELECTOR, ".adj-differ-list a, .adj-only-list a")
+    target = link.get_attribute("href").split("#", 1)[1]
+    assert browser.find_element(By.ID, target).is_displayed()
+    SCREENSHOT_DIR.mkdir(exist_ok=True)
+    assert browser.save_screenshot(
+        str(SCREENSHOT_DIR / f"site-adjudication-{article_id}-withheld.png")
+    )
+
+
+@pytest.fixture(scope="module")
+def hydrated(withheld: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The withheld copy hydrated with the seed's own text (``factpack hydrate``)."""
+    from factpack.researcher.hydrate import hydrate
+
+    texts = tmp_path_factory.mktemp("texts")
+    for path in (ROOT / "seeds").glob("*.txt"):
+        shutil.copy(path, texts / path.name)
+    return hydrate(withheld[0], texts).path
+
+
+def test_hydrated_page_shows_the_full_highlighted_text(
+    browser: Any, built: Any, withheld: Any, hydrated: Path
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    _, article_id, rows = built
+    _, text = withheld
+    assert hydrated.name.endswith("+text")
+    browser.get(_page(hydrated, article_id))
+    shown = browser.execute_script("return document.querySelector('div.text').textContent")
+    assert shown == text
+    pieces = browser.execute_script(PIECES_JS)
+    for table, table_rows in rows.items():
+        for row in table_rows:
+            assert pieces[row[f"{table[:-1]}_id"]]["text"] == row["evidence_text"]
+    assert not browser.find_elements(By.CSS_SELECTOR, "ol.quotes")
+    assert "withheld" not in browser.find_element(By.TAG_NAME, "body").text
+    # The adjudication view has both annotators' copies of the whole text again.
+    browser.find_element(By.CSS_SELECTOR, "p.adjudication-link a").click()
+    columns = browser.find_elements(By.CSS_SELECTOR, "#h-claims ~ .adj-grid .adj-column .text")
+    assert [c.get_attribute("textContent") for c in columns] == [text, text]
+    SCREENSHOT_DIR.mkdir(exist_ok=True)
+    browser.get(_page(hydrated, article_id))
+    assert browser.save_screenshot(str(SCREENSHOT_DIR / f"site-article-{article_id}-hydrated.png"))
