@@ -313,8 +313,12 @@ def page_reuse_ab(
     if inc["rc"] != 0:
         raise RuntimeError(f"incremental build without page reuse failed: {inc['stderr'][-2000:]}")
     inc_stages = json.loads(timings.read_text(encoding="utf-8"))
-    shutil.rmtree(work / "build")
-    shutil.rmtree(work / "dist")
+    # Out of the way, not deleted: the build deletes a large replaced release in a detached
+    # process (release.discard), which may still be at work in dist/.
+    for name in ("build", "dist"):
+        aside = work / f"{name}-aside"
+        os.rename(work / name, aside)
+        shutil.rmtree(aside, ignore_errors=True)
     clean_timings = work / "timings-no-page-reuse.json"
     warm(corpus)
     cmd = [*_build_cmd(corpus, work, clean_timings, build_args), "--no-page-reuse"]
