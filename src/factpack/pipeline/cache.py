@@ -33,7 +33,8 @@ from typing import Any
 import pyarrow as pa
 
 import factpack
-from factpack.shared.schema import Schema, arrow_schema
+from factpack.pipeline.tables import build_arrow_schema
+from factpack.shared.schema import Schema
 
 FORMAT = "factpack-cache 1"
 """The layout of the cache files; part of the fingerprint."""
@@ -185,7 +186,7 @@ def _verify(path: Path, schema: Schema) -> Entry | None:
             or table not in schema.tables
             or not isinstance(articles, dict)
             or meta.get("batch") != batch_id(articles)
-            or arrow_schema_read.remove_metadata() != arrow_schema(schema.tables[table])
+            or arrow_schema_read.remove_metadata() != build_arrow_schema(schema.tables[table])
         ):
             return None
     except (OSError, ValueError, KeyError, TypeError, pa.ArrowException):

@@ -51,7 +51,13 @@ from factpack.pipeline.checks import (
 )
 from factpack.pipeline.formulas import FormulaCell, formula_cells
 from factpack.pipeline.formulas import describe as describe_formulas
-from factpack.pipeline.tables import Row, article_rows, article_tables, combine_table
+from factpack.pipeline.tables import (
+    Row,
+    apply_text_policy,
+    article_rows,
+    article_tables,
+    combine_table,
+)
 from factpack.shared import sums
 from factpack.shared.problems import FactpackError, Problem, display_path
 from factpack.shared.schema import Schema, load_schema
@@ -712,8 +718,15 @@ def _build(
                 target, zip_target, {}, len(yaml_paths), 0, len(yaml_paths), True, timings=timings
             )
         with _timed(timings, "validate"):
+            # Layers 2 and 3 check the articles with every text (seeds/ holds them all); the
+            # release gets them as the text policy leaves them (withheld: articles.text null).
+            tables["articles"], published, _ = apply_text_policy(
+                tables["articles"], schema.text_policy
+            )
             failures = validate_tables(tables, schema)
             failures += cross_checks(tables, schema)
+            tables["articles"] = published
+            del published
             release_memory()  # pandera's frames, before the writers' buffers
         if failures:
             raise BuildFailed(_failure_lines(failures))
