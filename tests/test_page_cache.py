@@ -187,3 +187,13 @@ def test_packs_are_merged_when_there_are_many(tmp_path: Path) -> None:
         pages.commit(staged)
         assert 1 <= len(list(folder.glob("*.pack"))) <= cache.MAX_PACKS
     assert len(list(folder.glob("*.pack"))) < cache.MAX_PACKS
+
+
+def test_the_package_text_policy_is_in_the_key(tmp_path: Path, rendered: list[str]) -> None:
+    root = _work(tmp_path)
+    versions.own_schema(root / "schema", text_policy="include")
+    _build(root)
+    versions.own_schema(root / "schema", text_policy="withhold")
+    rendered.clear()
+    _build(root)
+    assert len(rendered) == 6

@@ -485,7 +485,7 @@ def page_cache(
     (``keys``: stem -> article key); the text policy of ``schema/package.yaml`` is part of
     every page's key (it decides whether a page shows its text)."""
     ids = {article_id_of(p.stem): keys[p.stem] for p in yaml_paths if p.stem in keys}
-    policy = json.dumps(schema.package.get("text_policy"), sort_keys=True, default=str)
+    policy = json.dumps(schema.text_policy)
     return cache.PageCache(build_dir / cache.CACHE_DIR / cache.PAGES_DIR, ids, policy)
 
 
