@@ -43,7 +43,6 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 import jinja2
 import jinja2.compiler
-import markupsafe
 from markupsafe import Markup
 
 from factpack.researcher.releases import read_descriptor
@@ -548,61 +547,14 @@ def highlight(
 # --- templates -------------------------------------------------------------------------------
 
 
-def escape_value(value: Any) -> Any:
-    """Return ``markupsafe.escape(value)``, or, for a plain ``str`` without ``&<>"'`` (most
-    values of a page), the string itself: the same text, without a :class:`Markup` made for
-    each of the ~700 values a page prints (the largest cost of rendering it)."""
-    cls = value.__class__
-    if cls is str:
-        if "&" in value or "<" in value or ">" in value or '"' in value or "'" in value:
-            return markupsafe.escape(value)
-        return value
-    if cls is Markup:  # safe already: markupsafe would copy it
-        return value
-    if cls is int:
-        return str(value)
-    return markupsafe.escape(value)
-
-
-class _CodeGenerator(jinja2.compiler.CodeGenerator):
-    """Jinja's code generator, with autoescaped output through :func:`escape_value`.
-
-    The compiled templates call ``environment.escape_value(...)`` where Jinja's own call
-    ``escape(...)``; the pages' bytes are the same (a value's text is either escaped by
-    markupsafe or has nothing to escape), and templates whose autoescape changes at run time
-    keep Jinja's code.
-    """
-
-    def _output_child_pre(
-        self,
-        node: jinja2.nodes.Expr,
-        frame: jinja2.compiler.Frame,
-        finalize: Any,
-    ) -> None:
-        if frame.eval_ctx.autoescape and not frame.eval_ctx.volatile:
-            self.write("environment.escape_value(")
-            if finalize.src is not None:
-                self.write(finalize.src)
-            return
-        super()._output_child_pre(node, frame, finalize)
-
-
-class SiteEnvironment(jinja2.Environment):
-    """The site's Jinja environment: autoescape through :func:`escape_value`."""
-
-    code_generator_class = _CodeGenerator
-    escape_value = staticmethod(escape_value)
-
-
 @lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
     """Return the Jinja environment of the site's templates (``researcher/templates``).
 
     Autoescape is on for every template: a value is escaped unless it is :class:`Markup`
     (only the highlighted text, the inline script and what the templates themselves build).
-    Escaping skips the values that have nothing to escape (:class:`SiteEnvironment`).
     """
-    env = SiteEnvironment(
+    env = jinja2.Environment(
         loader=jinja2.PackageLoader("factpack.researcher", "templates"),
         autoescape=True,
         trim_blocks=True,
