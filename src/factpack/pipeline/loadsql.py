@@ -1,7 +1,8 @@
 """``load.sql``: the SQL script that builds the release's DuckDB database from its Parquet files.
 
-The ``.duckdb`` file is not byte-reproducible, so it stays out of the zip and SHA256SUMS;
-``load.sql`` is (it is a function of ``schema/`` alone). Run from the release folder,
+The ``.duckdb`` file's bytes depend on the DuckDB that writes it (the same DuckDB writes the
+same bytes), so it stays out of the zip and SHA256SUMS; ``load.sql`` is a function of
+``schema/`` alone. Run from the release folder,
 ``duckdb my.duckdb < load.sql`` creates the same tables, column comments, primary keys,
 foreign keys, NOT NULL and CHECK constraints as the release's ``.duckdb``
 (:func:`factpack.pipeline.write.write_duckdb`: both use
