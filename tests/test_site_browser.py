@@ -303,3 +303,91 @@ def test_adjudication_view_shows_both_annotations(browser: Any, adjudicated: Any
     shot = SCREENSHOT_DIR / f"site-adjudication-{article_id}-full.png"
     assert browser.save_screenshot(str(shot))
     browser.set_window_size(1400, 1000)
+
+
+@pytest.fixture(scope="module")
+def withheld(built: Any, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """A copy of the seed's release with agreement.json and its text withheld, site rebuilt.
+
+    Returns (release dir, the seed's text).
+    """
+    from adjudication_helpers import seed_agreement, write_agreement
+    from factpack.researcher import site
+    from withheld_helpers import withhold_texts
+
+    release = Path(shutil.copytree(built[0], tmp_path_factory.mktemp("withheld") / built[0].name))
+    text = str(pq.read_table(release / "data" / "articles.parquet").column("text")[0])
+    write_agreement(release, seed_agreement())
+    withhold_texts(release)
+    site.build_site(release)
+    return release, text
+
+
+QUOTES_JS = """
+return [...document.querySelectorAll('ol.quotes q mark.hl')].map(m => ({
+  id: m.dataset.id, text: m.textContent, kind: m.className,
+  bg: getComputedStyle(m).backgroundColor, shown: m.getClientRects().length > 0}));
+"""
+
+
+def test_withheld_page_quotes_every_row_and_its_popup_works(
+    browser: Any, built: Any, withheld: Any
+) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    _, article_id, rows = built
+    release, text = withheld
+    browser.get(_page(release, article_id))
+    quotes = browser.execute_script(QUOTES_JS)
+    expected = {
+        row[f"{table[:-1]}_id"]: (row["evidence_text"], f"hl hl-{table[:-1]}")
+        for table, table_rows in rows.items()
+        for row in table_rows
+    }
+    assert {q["id"]: (q["text"], q["kind"]) for q in quotes} == expected
+    assert all(q["shown"] and q["bg"] not in ("rgba(0, 0, 0, 0)", "transparent") for q in quotes)
+    assert not browser.find_elements(By.CSS_SELECTOR, "div.text")
+    body = browser.find_element(By.TAG_NAME, "body").text
+    assert "factpack hydrate" in body and "withheld" in body
+    # The body of the text (past its title line) is nowhere on the page as one piece.
+    assert text.split("\n", 1)[1][:300] not in body
+    # Focusing a quote shows its row, as over the full text.
+    claim = min(rows["claims"], key=lambda c: (c["char_start"], c["claim_id"]))
+    local = claim["claim_id"].split(":", 1)[1]
+    browser.execute_script("document.getElementById(arguments[0]).focus()", f"span-{local}")
+    details = browser.find_element(By.ID, "details")
+    assert details.is_displayed() and claim["claim_id"] in details.text
+    browser.find_element(By.TAG_NAME, "body").send_keys(Keys.ESCAPE)
+    SCREENSHOT_DIR.mkdir(exist_ok=True)
+    height = browser.execute_script("return document.documentElement.scrollHeight")
+    browser.set_window_size(1400, min(int(height) + 20, 12000))
+    shot = SCREENSHOT_DIR / f"site-article-{article_id}-withheld-full.png"
+    assert browser.save_screenshot(str(shot))
+    browser.set_window_size(1400, 1000)
+
+
+def test_withheld_index_and_adjudication_views_work(
+    browser: Any, built: Any, withheld: Any
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    _, article_id, _ = built
+    release, _ = withheld
+    browser.get((release / "site" / "index.html").resolve().as_uri())
+    assert "withheld" in browser.find_element(By.ID, "withheld").text
+    assert len(browser.find_elements(By.CSS_SELECTOR, "figure.chart svg")) == 4
+    browser.find_element(By.CSS_SELECTOR, f'a[href="adjudication/{article_id}.html"]').click()
+    assert browser.current_url.endswith(f"/site/adjudication/{article_id}.html")
+    columns = browser.find_elements(By.CSS_SELECTOR, "#h-claims ~ .adj-grid .adj-column")
+    assert len(columns) == 2 and all(c.is_displayed() for c in columns)
+    items = columns[0].find_elements(By.CSS_SELECTOR, "ol.adj-items li")
+    assert items and all("characters" in i.text for i in items)
+    # A disagreement's link lands on its item in the list.
+    link = browser.find_element(By.CSS_SELECTOR, ".adj-differ-list a, .adj-only-list a")
+    target = link.get_attribute("href").split("#", 1)[1]
+    assert browser.find_element(By.ID, target).is_displayed()
+    SCREENSHOT_DIR.mkdir(exist_ok=True)
+    assert browser.save_screenshot(
+        str(SCREENSHOT_DIR / f"site-adjudication-{article_id}-withheld.png")
+    )

@@ -90,6 +90,7 @@ class ReleaseData:
             rows were reordered by article id).
         adjudicated: The ids of the articles with an adjudication page (from
             ``agreement.json``): their pages link to it.
+        withheld: How many articles' texts the release withholds (``articles.text`` null).
     """
 
     descriptor: dict[str, Any]
@@ -101,6 +102,7 @@ class ReleaseData:
     schemas: dict[str, pa.Schema] = dataclasses.field(default_factory=dict)
     regrouped: frozenset[str] = frozenset()
     adjudicated: frozenset[str] = frozenset()
+    withheld: int = 0
 
 
 @dataclass(frozen=True)
@@ -279,9 +281,47 @@ def read_release_data(
             if tables[table] is not read:
                 regrouped.add(table)
     order = _key_order(tables["articles"], keys["articles"])
+    path = release_dir / "data" / "articles.parquet"
+    if "text" in tables["articles"].column_names:
+        withheld = tables["articles"].column("text").null_count
+    else:
+        withheld = null_count(path, "text")
     return ReleaseData(
-        descriptor, tables, fields, order, groups, keys, schemas, frozenset(regrouped)
+        descriptor,
+        tables,
+        fields,
+        order,
+        groups,
+        keys,
+        schemas,
+        frozenset(regrouped),
+        withheld=withheld,
     )
+
+
+def null_count(path: Path, column: str) -> int:
+    """Return the nulls of ``column`` in the Parquet file ``path`` (0 without the column),
+    from the row groups' statistics; a row group without them has its column read."""
+    import pyarrow.parquet as pq
+
+    try:
+        file = pq.ParquetFile(path)
+        if column not in file.schema_arrow.names:
+            return 0
+        meta = file.metadata
+        leaf = [meta.schema.column(i).path for i in range(meta.num_columns)].index(column)
+        total = 0
+        for group in range(meta.num_row_groups):
+            stats = meta.row_group(group).column(leaf).statistics
+            if stats is not None and stats.has_null_count:
+                total += stats.null_count
+            else:
+                total += file.read_row_group(group, columns=[column]).column(0).null_count
+        return total
+    except (OSError, ValueError) as error:
+        raise FactpackError(
+            f"{display_path(path)}: cannot read it ({error}); is the release complete?"
+        ) from None
 
 
 def _take(table: pa.Table, rows: list[int]) -> pa.Table:
@@ -382,8 +422,32 @@ def span_title(kind: str, row: Row, local: str, names: dict[str, str]) -> str:
     return f"Claim {local} ({row.get('claim_kind')}) by {who}: {row.get('claim_text')}"
 
 
-def article_spans(article_id: str, text: str, mine: dict[str, list[Row]]) -> list[Span]:
+def _span_fits(start: Any, end: Any, evidence: Any, text: str | None, char_count: Any) -> bool:
+    """Whether ``start..end`` cuts ``evidence`` out of ``text``; for a withheld text (None),
+    whether the span lies within ``char_count`` characters and is as long as ``evidence``."""
+    if not (isinstance(start, int) and isinstance(end, int) and 0 <= start < end):
+        return False
+    if text is not None:
+        return end <= len(text) and text[start:end] == evidence
+    return (
+        isinstance(char_count, int)
+        and end <= char_count
+        and isinstance(evidence, str)
+        and len(evidence) == end - start
+    )
+
+
+def article_spans(
+    article_id: str, text: str | None, mine: dict[str, list[Row]], char_count: Any = None
+) -> list[Span]:
     """Return the evidence spans of one article, checked against its text.
+
+    Args:
+        article_id: The article's id.
+        text: The article's text; None when the release withholds it: then each span is
+            checked against ``char_count`` and the length of its ``evidence_text``.
+        mine: Table name -> the article's sources, events and claims.
+        char_count: The article's ``char_count`` (used when ``text`` is None).
 
     Raises:
         FactpackError: A span's offsets lie outside the text or do not cut out its
@@ -396,17 +460,18 @@ def article_spans(article_id: str, text: str, mine: dict[str, list[Row]]) -> lis
         id_col = ID_COLUMN[table]
         for row in mine[table]:
             start, end = row.get("char_start"), row.get("char_end")
-            if not (
-                isinstance(start, int)
-                and isinstance(end, int)
-                and 0 <= start < end <= len(text)
-                and text[start:end] == row.get("evidence_text")
-            ):
+            if not _span_fits(start, end, row.get("evidence_text"), text, char_count):
+                where = (
+                    "out of the article text"
+                    if text is not None
+                    else f"within the article's char_count ({char_count}) (its text is withheld)"
+                )
                 raise FactpackError(
                     f"data/{table}.parquet: {row.get(id_col)}: char_start..char_end "
-                    f"({start}..{end}) does not cut its evidence_text out of the article text; "
+                    f"({start}..{end}) does not cut its evidence_text {where}; "
                     "rebuild the release"
                 )
+            assert isinstance(start, int) and isinstance(end, int)  # _span_fits checked
             local = local_id(str(row[id_col]), article_id)
             title = span_title(kind, row, local, names)
             spans.append(Span(start, end, kind, str(row[id_col]), local, title))
@@ -773,6 +838,57 @@ def _by_id(data: ReleaseData, table: str, rows: list[Row]) -> list[Row]:
 SECTIONS = (("source", "Sources"), ("event", "Events"), ("claim", "Claims"))
 
 
+class Quote(NamedTuple):
+    """One evidence quote of an article whose text is withheld, as the page lists it.
+
+    Attributes:
+        kind: ``source``, ``event`` or ``claim``.
+        local: The local id (``C3``).
+        start: ``char_start``.
+        end: ``char_end``.
+        quote: The ``evidence_text`` in the span's ``<mark>`` (Markup: the anchor
+            ``span-<local>`` and the details popup work as over the full text).
+    """
+
+    kind: str
+    local: str
+    start: int
+    end: int
+    quote: Markup
+
+
+def quotes(spans: Sequence[Span], mine: dict[str, list[Row]]) -> list[Quote]:
+    """Return the evidence quotes of an article whose text is withheld, in text order (at
+    equal start the longer span first, as the highlight nests them)."""
+    evidence = {
+        str(row[ID_COLUMN[table]]): str(row.get("evidence_text"))
+        for table in TABLES[1:]
+        for row in mine[table]
+    }
+    return [
+        Quote(
+            span.kind,
+            span.local,
+            span.start,
+            span.end,
+            Markup(_open_tag(span, True) + escape(evidence[span.row_id]) + "</mark>"),
+        )
+        for span in sorted(spans, key=_nest_key)
+    ]
+
+
+HYDRATE_DIR = "texts"
+"""The folder of texts the hydrate command on the pages names (an example: any folder)."""
+
+
+def hydrate_command(descriptor: Mapping[str, Any]) -> str:
+    """Return the command that re-attaches withheld texts to the release ``descriptor``
+    describes (run beside the release folder)."""
+    name = format_value(descriptor.get("name"))
+    version = format_value(descriptor.get("version"))
+    return f"factpack hydrate {name}-{version} --texts {HYDRATE_DIR}/"
+
+
 def article_page(article: Row, mine: dict[str, list[Row]], data: ReleaseData, script: str) -> str:
     """Return the HTML page of one article (template ``article.html.j2``).
 
@@ -786,8 +902,9 @@ def article_page(article: Row, mine: dict[str, list[Row]], data: ReleaseData, sc
         FactpackError: A span's offsets do not cut its evidence out of the text.
     """
     article_id = str(article["article_id"])
-    text = str(article.get("text") or "")
-    spans = article_spans(article_id, text, mine)
+    raw = article.get("text")
+    text = None if raw is None else str(raw)
+    spans = article_spans(article_id, text, mine, article.get("char_count"))
     labels: dict[str, str] = {}
     for r in mine["sources"]:
         labels[str(r["source_id"])] = str(r.get("name"))
@@ -811,7 +928,9 @@ def article_page(article: Row, mine: dict[str, list[Row]], data: ReleaseData, sc
         css="../style.css",
         script=Markup(script),
         article=article,
-        text=Markup(highlight(text, spans)),
+        text=Markup(highlight(text, spans)) if text is not None else None,
+        quotes=quotes(spans, mine) if text is None else [],
+        hydrate=hydrate_command(descriptor),
         lang=format_value(article.get("language") or "en"),
         sections=sections,
         relations=relations(_by_id(data, "claims", mine["claims"]), article_id, labels),
@@ -1039,25 +1158,27 @@ class Disagreement(NamedTuple):
         a: (local id, anchor) of the first annotator's item.
         b: (local id, anchor) of the second annotator's item.
         exact: Whether the two spans are the same.
-        evidence: The text of each span (the second only when it differs).
+        evidence: The text of each span (the second only when it differs); None for a span
+            of a withheld text that no published quote covers.
         differ: (field, first value, second value) of every code or reference that differs.
     """
 
     a: tuple[str, str]
     b: tuple[str, str]
     exact: bool
-    evidence: tuple[str, str]
+    evidence: tuple[str | None, str | None]
     differ: tuple[tuple[str, Shown, Shown], ...]
 
 
 class Lone(NamedTuple):
-    """An item only one annotator of a pair has: (local id, anchor, start, end, evidence)."""
+    """An item only one annotator of a pair has: (local id, anchor, start, end, evidence;
+    None when the text is withheld and no published quote covers the span)."""
 
     local: str
     anchor: str
     start: int
     end: int
-    evidence: str
+    evidence: str | None
 
 
 class PairFigures(NamedTuple):
@@ -1094,12 +1215,31 @@ class PairView(NamedTuple):
     only_b: tuple[Lone, ...]
 
 
+class ListedItem(NamedTuple):
+    """One annotator's item as listed when the article's text is withheld.
+
+    Attributes:
+        mark: The item's ``<mark>`` (its anchor, status and title) around its evidence, or
+            around ``…`` when no published quote covers it (Markup).
+        start: ``char_start``.
+        end: ``char_end``.
+        quoted: Whether the mark holds the evidence (a published quote covers the span).
+    """
+
+    mark: Markup
+    start: int
+    end: int
+    quoted: bool
+
+
 class Column(NamedTuple):
-    """One annotator's copy of the text with that annotator's items of one table."""
+    """One annotator's copy of the text with that annotator's items of one table; when the
+    text is withheld, ``text`` is None and ``listed`` lists the items in text order."""
 
     annotator: str
     items: int
-    text: Markup
+    text: Markup | None
+    listed: tuple[ListedItem, ...] = ()
 
 
 class TableView(NamedTuple):
@@ -1144,17 +1284,42 @@ def _anchors(annotators: Sequence[str]) -> dict[str, str]:
     return dict(zip(annotators, safe, strict=True))
 
 
-def _check_offsets(entry: AgreementArticle, text: str) -> None:
+def _check_offsets(entry: AgreementArticle, length: int) -> None:
     for name in entry.annotators:
         for table, _, _ in ADJ_TABLES:
             for item in entry.items[name][table]:
                 start, end = item["char_start"], item["char_end"]
-                if not 0 <= start < end <= len(text):
+                if not 0 <= start < end <= length:
                     raise FactpackError(
                         f"{AGREEMENT_FILE}: {entry.stem}: {name} {table} {item['id']}: offsets "
-                        f"{start}..{end} lie outside the article's text ({len(text)} characters); "
+                        f"{start}..{end} lie outside the article's text ({length} characters); "
                         "rebuild the release"
                     )
+
+
+Cut = Callable[[int, int], str | None]
+"""The characters ``start..end`` of an article's text, or None when they are not known."""
+
+
+def quote_cutter(quotes: Iterable[tuple[int, int, str]]) -> Cut:
+    """Return the cut of a withheld text known from its published quotes: ``start..end``
+    is known when a quote (``char_start``, ``char_end``, ``evidence_text``) covers it (the
+    quote's characters are the text's there); else None. Nothing is guessed."""
+    known = sorted(quotes)
+
+    def cut(start: int, end: int) -> str | None:
+        for q_start, q_end, evidence in known:
+            if q_start > start:
+                break
+            if end <= q_end and len(evidence) == q_end - q_start:
+                return evidence[start - q_start : end - q_start]
+        return None
+
+    return cut
+
+
+def _text_cutter(text: str) -> Cut:
+    return lambda start, end: text[start:end]
 
 
 def _statuses(entry: AgreementArticle) -> dict[tuple[str, str, str], str]:
@@ -1216,7 +1381,7 @@ def _pair_view(
     entry: AgreementArticle,
     comparison: Mapping[str, Any],
     table: str,
-    text: str,
+    cut: Cut,
     anchors: Mapping[str, str],
 ) -> PairView:
     a, b = str(comparison["a"]), str(comparison["b"])
@@ -1249,13 +1414,13 @@ def _pair_view(
         same = (x["char_start"], x["char_end"]) == (y["char_start"], y["char_end"])
         if same and not differ:
             continue
-        evidence_b = "" if same else text[y["char_start"] : y["char_end"]]
+        evidence_b = "" if same else cut(y["char_start"], y["char_end"])
         differing.append(
             Disagreement(
                 (str(x["id"]), f"{anchors[a]}-{x['id']}"),
                 (str(y["id"]), f"{anchors[b]}-{y['id']}"),
                 same,
-                (text[x["char_start"] : x["char_end"]], evidence_b),
+                (cut(x["char_start"], x["char_end"]), evidence_b),
                 tuple(
                     (
                         f,
@@ -1285,7 +1450,7 @@ def _pair_view(
 
     def lone(name: str, item: Mapping[str, Any]) -> Lone:
         start, end = item["char_start"], item["char_end"]
-        return Lone(str(item["id"]), f"{anchors[name]}-{item['id']}", start, end, text[start:end])
+        return Lone(str(item["id"]), f"{anchors[name]}-{item['id']}", start, end, cut(start, end))
 
     return PairView(
         a,
@@ -1335,26 +1500,62 @@ def release_figures(report: Mapping[str, Any]) -> list[ReleaseFigure]:
     return out
 
 
+def _listed(
+    spans: Sequence[Span], tag: Callable[[Span, bool], str], cut: Cut
+) -> tuple[ListedItem, ...]:
+    """Return an annotator's items of a withheld text in text order, each in its mark."""
+    out = []
+    for span in sorted(spans, key=_nest_key):
+        evidence = cut(span.start, span.end)
+        inner = escape(evidence) if evidence is not None else "…"
+        out.append(
+            ListedItem(
+                Markup(tag(span, True) + inner + "</mark>"),
+                span.start,
+                span.end,
+                evidence is not None,
+            )
+        )
+    return tuple(out)
+
+
 def adjudication_page(
     entry: AgreementArticle,
     article: Row,
     report: Mapping[str, Any],
     descriptor: Mapping[str, Any],
+    quotes: Iterable[tuple[int, int, str]] = (),
 ) -> str:
     """Return the adjudication page of one article (template ``adjudication.html.j2``).
 
     Args:
         entry: What ``agreement.json`` holds of the article.
-        article: The article's row (``article_id``, ``title``, ``text``, ``language``).
+        article: The article's row (``article_id``, ``title``, ``text``, ``language``,
+            ``char_count``).
         report: The whole ``agreement.json`` (its pooled figures and matching rule).
         descriptor: The release's ``datapackage.json``.
+        quotes: When the article's text is withheld (``text`` None): the published evidence
+            of its rows (``char_start``, ``char_end``, ``evidence_text``); a span they
+            cover is quoted, any other shown by its offsets only.
 
     Raises:
         FactpackError: An item's offsets lie outside the text, or a comparison names an item
             its annotator does not have.
     """
-    text = str(article.get("text") or "")
-    _check_offsets(entry, text)
+    raw = article.get("text")
+    text = None if raw is None else str(raw)
+    if text is None:
+        count = article.get("char_count")
+        if not isinstance(count, int):
+            raise FactpackError(
+                f"data/articles.parquet: {article.get('article_id')}: the text is withheld and "
+                "char_count is missing; rebuild the release"
+            )
+        _check_offsets(entry, count)
+        cut = quote_cutter(quotes)
+    else:
+        _check_offsets(entry, len(text))
+        cut = _text_cutter(text)
     anchors = _anchors(entry.annotators)
     statuses = _statuses(entry)
     views = []
@@ -1372,9 +1573,12 @@ def adjudication_page(
                 spans.append(
                     Span(item["char_start"], item["char_end"], kind, row_id, str(item["id"]), title)
                 )
-            marked = highlight(text, spans, _adjudication_tag(anchors[name], own))
-            columns.append(Column(name, len(items), Markup(marked)))
-        pairs = tuple(_pair_view(entry, c, table, text, anchors) for c in entry.comparisons)
+            tag = _adjudication_tag(anchors[name], own)
+            if text is not None:
+                columns.append(Column(name, len(items), Markup(highlight(text, spans, tag))))
+            else:
+                columns.append(Column(name, len(items), None, _listed(spans, tag, cut)))
+        pairs = tuple(_pair_view(entry, c, table, cut, anchors) for c in entry.comparisons)
         views.append(TableView(table, kind, heading, tuple(columns), pairs))
     article_id = entry.article_id
     return template("adjudication.html.j2").render(
@@ -1383,6 +1587,8 @@ def adjudication_page(
         css="../style.css",
         extra_css=f"../{ADJUDICATION_CSS}",
         article=article,
+        withheld=text is None,
+        hydrate=hydrate_command(descriptor),
         article_href=f"../articles/{article_id}.html",
         stem=entry.stem,
         annotators=entry.annotators,
@@ -1420,11 +1626,13 @@ def write_adjudication_pages(
         return []
     path = release_dir / "data" / "articles.parquet"
     names = pq.read_schema(path).names
-    wanted = [c for c in ("article_id", "title", "text", "language") if c in names]
+    wanted = [c for c in ("article_id", "title", "text", "language", "char_count") if c in names]
     rows = pq.read_table(
         path, columns=wanted, filters=[("article_id", "in", sorted(entries))]
     ).to_pylist()
     by_id = {str(r["article_id"]): r for r in rows}
+    withheld = sorted(str(r["article_id"]) for r in rows if r.get("text") is None)
+    quotes = published_quotes(release_dir, withheld) if withheld else {}
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for article_id in sorted(entries, key=_natural_key):
@@ -1438,9 +1646,40 @@ def write_adjudication_pages(
                 f"{AGREEMENT_FILE}: article {article_id} ({entries[article_id].stem}) is not in "
                 "data/articles.parquet; rebuild the release"
             )
-        page = adjudication_page(entries[article_id], by_id[article_id], report, descriptor)
+        page = adjudication_page(
+            entries[article_id], by_id[article_id], report, descriptor, quotes.get(article_id, ())
+        )
         written.append(_write(out_dir / f"{article_id}.html", page))
     return written
+
+
+def published_quotes(
+    release_dir: Path, article_ids: Collection[str]
+) -> dict[str, list[tuple[int, int, str]]]:
+    """Return article id -> (``char_start``, ``char_end``, ``evidence_text``) of every source,
+    event and claim of the articles ``article_ids`` (only their rows are read)."""
+    import pyarrow.parquet as pq
+
+    out: dict[str, list[tuple[int, int, str]]] = {}
+    wanted = ["article_id", "char_start", "char_end", "evidence_text"]
+    for table in TABLES[1:]:
+        path = release_dir / "data" / f"{table}.parquet"
+        try:
+            if not set(wanted) <= set(pq.read_schema(path).names):
+                continue
+            rows = pq.read_table(
+                path, columns=wanted, filters=[("article_id", "in", sorted(article_ids))]
+            ).to_pylist()
+        except (OSError, ValueError) as error:
+            raise FactpackError(
+                f"{display_path(path)}: cannot read table {table!r} ({error}); "
+                "is the release complete?"
+            ) from None
+        for r in rows:
+            start, end, evidence = r["char_start"], r["char_end"], r["evidence_text"]
+            if isinstance(start, int) and isinstance(end, int) and isinstance(evidence, str):
+                out.setdefault(str(r["article_id"]), []).append((start, end, evidence))
+    return out
 
 
 # --- the index page --------------------------------------------------------------------------
@@ -1669,6 +1908,8 @@ def index_page_parts(data: ReleaseData, jsonld: str | None = None) -> Iterator[s
         tables=[(t, data.tables[t].num_rows) for t in TABLES],
         charts=charts,
         articles=index_rows(data),
+        withheld=data.withheld,
+        hydrate=hydrate_command(d),
         adjudications=adjudication_links(data),
         query=query,
         cite=f"{authors}. {d.get('title', name)}, version {version}.",
