@@ -306,19 +306,17 @@ def test_adjudication_view_shows_both_annotations(browser: Any, adjudicated: Any
 
 
 @pytest.fixture(scope="module")
-def withheld(built: Any, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    """A copy of the seed's release with agreement.json and its text withheld, site rebuilt.
+def withheld(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """The seed's release built with its text withheld, with agreement.json, site rebuilt.
 
     Returns (release dir, the seed's text).
     """
     from adjudication_helpers import seed_agreement, write_agreement
     from factpack.researcher import site
-    from withheld_helpers import withhold_texts
+    from withheld_helpers import withheld_seed_release
 
-    release = Path(shutil.copytree(built[0], tmp_path_factory.mktemp("withheld") / built[0].name))
-    text = str(pq.read_table(release / "data" / "articles.parquet").column("text")[0])
+    release, text = withheld_seed_release(tmp_path_factory.mktemp("withheld"))
     write_agreement(release, seed_agreement())
-    withhold_texts(release)
     site.build_site(release)
     return release, text
 
@@ -391,3 +389,40 @@ def test_withheld_index_and_adjudication_views_work(
     assert browser.save_screenshot(
         str(SCREENSHOT_DIR / f"site-adjudication-{article_id}-withheld.png")
     )
+
+
+@pytest.fixture(scope="module")
+def hydrated(withheld: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The withheld copy hydrated with the seed's own text (``factpack hydrate``)."""
+    from factpack.researcher.hydrate import hydrate
+
+    texts = tmp_path_factory.mktemp("texts")
+    for path in (ROOT / "seeds").glob("*.txt"):
+        shutil.copy(path, texts / path.name)
+    return hydrate(withheld[0], texts).path
+
+
+def test_hydrated_page_shows_the_full_highlighted_text(
+    browser: Any, built: Any, withheld: Any, hydrated: Path
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    _, article_id, rows = built
+    _, text = withheld
+    assert hydrated.name.endswith("+text")
+    browser.get(_page(hydrated, article_id))
+    shown = browser.execute_script("return document.querySelector('div.text').textContent")
+    assert shown == text
+    pieces = browser.execute_script(PIECES_JS)
+    for table, table_rows in rows.items():
+        for row in table_rows:
+            assert pieces[row[f"{table[:-1]}_id"]]["text"] == row["evidence_text"]
+    assert not browser.find_elements(By.CSS_SELECTOR, "ol.quotes")
+    assert "withheld" not in browser.find_element(By.TAG_NAME, "body").text
+    # The adjudication view has both annotators' copies of the whole text again.
+    browser.find_element(By.CSS_SELECTOR, "p.adjudication-link a").click()
+    columns = browser.find_elements(By.CSS_SELECTOR, "#h-claims ~ .adj-grid .adj-column .text")
+    assert [c.get_attribute("textContent") for c in columns] == [text, text]
+    SCREENSHOT_DIR.mkdir(exist_ok=True)
+    browser.get(_page(hydrated, article_id))
+    assert browser.save_screenshot(str(SCREENSHOT_DIR / f"site-article-{article_id}-hydrated.png"))

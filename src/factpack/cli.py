@@ -202,6 +202,55 @@ def site_cmd(release: str | None) -> None:
     click.echo(f"wrote {len(written)} files; open {display_path(index)}")
 
 
+@cli.command("hydrate")
+@click.argument("release", metavar="RELEASE")
+@click.option(
+    "--texts",
+    "texts_dir",
+    required=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Folder of the article texts: <article_id>.txt or <stem>.txt, UTF-8 as published.",
+)
+@click.option(
+    "--require-all",
+    is_flag=True,
+    help="Refuse unless every withheld text is in --texts (default: the others stay withheld).",
+)
+def hydrate_cmd(release: str, texts_dir: Path, require_all: bool) -> None:
+    """Re-attach withheld article texts: write RELEASE's copy <name>-<version>+text/ beside it.
+
+    Each text must have the article's text_sha256 (a differing one is refused and nothing is
+    written). The copy holds the data files with articles.text filled (byte-identical to a
+    release that includes the texts), its own datapackage.json and SHA256SUMS, a card note and
+    the review site with the highlighted texts; no zip. RELEASE is a release directory or a
+    version.
+    """
+    from factpack.researcher.hydrate import hydrate, id_list
+    from factpack.researcher.releases import resolve_release
+
+    try:
+        done = hydrate(resolve_release(release).path, texts_dir, require_all=require_all)
+    except FactpackError as exc:
+        _fail(exc)
+    click.echo(
+        f"hydrated {len(done.hydrated)} of {done.articles} article"
+        f"{'s' * (done.articles != 1)}: wrote {display_path(done.path)} "
+        f"(site: {display_path(done.path / 'site' / 'index.html')})"
+    )
+    if done.withheld:
+        n = len(done.withheld)
+        click.echo(
+            f"{n} article{'s' * (n != 1)} stay withheld (no text in {display_path(texts_dir)}): "
+            f"{id_list(list(done.withheld))}"
+        )
+    if done.ignored:
+        n = len(done.ignored)
+        click.echo(
+            f"ignored {n} file{'s' * (n != 1)} naming no withheld article: "
+            f"{id_list(list(done.ignored))}"
+        )
+
+
 @cli.command("check")
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @click.option(

@@ -39,6 +39,8 @@ class Release:
         created: The ``created`` timestamp of the package ("" when absent).
         tables: Table name -> Parquet file, in descriptor order.
         primary_keys: Table name -> primary key columns (empty when undeclared).
+        hydrated: True for a copy made by ``factpack hydrate`` (``<name>-<version>+text/``):
+            it holds texts its user supplied; a command picks it only when it is named.
     """
 
     path: Path
@@ -47,6 +49,7 @@ class Release:
     created: str
     tables: dict[str, Path]
     primary_keys: dict[str, list[str]]
+    hydrated: bool = False
 
 
 @dataclass(frozen=True)
@@ -162,15 +165,20 @@ def read_release(path: Path) -> Release:
         created=str(package.get("created", "")),
         tables=tables,
         primary_keys=keys,
+        hydrated=isinstance(policy := package.get("text_policy"), dict) and "hydrated" in policy,
     )
 
 
 def find_releases(root: Path) -> list[Release]:
-    """Return the releases directly under ``root``, oldest first (empty if there is none)."""
+    """Return the releases directly under ``root``, oldest first (empty if there is none).
+
+    A hydrated copy sorts just before the release it was made from, so that the newest release
+    and a version looked up are the published release, never the copy beside it.
+    """
     if not root.is_dir():
         return []
     found = [read_release(d) for d in sorted(root.iterdir()) if (d / "datapackage.json").is_file()]
-    return sorted(found, key=lambda r: (version_key(r.version), r.name))
+    return sorted(found, key=lambda r: (version_key(r.version), r.name, not r.hydrated))
 
 
 def enclosing_release(cwd: Path) -> Release | None:

@@ -881,6 +881,14 @@ HYDRATE_DIR = "texts"
 """The folder of texts the hydrate command on the pages names (an example: any folder)."""
 
 
+def hydrated_count(descriptor: Mapping[str, Any]) -> int:
+    """Return how many texts ``factpack hydrate`` re-attached to the copy ``descriptor``
+    describes (its ``text_policy.hydrated``; 0 for a release)."""
+    policy = descriptor.get("text_policy")
+    count = policy.get("hydrated") if isinstance(policy, dict) else None
+    return count if isinstance(count, int) and not isinstance(count, bool) else 0
+
+
 def hydrate_command(descriptor: Mapping[str, Any]) -> str:
     """Return the command that re-attaches withheld texts to the release ``descriptor``
     describes (run beside the release folder)."""
@@ -1910,6 +1918,7 @@ def index_page_parts(data: ReleaseData, jsonld: str | None = None) -> Iterator[s
         articles=index_rows(data),
         withheld=data.withheld,
         hydrate=hydrate_command(d),
+        hydrated=hydrated_count(d),
         adjudications=adjudication_links(data),
         query=query,
         cite=f"{authors}. {d.get('title', name)}, version {version}.",
