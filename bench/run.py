@@ -149,9 +149,10 @@ def timed_run(
     }
 
 
-def edit_one_annotation(corpus: Path, n: int) -> Path:
-    """Change one event summary in the middle article of the corpus; return its path."""
-    path = corpus / f"{article_stem(DEFAULT_SEED, n // 2)}.yaml"
+def edit_one_annotation(corpus: Path, n: int, which: int | None = None) -> Path:
+    """Change one event summary in article ``which`` (default: the middle article of the
+    corpus); return its path."""
+    path = corpus / f"{article_stem(DEFAULT_SEED, n // 2 if which is None else which)}.yaml"
     text = path.read_text(encoding="utf-8")
     edited = text.replace('    summary: "', '    summary: "Edited for the benchmark: ', 1)
     assert edited != text
@@ -163,7 +164,8 @@ def _build_cmd(corpus: Path, work: Path, timings: Path, extra: list[str]) -> lis
     from factpack.pipeline.versions import own_schema
 
     if not (work / "schema").is_dir():  # a package name of its own, never the repository's
-        own_schema(work / "schema", name="factpack-bench")
+        # The generated texts are ours: the bench measures a release that includes them.
+        own_schema(work / "schema", name="factpack-bench", text_policy="include")
     return [
         FACTPACK,
         "build",
@@ -245,6 +247,8 @@ def measure_size(n: int, base: Path, build_args: list[str], timeout: float) -> d
         file=sys.stderr,
     )
 
+    ab = page_reuse_ab(n, work, corpus, build_args, timeout)
+
     warm(corpus)
     floor = _json_out(
         timed_run([PY, "-m", "bench.floor", str(corpus), str(release), str(work / "floor")]),
@@ -291,6 +295,49 @@ def measure_size(n: int, base: Path, build_args: list[str], timeout: float) -> d
         "floor": floor,
         "baseline": baseline,
         "build_args": build_args,
+        **ab,
+        "page_reuse_gain_build": 1 - build_s / ab["build_no_page_reuse_s"],
+        "page_reuse_gain_incremental": 1 - inc["wall_s"] / ab["incremental_no_page_reuse_s"],
+    }
+
+
+def page_reuse_ab(
+    n: int, work: Path, corpus: Path, build_args: list[str], timeout: float
+) -> dict[str, Any]:
+    """The A/B of the review pages' reuse (docs/scaling.md): the incremental rebuild after
+    editing another article, and then a clean build, both with ``--no-page-reuse`` (every
+    page rendered; the kept pages left as they are). The builds with reuse are the run's
+    ``build_s`` and ``incremental_s``."""
+    edit_one_annotation(corpus, n, n // 2 + 1)
+    timings = work / "timings-incremental-no-page-reuse.json"
+    warm(corpus)
+    cmd = [*_build_cmd(corpus, work, timings, build_args), "--no-page-reuse"]
+    inc = timed_run(cmd, timeout)
+    if inc["rc"] != 0:
+        raise RuntimeError(f"incremental build without page reuse failed: {inc['stderr'][-2000:]}")
+    inc_stages = json.loads(timings.read_text(encoding="utf-8"))
+    # Out of the way, not deleted: the build deletes a large replaced release in a detached
+    # process (release.discard), which may still be at work in dist/.
+    for name in ("build", "dist"):
+        aside = work / f"{name}-aside"
+        os.rename(work / name, aside)
+        shutil.rmtree(aside, ignore_errors=True)
+    clean_timings = work / "timings-no-page-reuse.json"
+    warm(corpus)
+    cmd = [*_build_cmd(corpus, work, clean_timings, build_args), "--no-page-reuse"]
+    full = timed_run(cmd, timeout)
+    if full["rc"] != 0:
+        raise RuntimeError(f"build without page reuse failed: {full['stderr'][-2000:]}")
+    print(
+        f"[{n}] without page reuse: incremental {inc['wall_s']:.1f} s, "
+        f"build {full['wall_s']:.1f} s",
+        file=sys.stderr,
+    )
+    return {
+        "incremental_no_page_reuse_s": inc["wall_s"],
+        "incremental_no_page_reuse_stages_s": inc_stages,
+        "build_no_page_reuse_s": full["wall_s"],
+        "build_no_page_reuse_stages_s": json.loads(clean_timings.read_text(encoding="utf-8")),
     }
 
 
@@ -457,6 +504,32 @@ def markdown(results: dict[str, Any]) -> str:
             f"| {sizes[k]['articles']} | {_f(f['parse_s'])} | {_f(f['write_s'])} | "
             f"{_f(b['load_s'])} | {_f(b['dataframes_s'])} | {_f(b['pandera_s'])} | "
             f"{_f(b['to_csv_s'])} | {_f(b['frictionless_s'])} |"
+        )
+    lines += [
+        "",
+        "A/B of the review pages' reuse (build/cache/pages) within the run: the same builds "
+        "with `--no-page-reuse` (the incremental one after editing another article); gain = "
+        "1 - with / without (a mechanism stays at >= 10%):",
+        "",
+        "| articles | build s | without | gain | site s | without | incremental s | without "
+        "| gain | site s | without |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for k in keys:
+        s = sizes[k]
+        if "build_no_page_reuse_s" not in s:
+            continue
+        site = (
+            s["stages_s"].get("site", 0),
+            s["build_no_page_reuse_stages_s"].get("site", 0),
+            s["incremental_stages_s"].get("site", 0),
+            s["incremental_no_page_reuse_stages_s"].get("site", 0),
+        )
+        lines.append(
+            f"| {s['articles']} | {_f(s['build_s'])} | {_f(s['build_no_page_reuse_s'])} | "
+            f"{100 * s['page_reuse_gain_build']:.0f}% | {_f(site[0])} | {_f(site[1])} | "
+            f"{_f(s['incremental_s'])} | {_f(s['incremental_no_page_reuse_s'])} | "
+            f"{100 * s['page_reuse_gain_incremental']:.0f}% | {_f(site[2])} | {_f(site[3])} |"
         )
     lines += ["", "## Goals", "", "| goal | value | target | met |", "|---|---:|---|---|"]
     for name, g in results["goals"].items():

@@ -43,8 +43,11 @@ def write_agreement(release: Path, report: dict[str, Any]) -> Path:
     return path
 
 
-def build_seed_release(work: Path) -> Path:
-    """Build the seed's release (as `make dataset` does) under ``work``; return its folder."""
+def build_seed_release(work: Path, text_policy: str = "include") -> Path:
+    """Build the seed's release (as `make dataset` does) under ``work`` with ``text_policy``
+    (the side-by-side highlights need the text: ``include`` unless told); return its folder."""
     from factpack.pipeline.release import build
+    from factpack.pipeline.versions import own_schema
 
-    return build(SEEDS, work / "dist", work / "build").release_dir
+    schema = own_schema(work / "schema", text_policy=text_policy)
+    return build(SEEDS, work / "dist", work / "build", schema).release_dir

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import hashlib
+import json
 import os
 import shutil
 import signal
@@ -25,6 +26,7 @@ from click.testing import CliRunner
 
 from factpack.cli import cli
 from factpack.pipeline import cache, release, versions, write
+from factpack.researcher import site
 from factpack.shared.schema import load_schema
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -201,7 +203,7 @@ def test_two_builds_at_once(v1: tuple[Path, dict[str, str], bytes], tmp_path: Pa
     entries = cache.scan(work / "build" / cache.CACHE_DIR, load_schema(None))
     stems = sorted({s for e in entries for s in e.articles})
     assert stems == sorted(p.stem for p in (work / "seeds").glob("*.yaml"))
-    assert len(entries) == len(list((work / "build" / cache.CACHE_DIR).iterdir()))
+    assert len(entries) == len(list((work / "build" / cache.CACHE_DIR).glob("*.arrow")))
     check = subprocess.run(
         [*CLI, "validate", f"dist/{NAME}"], cwd=work, capture_output=True, text=True
     )
@@ -241,6 +243,29 @@ def _articles_files(work: Path) -> list[Path]:
     return events[:2]
 
 
+def _pack(work: Path) -> Path:
+    """The pack of review pages the clean build kept in build/cache/pages."""
+    (pack,) = (work / "build" / cache.CACHE_DIR / cache.PAGES_DIR).glob("*.pack")
+    return pack
+
+
+def _page_index(work: Path) -> Path:
+    (index,) = (work / "build" / cache.CACHE_DIR / cache.PAGES_DIR).glob("*.json")
+    return index
+
+
+def _swap_two_pages(work: Path) -> None:
+    """Swap the bytes of the pack's first two pages (the pages after them stay in place)."""
+    pages = json.loads(_page_index(work).read_bytes())["pages"].values()
+    (_, a_at, a_len, _), (_, b_at, b_len, _) = sorted(pages, key=lambda p: p[1])[:2]
+    pack = _pack(work)
+    info = pack.stat()
+    data = pack.read_bytes()
+    assert a_at == 0 and b_at == a_len
+    pack.write_bytes(data[b_at : b_at + b_len] + data[:a_len] + data[b_at + b_len :])
+    os.utime(pack, ns=(info.st_atime_ns, info.st_mtime_ns))
+
+
 DAMAGES: dict[str, Callable[[Path], None]] = {
     "flip": lambda work: _flip(_articles_files(work)[0]),
     "truncate": lambda work: _truncate(_articles_files(work)[0]),
@@ -253,6 +278,12 @@ DAMAGES: dict[str, Callable[[Path], None]] = {
     "stray-tmp": lambda work: (work / "build" / cache.CACHE_DIR / ".x.arrow.1.tmp").write_bytes(
         b"half"
     ),
+    "page-flip": lambda work: _flip(_pack(work)),
+    "page-truncate": lambda work: _truncate(_pack(work)),
+    "page-delete": lambda work: _pack(work).unlink(),
+    "page-swap": _swap_two_pages,
+    "page-index-flip": lambda work: _flip(_page_index(work)),
+    "page-index-delete": lambda work: _page_index(work).unlink(),
 }
 
 
@@ -261,27 +292,51 @@ def _published(work: Path) -> dict[str, str]:
     return {k: v for k, v in release_state(work).items() if not k.endswith(".duckdb")}
 
 
+RENDERED = {
+    "page-flip": range(1, 2),
+    "page-truncate": range(1, N_ARTICLES),  # the pages past the cut
+    "page-delete": range(N_ARTICLES, N_ARTICLES + 1),
+    "page-swap": range(2, 3),
+    "page-index-flip": range(N_ARTICLES, N_ARTICLES + 1),
+    "page-index-delete": range(N_ARTICLES, N_ARTICLES + 1),
+}
+"""How many pages are rendered again after each damage of build/cache/pages (none after
+the others)."""
+
+
 @pytest.mark.parametrize("damage", sorted(DAMAGES))
 def test_damaging_a_file_of_build_never_changes_what_is_published(
-    v1: tuple[Path, dict[str, str], bytes], tmp_path: Path, damage: str
+    v1: tuple[Path, dict[str, str], bytes],
+    tmp_path: Path,
+    damage: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """After a clean build, damage one file of build/ and build again (--force, so the cache
-    is read, not the up-to-date shortcut): the result equals the clean build byte for byte."""
+    is read, not the up-to-date shortcut): the result equals the clean build byte for byte.
+    Kept review pages are reused but for those damaged (all of them when their index is)."""
     work = copy_work(v1[0], tmp_path / "work")
     expected = {k: v for k, v in v1[1].items() if not k.endswith(".duckdb")}
+    rendered: list[object] = []
+    real = site.article_page
+    monkeypatch.setattr(site, "article_page", lambda *a: rendered.append(a) or real(*a))
     DAMAGES[damage](work)
     force = not damage.startswith("key")  # a damaged key must itself lead to a rebuild
     result = release.build(work / "seeds", work / "dist", work / "build", jobs=1, force=force)
     assert not result.up_to_date
     assert _published(work) == expected
+    assert len(rendered) in RENDERED.get(damage, range(1)), len(rendered)
     if damage in ("flip", "truncate", "delete", "swap"):
         assert result.loaded > 0  # the damaged batch was loaded again, not trusted
     else:
         assert result.loaded == 0
     # The cache holds only files whose bytes match their names, nothing half-written.
     folder = work / "build" / cache.CACHE_DIR
-    names = sorted(p.name for p in folder.iterdir())
+    names = sorted(p.name for p in folder.iterdir() if p.is_file())
     assert names == sorted(e.path.name for e in cache.scan(folder, load_schema(None)))
+    kept = sorted((folder / cache.PAGES_DIR).iterdir())
+    assert [p.suffix for p in kept].count(".json") == 1
+    for path in kept:  # packs and the index, each named by its sha256
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == path.stem
 
 
 # --------------------------------------------------------------------- disk faults

@@ -21,7 +21,6 @@ from click.testing import CliRunner
 from factpack.cli import cli
 from factpack.researcher import hydrate as hy
 from factpack.researcher import site
-from factpack.shared import schema as sch
 from factpack.shared.problems import FactpackError
 from test_site import A1, A2, TEXT1, TEXT2, fixture_rows, write_release
 
@@ -222,24 +221,12 @@ def test_hydrate_module_does_not_import_the_build_side() -> None:
 
 # --- real builds: include and withhold of the same fixture seeds -----------------------------
 
-needs_policy = pytest.mark.skipif(
-    not hasattr(sch, "DEFAULT_TEXT_POLICY"),
-    reason="the build's text_policy (issue 18, build side) has not landed on this branch",
-)
-
 
 def _build(root: Path, policy: str) -> Path:
     from factpack.pipeline import release
+    from factpack.pipeline.versions import own_schema
 
-    schema = root / "schema"
-    shutil.copytree(ROOT / "schema", schema)
-    package = schema / "package.yaml"
-    lines = [
-        line
-        for line in package.read_text(encoding="utf-8").splitlines()
-        if not line.startswith("text_policy:")
-    ]
-    package.write_text("\n".join([*lines, f"text_policy: {policy}"]) + "\n", encoding="utf-8")
+    schema = own_schema(root / "schema", text_policy=policy)
     shutil.copytree(FIXTURE_SEEDS, root / "seeds")
     result = release.build(
         root / "seeds", root / "dist", root / "build", schema, partition_by_year=True
@@ -268,7 +255,6 @@ def _data_files(release: Path) -> dict[str, bytes]:
     }
 
 
-@needs_policy
 def test_hydrated_data_files_are_byte_identical_to_an_include_build(builds: Any) -> None:
     include, withheld, hydrated = builds["include"], builds["withhold"], builds["hydrated"]
     assert hydrated.name == f"{NAME}+text" and hydrated.parent == withheld.parent
@@ -279,7 +265,6 @@ def test_hydrated_data_files_are_byte_identical_to_an_include_build(builds: Any)
     assert _data_files(withheld)["data/articles.parquet"] != want["data/articles.parquet"]
 
 
-@needs_policy
 def test_the_hydrated_copy_is_a_valid_release(builds: Any) -> None:
     from factpack.pipeline.checks import check_release
 
@@ -293,7 +278,6 @@ def test_the_hydrated_copy_is_a_valid_release(builds: Any) -> None:
     assert "This copy holds article texts the user supplied" in card
 
 
-@needs_policy
 def test_the_hydrated_duckdb_holds_the_texts(builds: Any) -> None:
     import duckdb
 
@@ -303,7 +287,6 @@ def test_the_hydrated_duckdb_holds_the_texts(builds: Any) -> None:
     assert rows and all(hashlib.sha256(t.encode()).hexdigest() == h for t, h in rows)
 
 
-@needs_policy
 def test_the_hydrated_site_shows_the_full_highlighted_texts(builds: Any) -> None:
     hydrated = builds["hydrated"]
     for row in pq.read_table(hydrated / "data" / "articles.parquet").to_pylist():
@@ -311,7 +294,6 @@ def test_the_hydrated_site_shows_the_full_highlighted_texts(builds: Any) -> None
         assert '<div class="text"' in page and "article text withheld" not in page
 
 
-@needs_policy
 def test_a_changed_character_in_a_real_release_leaves_nothing(builds: Any, tmp_path: Path) -> None:
     release = Path(shutil.copytree(builds["withhold"], tmp_path / NAME))
     texts = Path(shutil.copytree(builds["texts"], tmp_path / "texts"))

@@ -92,14 +92,16 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, dict[str, list[Any]]]:
-    """The release of the real seed, built as `make dataset` builds it, with its site.
+    """The release of the real seed, built with its text included, with its site.
 
     Returns (release dir, seed article id, that article's rows per table).
     """
     from factpack.pipeline.release import build
+    from factpack.pipeline.versions import own_schema
 
     work = tmp_path_factory.mktemp("seed-build")
-    release = build(ROOT / "seeds", work / "dist", work / "build").release_dir
+    schema = own_schema(work / "schema", text_policy="include")  # the pages show the text
+    release = build(ROOT / "seeds", work / "dist", work / "build", schema).release_dir
     assert (release / "site" / "index.html").is_file(), "the release build writes the site"
     articles = pq.read_table(release / "data" / "articles.parquet").to_pylist()
     article_id = articles[0]["article_id"]

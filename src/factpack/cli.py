@@ -357,6 +357,12 @@ def new_cmd(text: Path, language: str) -> None:
     help="Also write every table as hive-partitioned Parquet by year: "
     "data/partitioned/<table>/year=YYYY/part-N.parquet (docs/scaling.md).",
 )
+@click.option(
+    "--no-page-reuse",
+    is_flag=True,
+    help="Render every review page again instead of reusing those of unchanged articles "
+    "(build/cache/pages); the release is the same (for measuring, docs/scaling.md).",
+)
 def build_cmd(
     seeds: Path,
     dist: Path,
@@ -367,6 +373,7 @@ def build_cmd(
     full_check: bool,
     timings: Path | None,
     partition_by_year: bool,
+    no_page_reuse: bool,
 ) -> None:
     """Build the dataset release dist/<name>-<version>/ (+ .zip) from seeds/."""
     from tqdm import tqdm
@@ -387,6 +394,7 @@ def build_cmd(
             force,
             full_check=full_check,
             partition_by_year=partition_by_year,
+            reuse_pages=not no_page_reuse,
         )
     except FactpackError as exc:
         bar.close()

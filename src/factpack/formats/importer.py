@@ -376,7 +376,7 @@ def to_annotation(document: Document, mapping: Mapping_) -> Imported:
             out_article[name] = [q for _, q in sorted(furniture, key=lambda f: f[0])]
         elif name in article:
             out_article[name] = article[name]
-        elif name != "note":
+        elif name not in ("note", "text_policy"):  # optional: absent means the package's
             out_article[name] = None
             todos.append(f"article: {name}")
     if article.get("note"):

@@ -90,8 +90,30 @@ EXTRA_DEFAULTS: Mapping[str, Any] = {
     "keywords": [],
     "annotation": None,
     "changelog": "",
+    "text": None,
 }
 """``extra`` of a card rendered without the build's values (each section then says so)."""
+
+
+def text_summary(schema: Schema, articles: Any) -> dict[str, Any]:
+    """Return what the card's distribution section says of the texts: the package's policy,
+    the articles, how many of their texts the release withholds (``text`` null) and the id
+    of the first of those (the example of the hydrate instructions).
+
+    Args:
+        schema: The schema (its ``text_policy``).
+        articles: The articles table as published (``pyarrow.Table``).
+    """
+    import pyarrow.compute as pc
+
+    withheld = articles.filter(pc.is_null(articles.column("text"))).column("article_id")
+    return {
+        "policy": schema.text_policy,
+        "articles": int(articles.num_rows),
+        "withheld": len(withheld),
+        "example": str(withheld[0]) if len(withheld) else "",
+    }
+
 
 DATASHEET_KEYS: Sequence[str] = (
     "motivation",

@@ -155,6 +155,41 @@ def _article_batches(con: Any, articles: pa.Table) -> Iterator[tuple[str, str]]:
         con.unregister("article_batch")
 
 
+def _offsets_query(table: str, pk: str, articles: str) -> tuple[str, str]:
+    """The check and query of the evidence offsets of a withheld text (``articles.text``
+    null) against its article's ``char_count``: ``0 <= char_start < char_end <= char_count``,
+    and the quote as long as its span. Where the text is there, the evidence check compares
+    the quote with the text itself (which implies this)."""
+    return (
+        "0 <= char_start < char_end <= articles.char_count "
+        "and length(evidence_text) = char_end - char_start (text withheld)",
+        f"SELECT t.\"{pk}\", t.char_start || '..' || t.char_end FROM {table} t "
+        f"JOIN {articles} a USING (article_id) WHERE a.text IS NULL "
+        "AND (t.char_start < 0 OR t.char_end <= t.char_start OR t.char_end > a.char_count "
+        "OR length(t.evidence_text) IS DISTINCT FROM t.char_end - t.char_start) ORDER BY 1",
+    )
+
+
+def _text_queries(articles: str) -> list[tuple[str, str, str]]:
+    """Checks of the articles' own text (column, check, query): ``text IS NULL OR
+    sha256(text) = text_sha256`` (a withheld text is null; a present one is the one the
+    offsets were made on) and ``char_count`` equal to its length."""
+    return [
+        (
+            "text",
+            "text IS NULL OR sha256(text) = text_sha256",
+            f"SELECT article_id, text_sha256 FROM {articles} "
+            "WHERE text IS NOT NULL AND sha256(text) IS DISTINCT FROM text_sha256 ORDER BY 1",
+        ),
+        (
+            "char_count",
+            "text IS NULL OR char_count = length(text)",
+            f"SELECT article_id, char_count FROM {articles} "
+            "WHERE text IS NOT NULL AND char_count IS DISTINCT FROM length(text) ORDER BY 1",
+        ),
+    ]
+
+
 def cross_checks(
     tables: Mapping[str, pa.Table],
     schema: Schema,
@@ -171,7 +206,11 @@ def cross_checks(
     - primary keys are unique across all articles, and every id starts with its row's
       ``<article_id>:``; a claim's source and event belong to the claim's article;
     - ``evidence_text`` equals the article text between ``char_start`` and ``char_end``
-      (code points) and the offsets lie inside the text;
+      (code points) and the offsets lie inside the text, wherever the text is present (the
+      build checks the tables with every text, before its text policy withholds any);
+    - where the text is null (a table as published, its text withheld), the offsets lie
+      inside ``char_count`` and each quote is as long as its span;
+    - ``text IS NULL OR sha256(text) = text_sha256``, and ``char_count`` is the text's length;
     - an event's ``date_start`` is not after its article's ``published_date`` unless a
       ``date_note`` says why.
     """
@@ -210,6 +249,7 @@ def cross_checks(
                     f"WHERE NOT starts_with(\"{pk[0]}\", article_id || ':') ORDER BY 1",
                 )
             if {"evidence_text", "char_start", "char_end"} <= set(tab.field_names):
+                run(tab.name, "char_end", *_offsets_query(tab.name, pk[0], "articles"))
                 evidence = len(failures)
                 for lo, hi in _article_batches(con, tables["articles"]):
                     run(
@@ -219,12 +259,15 @@ def cross_checks(
                         f'SELECT t."{pk[0]}", t.evidence_text FROM "{tab.name}" t '
                         "JOIN article_batch a USING (article_id) "
                         f"WHERE t.article_id BETWEEN {sql_string(lo)} AND {sql_string(hi)} "
+                        "AND a.text IS NOT NULL "
                         "AND (t.char_start < 0 OR t.char_end <= t.char_start "
                         "OR t.char_end > length(a.text) "
                         "OR substring(a.text, t.char_start + 1, t.char_end - t.char_start) "
                         "IS DISTINCT FROM t.evidence_text) ORDER BY 1",
                     )
                 failures[evidence:] = sorted(failures[evidence:], key=lambda f: f.key)
+        for column, check, sql in _text_queries("articles"):
+            run("articles", column, check, sql)
         for col, ref in (("source_id", "sources"), ("event_id", "events")):
             run(
                 "claims",
@@ -617,6 +660,65 @@ def parquet_csv_failures(
     return out
 
 
+def published_text_failures(
+    release_dir: Path,
+    descriptor: dict[str, Any],
+    *,
+    memory_limit: str = DUCKDB_MEMORY_LIMIT,
+    threads: int | None = None,
+) -> list[str]:
+    """What a release publishes of its texts, read back from its Parquet files (DuckDB).
+
+    Every article's text is null or has the sha256 ``text_sha256`` and ``char_count`` code
+    points; every evidence row's offsets lie inside its article's ``char_count`` and its quote
+    is as long as its span, and cuts the text where the text is published; the nulls of
+    ``articles.text`` are the ``text_policy.withheld`` datapackage.json states.
+    """
+    import duckdb
+
+    data = release_dir / "data"
+    articles = f"read_parquet({sql_string(str(data / 'articles.parquet'))})"
+    queries: list[tuple[str, str, str]] = [
+        ("articles", f"{column}: {check}", sql) for column, check, sql in _text_queries(articles)
+    ]
+    for name, pk in (("sources", "source_id"), ("events", "event_id"), ("claims", "claim_id")):
+        path = data / f"{name}.parquet"
+        if not path.is_file():
+            continue
+        table = f"read_parquet({sql_string(str(path))})"
+        check, sql = _offsets_query(table, pk, articles)
+        queries.append((name, check, sql))
+        queries.append(
+            (
+                name,
+                "evidence_text = articles.text[char_start:char_end] where the text is published",
+                f"SELECT t.{pk}, t.evidence_text FROM {table} t JOIN {articles} a "
+                "USING (article_id) WHERE a.text IS NOT NULL "
+                "AND (t.char_start < 0 OR t.char_end <= t.char_start "
+                "OR t.char_end > length(a.text) OR substring(a.text, t.char_start + 1, "
+                "t.char_end - t.char_start) IS DISTINCT FROM t.evidence_text) ORDER BY 1",
+            )
+        )
+    out: list[str] = []
+    with duckdb_connection(memory_limit=memory_limit, threads=threads) as con:
+        try:
+            for name, check, sql in queries:
+                for key, value in con.execute(sql).fetchall():
+                    out.append(f"data/{name}.parquet: {key}: value {_short(value)} fails {check}")
+            stated = (descriptor.get("text_policy") or {}).get("withheld")
+            ((nulls,),) = con.execute(
+                f"SELECT count(*) FILTER (WHERE text IS NULL) FROM {articles}"
+            ).fetchall()
+        except duckdb.Error as exc:
+            return [*out, f"data/articles.parquet: cannot check the texts: {exc}"]
+    if stated is not None and stated != nulls:
+        out.append(
+            f"datapackage.json: text_policy.withheld is {stated} but {nulls} article(s) of "
+            "data/articles.parquet have no text; rebuild the release"
+        )
+    return out
+
+
 def descriptor_hash_failures(descriptor: dict[str, Any], digests: Mapping[str, str]) -> list[str]:
     """Every resource's ``hash`` equals the sha256 of its file (frictionless skips Parquet)."""
     out = []
@@ -709,7 +811,8 @@ def check_release_detail(release_dir: Path, sample: bool = False) -> ReleaseChec
     Always: every file hashed here (no digest taken from a writer or a cache) and compared with
     SHA256SUMS (and ``site/`` with ``site/SHA256SUMS``), every resource's ``hash`` compared
     with those digests, the descriptor (frictionless), and the DuckDB file (when present)
-    holding exactly the Parquet tables. Full (``sample=False``): frictionless on every CSV
+    holding exactly the Parquet tables, and the published texts, offsets and quotes
+    (:func:`published_text_failures`). Full (``sample=False``): frictionless on every CSV
     resource in full (types, constraints, primary and foreign keys, hash, bytes), every
     Parquet file equal to its CSV twin row for row (DuckDB), and frictionless on a sample of
     each Parquet file (its types and header as frictionless reads them). Sampled: the same,
@@ -740,6 +843,8 @@ def check_release_detail(release_dir: Path, sample: bool = False) -> ReleaseChec
         checked = rows = release_rows(release_dir)
     problems += found
     problems += parquet_csv_failures(release_dir, descriptor)
+    if (release_dir / "data" / "articles.parquet").is_file():
+        problems += published_text_failures(release_dir, descriptor)
     dbs = sorted(release_dir.glob("*.duckdb"))
     if dbs:
         files = {p.stem: p for p in sorted((release_dir / "data").glob("*.parquet"))}

@@ -19,6 +19,7 @@ import yaml
 
 from factpack.pipeline import agreement as agree
 from factpack.pipeline import datafacts, versions
+from factpack.pipeline.card import text_summary
 from factpack.pipeline.croissant import CROISSANT_FILE, croissant
 from factpack.pipeline.loadsql import LOAD_SQL, load_sql, self_references
 from factpack.pipeline.package import created_timestamp
@@ -340,6 +341,7 @@ def card_extra(
         "changelog": versions.card_section(
             versions.release_changelog(schema), str(schema.package["version"])
         ),
+        "text": text_summary(schema, tables["articles"]) if "articles" in tables else None,
     }
 
 

@@ -96,6 +96,34 @@ def _clean(value: Any) -> Any:
     return value
 
 
+def withheld_texts(release_dir: Path) -> int:
+    """Return how many articles of a written release have no text (``articles.text`` null).
+
+    Read from the row groups' statistics of ``data/articles.parquet``; a row group without
+    them has its column read.
+    """
+    import pyarrow.parquet as pq
+
+    file = pq.ParquetFile(release_dir / "data" / "articles.parquet")
+    meta = file.metadata
+    leaf = [meta.schema.column(i).path for i in range(meta.num_columns)].index("text")
+    total = 0
+    for group in range(meta.num_row_groups):
+        stats = meta.row_group(group).column(leaf).statistics
+        if stats is not None and stats.has_null_count:
+            total += stats.null_count
+        else:
+            total += file.read_row_group(group, columns=["text"]).column(0).null_count
+    return total
+
+
+def text_policy_property(schema: Schema, release_dir: Path) -> dict[str, Any]:
+    """Return datapackage.json's ``text_policy``: the package's policy and how many texts the
+    release withholds (from the data: ``articles.text`` null), e.g.
+    ``{"default": "withhold", "withheld": 1}``."""
+    return {"default": schema.text_policy, "withheld": withheld_texts(release_dir)}
+
+
 def datapackage_descriptor(
     schema: Schema,
     release_dir: Path,
@@ -109,7 +137,8 @@ def datapackage_descriptor(
     ``factpack validate`` cover every file). Keywords (the maintainers' plus the event types
     present), ``sources`` (publishers with their article counts), coverage and row counts come
     from the data (:mod:`factpack.pipeline.datafacts`); ``dataBytes`` is the size of the data
-    files (Parquet and CSV) together.
+    files (Parquet and CSV) together; ``text_policy`` (:func:`text_policy_property`) says
+    whether and how many article texts are withheld.
     """
     pkg = schema.package
     facts = datafacts.read_facts(release_dir, schema.tables)
@@ -149,6 +178,7 @@ def datapackage_descriptor(
         "contributors": pkg.get("contributors") or [],
         "sources": datafacts.sources(facts),
         **datafacts.coverage_properties(facts),
+        "text_policy": text_policy_property(schema, release_dir),
     }
     descriptor["dataBytes"] = sum((release_dir / str(r["path"])).stat().st_size for r in resources)
     descriptor = _clean(descriptor)

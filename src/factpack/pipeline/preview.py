@@ -1,9 +1,10 @@
 """``factpack preview <stem>``: one article's review page from its annotation alone.
 
 The article goes through the build's per-article stage (load and check the pair, its rows,
-its Arrow tables) and the site's page renderer, with the parts of the release descriptor the
-page shows (name, version, title, the tables' schemas) derived from ``schema/``: the page is
-byte for byte the one a build publishes for that article, without building anything else.
+its Arrow tables, its text as the text policy publishes it) and the site's page renderer,
+with the parts of the release descriptor the page shows (name, version, title, the tables'
+schemas) derived from ``schema/``: the page is byte for byte the one a build publishes for
+that article, without building anything else.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 
 from factpack.pipeline import package
 from factpack.pipeline.annotations import annotator_files, load_article
-from factpack.pipeline.tables import article_rows, article_tables
+from factpack.pipeline.tables import apply_text_policy, article_rows, article_tables
 from factpack.researcher import site
 from factpack.shared.problems import FactpackError, Problem, display_path
 from factpack.shared.schema import Schema, load_schema, table_schema_descriptor
@@ -71,6 +72,8 @@ def preview_page(yaml_path: Path, schema: Schema) -> str:
     if article is None or problems:
         raise PreviewProblems(problems)
     tables = article_tables([article_rows(article, schema)], schema)
+    # The page shows the text as the release publishes it: null when the policy withholds it.
+    _, tables["articles"], _ = apply_text_policy(tables["articles"], schema.text_policy)
     # A build publishes an adjudication page (and links it) for an article that two or more
     # annotators' files cover (seeds/annotators/<name>/<stem>.yaml).
     seeds = yaml_path.parent

@@ -14,6 +14,7 @@ import contextlib
 import fcntl
 import gc
 import hashlib
+import json
 import multiprocessing
 import os
 import shutil
@@ -37,7 +38,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from factpack.pipeline import cache, extras, package, partition, versions, write
-from factpack.pipeline.annotations import FileRead, id_collisions
+from factpack.pipeline.annotations import FileRead, article_id_of, id_collisions
 from factpack.pipeline.card import data_card
 from factpack.pipeline.checks import (
     Failure,
@@ -50,7 +51,13 @@ from factpack.pipeline.checks import (
 )
 from factpack.pipeline.formulas import FormulaCell, formula_cells
 from factpack.pipeline.formulas import describe as describe_formulas
-from factpack.pipeline.tables import Row, article_rows, article_tables, combine_table
+from factpack.pipeline.tables import (
+    Row,
+    apply_text_policy,
+    article_rows,
+    article_tables,
+    combine_table,
+)
 from factpack.shared import sums
 from factpack.shared.problems import FactpackError, Problem, display_path
 from factpack.shared.schema import Schema, load_schema
@@ -379,7 +386,6 @@ def load_tables(
 
 def cache_articles(blobs: Mapping[str, bytes]) -> dict[str, str]:
     """The ``{stem: key}`` a batch's blobs record (the same in each of them)."""
-    import json
 
     first = next(iter(blobs.values()))
     reader = pa.ipc.open_file(pa.BufferReader(first))
@@ -472,12 +478,27 @@ def _duckdb_result(future: Future[None], db_path: Path) -> None:
         ) from None
 
 
-def stage_site_and_sums(out: Path, timings: dict[str, float] | None = None) -> None:
+def page_cache(
+    build_dir: Path, schema: Schema, yaml_paths: Sequence[Path], keys: Mapping[str, str]
+) -> cache.PageCache:
+    """The review pages kept in ``build/cache/pages/`` for the articles of ``yaml_paths``
+    (``keys``: stem -> article key); the text policy of ``schema/package.yaml`` is part of
+    every page's key (it decides whether a page shows its text)."""
+    ids = {article_id_of(p.stem): keys[p.stem] for p in yaml_paths if p.stem in keys}
+    policy = json.dumps(schema.text_policy)
+    return cache.PageCache(build_dir / cache.CACHE_DIR / cache.PAGES_DIR, ids, policy)
+
+
+def stage_site_and_sums(
+    out: Path, timings: dict[str, float] | None = None, pages: cache.PageCache | None = None
+) -> None:
     """Write ``SHA256SUMS`` of the release, then the review site and its ``site/SHA256SUMS``.
 
     The top-level SHA256SUMS lists every file of the release but itself, the ``.duckdb`` and
     ``site/`` (:func:`factpack.shared.sums.listed_files`): exactly what the zip holds. The
-    site is published as a folder beside the data and has its own SHA256SUMS.
+    site is published as a folder beside the data and has its own SHA256SUMS. ``pages``: the
+    article pages kept from earlier builds (the site reuses those whose key matches, and the
+    pages of this build are kept for the next).
     """
     with _timed(timings, "package"):
         sums.write(out)
@@ -486,7 +507,9 @@ def stage_site_and_sums(out: Path, timings: dict[str, float] | None = None) -> N
     except ImportError:  # pragma: no cover - the review site is optional
         return
     with _timed(timings, "site"):
-        site.build_site(out)
+        site.build_site(out, reuse=pages)
+        if pages is not None:
+            pages.commit(out / sums.SITE_DIR / "articles")
     with _timed(timings, "package"):
         if (out / sums.SITE_DIR).is_dir():
             sums.write(out / sums.SITE_DIR, top=False)
@@ -602,6 +625,7 @@ def build(
     full_check: bool = False,
     partition_by_year: bool = False,
     executor: Executor | None = None,
+    reuse_pages: bool = True,
 ) -> BuildResult:
     """Build the release of ``seeds_dir`` into ``dist_dir`` (see the module docstring).
 
@@ -611,6 +635,9 @@ def build(
     every table (``data/partitioned/<table>/year=YYYY/part-N.parquet``, docs/scaling.md).
     ``executor`` runs the article stage (:func:`load_batch`; default a local process pool of
     ``jobs``); ``progress`` is called with the number of articles done as they are.
+    ``reuse_pages``: reuse the review pages of unchanged articles kept in
+    ``build/cache/pages/`` (:class:`factpack.pipeline.cache.PageCache`); off, every page is
+    rendered again and the kept pages are left as they are (the output is the same).
 
     Raises:
         BuildFailed: any validation layer failed; ``dist/`` is left as it was.
@@ -629,6 +656,7 @@ def build(
             full_check,
             partition_by_year,
             executor,
+            reuse_pages,
         )
     except OSError as exc:
         where = display_path(exc.filename) if exc.filename else display_path(dist_dir)
@@ -649,6 +677,7 @@ def _build(
     full_check: bool,
     partition_by_year: bool = False,
     executor: Executor | None = None,
+    reuse_pages: bool = True,
 ) -> BuildResult:
     schema = load_schema(schema_root)
     name = package.release_name(schema)
@@ -689,8 +718,15 @@ def _build(
                 target, zip_target, {}, len(yaml_paths), 0, len(yaml_paths), True, timings=timings
             )
         with _timed(timings, "validate"):
+            # Layers 2 and 3 check the articles with every text (seeds/ holds them all); the
+            # release gets them as the text policy leaves them (withheld: articles.text null).
+            tables["articles"], published, _ = apply_text_policy(
+                tables["articles"], schema.text_policy
+            )
             failures = validate_tables(tables, schema)
             failures += cross_checks(tables, schema)
+            tables["articles"] = published
+            del published
             release_memory()  # pandera's frames, before the writers' buffers
         if failures:
             raise BuildFailed(_failure_lines(failures))
@@ -715,7 +751,8 @@ def _build(
             warnings += extras.write_release_extras(staged_dir, schema, seeds_dir)
             del tables  # the rest reads the staged files: peak memory is one copy of the data
             release_memory()
-            stage_site_and_sums(staged_dir, timings)
+            pages = page_cache(build_dir, schema, yaml_paths, keys) if reuse_pages else None
+            stage_site_and_sums(staged_dir, timings, pages)
             versions.enforce_recorded(schema, staged_dir, dist_dir / name)
             checked, staged_zip = check_and_zip(staged_dir, created, sampled, timings)
             if checked.problems:

@@ -145,6 +145,45 @@ def _article_row(article: Article, table: Table) -> Row:
     return {name: row.get(name) for name in table.field_names}
 
 
+POLICY_COLUMN = "__text_policy"
+"""Build-only column of the articles table: the article's own ``text_policy`` (null: the
+package's). It travels with the rows (and the cache: it depends only on the annotation) until
+:func:`apply_text_policy` drops it; no published table has it."""
+
+
+def build_arrow_schema(table: Table) -> Any:
+    """The Arrow schema of a table inside the build: :func:`arrow_schema`, plus
+    :data:`POLICY_COLUMN` for the articles."""
+    schema = arrow_schema(table)
+    if table.name == "articles":
+        schema = schema.append(pa.field(POLICY_COLUMN, pa.string()))
+    return schema
+
+
+def apply_text_policy(articles: pa.Table, default: str) -> tuple[pa.Table, pa.Table, int]:
+    """Split the build's articles table into the checked and the published one.
+
+    Args:
+        articles: The articles table as the build holds it (with :data:`POLICY_COLUMN`).
+        default: The package's text policy (:attr:`factpack.shared.schema.Schema.text_policy`).
+
+    Returns:
+        The articles with every text (what layers 2 and 3 check evidence against), the articles
+        as published (``text`` null where the article's policy, or else ``default``, is
+        ``withhold``) and how many texts are withheld.
+    """
+    full = articles.drop_columns([POLICY_COLUMN])
+    policy = pc.fill_null(articles.column(POLICY_COLUMN), pa.scalar(default, pa.string()))
+    withheld = pc.equal(policy, "withhold")
+    count = int(pc.sum(withheld).as_py() or 0)
+    if not count:
+        return full, full, 0
+    at = full.schema.get_field_index("text")
+    text = pc.if_else(withheld, pa.nulls(full.num_rows, pa.string()), full.column("text"))
+    published = full.set_column(at, full.schema.field(at), text).combine_chunks()
+    return full, published, count
+
+
 def article_rows(article: Article, schema: Schema) -> dict[str, list[Row]]:
     """Return one article's rows per table, with the schema's column names in schema order.
 
@@ -155,7 +194,9 @@ def article_rows(article: Article, schema: Schema) -> dict[str, list[Row]]:
     Returns:
         ``{"articles": [row], "sources": [...], "events": [...], "claims": [...]}``.
     """
-    out: dict[str, list[Row]] = {"articles": [_article_row(article, schema.table("articles"))]}
+    row = _article_row(article, schema.table("articles"))
+    row[POLICY_COLUMN] = (article.doc.get("article") or {}).get("text_policy")
+    out: dict[str, list[Row]] = {"articles": [row]}
     for name in TABLE_ORDER[1:]:
         out[name] = _section_rows(article, schema.table(name))
     return out
@@ -176,7 +217,7 @@ def article_tables(
     out: dict[str, pa.Table] = {}
     for name, table in schema.tables.items():
         try:
-            out[name] = pa.Table.from_pylist(collected[name], schema=arrow_schema(table))
+            out[name] = pa.Table.from_pylist(collected[name], schema=build_arrow_schema(table))
         except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
             raise FactpackError(f"{name}: a value does not fit its column type: {exc}") from exc
     return out
@@ -187,7 +228,7 @@ def combine_table(parts: list[pa.Table], table: Table) -> pa.Table:
 
     The result depends only on the set of rows, not on the pieces' order or size.
     """
-    parts = [p for p in parts if p.num_rows] or [arrow_schema(table).empty_table()]
+    parts = [p for p in parts if p.num_rows] or [build_arrow_schema(table).empty_table()]
     arrow = pa.concat_tables(parts) if len(parts) > 1 else parts[0]
     del parts
     return sort_rows(arrow, table.primary_key).combine_chunks()
@@ -214,10 +255,14 @@ def assemble(
 ) -> dict[str, pa.Table]:
     """Assemble all articles' rows into one Arrow table per table, sorted by primary key.
 
+    The articles keep every text (no text policy applied: see :func:`apply_text_policy`).
+
     Raises:
         FactpackError: a value does not fit its column's Arrow type.
     """
-    return combine([article_tables(rows_per_article, schema)], schema)
+    tables = combine([article_tables(rows_per_article, schema)], schema)
+    tables["articles"] = tables["articles"].drop_columns([POLICY_COLUMN])
+    return tables
 
 
 def sort_rows(arrow: pa.Table, primary_key: Sequence[str]) -> pa.Table:

@@ -324,11 +324,14 @@ def record_release(release_dir: Path, schema_dir: Path | None = None) -> tuple[P
     return path, True
 
 
-def own_schema(dst: Path, name: str | None = None, source: Path | None = None) -> Path:
+def own_schema(
+    dst: Path, name: str | None = None, source: Path | None = None, text_policy: str | None = None
+) -> Path:
     """Copy a schema directory for builds that are not the repository's (tests, the bench).
 
     The copy records no released version and has an empty changelog, so such a build is never
-    held to the repository's record; ``name`` replaces the package name (a ``name:`` line).
+    held to the repository's record; ``name`` replaces the package name (a ``name:`` line) and
+    ``text_policy`` the package's text policy (its ``text_policy:`` line).
     Reads ``source`` (default: the repository's schema/), writes ``dst``.
     """
     import shutil
@@ -343,6 +346,12 @@ def own_schema(dst: Path, name: str | None = None, source: Path | None = None) -
         if not count:
             raise FactpackError(f"{display_path(package)}: no top-level `name:` line")
         package.write_text(new, encoding="utf-8", newline="\n")
+    if text_policy is not None:
+        package = dst / "package.yaml"
+        text = package.read_text(encoding="utf-8")
+        line = f"text_policy: {text_policy}"
+        new, count = re.subn(r"^text_policy:.*$", line, text, count=1, flags=re.M)
+        package.write_text(new if count else f"{text.rstrip()}\n{line}\n", "utf-8", newline="\n")
     return dst
 
 

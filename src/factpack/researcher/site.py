@@ -39,9 +39,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 import jinja2
+import jinja2.compiler
 from markupsafe import Markup
 
 from factpack.researcher.releases import read_descriptor
@@ -1953,17 +1954,62 @@ INDEX_READ: dict[str, tuple[str, ...]] = {
 """The columns the index page needs (besides ``article_id`` and the primary keys)."""
 
 
+class PageLookup(Protocol):
+    """Where :func:`build_site` may find an article page rendered before (the build's page
+    cache fills this seam; ``factpack site`` renders every page)."""
+
+    def lookup(self, article_id: str, shown: str) -> bytes | None:
+        """Return the bytes of the page of ``article_id`` showing ``shown`` (besides the
+        article's rows: :func:`page_shown`), or None to render it."""
+
+
+def page_shown(data: ReleaseData, adjudicated: bool) -> str:
+    """Return what an article page shows besides its article's rows, as JSON: the package's
+    name, version and title, each table's columns and primary key, and whether the page
+    links an adjudication page. Part of the key a page is kept under."""
+    descriptor = data.descriptor
+    doc = {
+        "package": [format_value(descriptor.get(k)) for k in ("name", "version", "title")],
+        "columns": {t: _field_names(data.fields[t]) for t in TABLES},
+        "keys": data.keys,
+        "adjudication": adjudicated,
+    }
+    return json.dumps(doc, sort_keys=True)
+
+
+def _reuse_pages(
+    data: ReleaseData, reuse: PageLookup, out_dir: Path, digests: dict[str, str] | None
+) -> dict[int, str]:
+    """Write every article page ``reuse`` holds; return row of ``articles.parquet`` -> the
+    page's file name, of those pages."""
+    shown = {flag: page_shown(data, flag) for flag in (False, True)}
+    done = {}
+    for row, article_id in enumerate(_column(data.tables["articles"], "article_id")):
+        name = str(article_id)
+        if not SAFE_ID.match(name):
+            continue  # rendering reports it
+        content = reuse.lookup(name, shown[name in data.adjudicated])
+        if content is None:
+            continue
+        _write_bytes(out_dir / f"{name}.html", content)
+        if digests is not None:
+            digests[f"{name}.html"] = hashlib.sha256(content).hexdigest()
+        done[row] = f"{name}.html"
+    return done
+
+
 def build_site(
     release_dir: Path,
     jobs: int | None = None,
     *,
     digests: dict[str, str] | None = None,
+    reuse: PageLookup | None = None,
 ) -> list[Path]:
     """Write the review site of the release in ``release_dir`` to ``release_dir/site/``.
 
     Reads only ``datapackage.json``, ``data/<table>.parquet`` and ``agreement.json`` (when
-    there, once: the adjudication pages): the site is rendered from
-    the release alone, every page every time (no cache). An existing ``site/`` is replaced,
+    there, once: the adjudication pages): the site is rendered from the release alone, every
+    page every time unless ``reuse`` holds an article's page. An existing ``site/`` is replaced,
     so pages of articles no longer in the release do not linger. Article pages are rendered
     by ``jobs`` processes (default: up to 2, the CPUs available); each page depends only on
     its own rows, so the output is the same for any number.
@@ -1973,6 +2019,9 @@ def build_site(
         jobs: Processes that render article pages (default: up to 2).
         digests: When given, gets the sha256 (hex) of every article page, keyed by path in
             the release (``site/articles/<id>.html``).
+        reuse: Article pages kept from an earlier build (:class:`PageLookup`); those it
+            returns are written as they are, the others rendered. The index and adjudication
+            pages are rendered every time.
 
     Returns:
         The written files, sorted.
@@ -2007,8 +2056,17 @@ def build_site(
             _write(staging / ADJUDICATION_CSS, _asset(ADJUDICATION_CSS))
             written += [ADJUDICATION_CSS, *(f"{ADJUDICATION_DIR}/{p.name}" for p in adjudications)]
         rendered: dict[str, str] = {}  # page file name -> sha256
+        kept: dict[int, str] = {}  # row of articles.parquet -> its page, given by ``reuse``
+        if reuse is not None:
+            wanted = rendered if digests is not None else None
+            kept = _reuse_pages(overview, reuse, staging / "articles", wanted)
+        written += (f"articles/{name}" for name in kept.values())
         plan = stream_plan(overview)
         if plan is not None:
+            if kept:
+                plan = dataclasses.replace(
+                    plan, render=frozenset(range(len(plan.positions))).difference(kept)
+                )
             # Streaming needs only the descriptor, fields and keys of the overview: its tables
             # (~400 MB resident at 100k articles) are dropped before the workers start.
             light = dataclasses.replace(overview, tables={}, groups={}, order=[])
@@ -2018,7 +2076,7 @@ def build_site(
         else:
             del overview
             data = read_release_data(release_dir)
-            pages = _article_pages(data, staging / "articles", jobs, rendered)
+            pages = _article_pages(data, staging / "articles", jobs, rendered, kept)
             del data
         written += (f"articles/{p.name}" for p in pages)
         if site.exists():
@@ -2053,7 +2111,7 @@ def _init_worker() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent reports Ctrl-C, once
 
 
-def _render_chunk(chunk: range) -> tuple[list[Path], dict[str, str]]:
+def _render_chunk(chunk: Sequence[int]) -> tuple[list[Path], dict[str, str]]:
     assert _SHARED is not None
     data, out_dir = _SHARED
     digests: dict[str, str] = {}
@@ -2066,8 +2124,10 @@ def _article_pages(
     out_dir: Path,
     jobs: int | None,
     digests: dict[str, str] | None = None,
+    skip: Collection[int] = (),
 ) -> list[Path]:
-    """Write every article page, in ``jobs`` forked processes when there are enough pages.
+    """Write every article page but those of the rows ``skip`` of ``articles.parquet``, in
+    ``jobs`` forked processes when there are enough pages.
 
     The pages are split into contiguous chunks of the key order, collected in order: a
     problem is the one the first failing article in key order raises, as in one process.
@@ -2076,16 +2136,17 @@ def _article_pages(
     global _SHARED
     import multiprocessing
 
-    count = len(data.order)
+    todo = [p for p, row in enumerate(data.order) if row not in skip]
+    count = len(todo)
     jobs = _default_jobs() if jobs is None else jobs
     if (
         jobs < 2
         or count < PARALLEL_MIN_ARTICLES
         or "fork" not in multiprocessing.get_all_start_methods()
     ):
-        return _write_pages(data, out_dir, range(count), digests)
+        return _write_pages(data, out_dir, todo, digests)
     size = max(1, -(-count // (jobs * 8)))
-    chunks = [range(i, min(i + size, count)) for i in range(0, count, size)]
+    chunks = [todo[i : i + size] for i in range(0, count, size)]
     _SHARED = (data, out_dir)
     try:
         context = multiprocessing.get_context("fork")
@@ -2167,10 +2228,12 @@ class StreamPlan:
         positions: Row of ``articles.parquet`` -> the article's place in the key order.
         starts: Table name -> row of ``articles.parquet`` -> the first row of that article in
             the table (one more entry: the table's row count).
+        render: The rows of ``articles.parquet`` whose pages are rendered (None: all).
     """
 
     positions: list[int]
     starts: dict[str, list[int]]
+    render: frozenset[int] | None = None
 
 
 def stream_plan(overview: ReleaseData) -> StreamPlan | None:
@@ -2269,9 +2332,10 @@ def stream_pages(
     parts: int = 1,
     digests: dict[str, str] | None = None,
 ) -> tuple[list[Path], Failure | None]:
-    """Stream the release's tables and write the pages in part ``part`` of ``parts``:
-    consecutive windows of :data:`CHUNK_ARTICLES` articles with about as many pages in each
-    part (a part stops reading where the next one begins).
+    """Stream the release's tables and write the pages (of the rows ``plan.render``, all
+    when None) in part ``part`` of ``parts``: consecutive windows of :data:`CHUNK_ARTICLES`
+    articles with about as many pages in each part (a part stops reading where the next one
+    begins).
 
     Only one window's rows are in memory at once; ``data`` (read with
     :data:`INDEX_READ`) gives the descriptor, fields and keys. ``digests`` gets page file
@@ -2286,15 +2350,19 @@ def stream_pages(
     failure: Failure | None = None
     count = len(plan.positions)
     starts = range(0, count, CHUNK_ARTICLES)
-    wanted = [min(s + CHUNK_ARTICLES, count) - s for s in starts]
-    total, before = sum(wanted), 0
-    for start, n in zip(starts, wanted, strict=True):
+    render = plan.render
+    wanted = [
+        [i for i in range(s, min(s + CHUNK_ARTICLES, count)) if render is None or i in render]
+        for s in starts
+    ]
+    total, before = sum(len(w) for w in wanted), 0
+    for start, window in zip(starts, wanted, strict=True):
         owner = before * parts // total if total else 0
-        before += n
+        before += len(window)
         if owner > part:
             break  # the later windows are the next parts': not even decoded here
         end = min(start + CHUNK_ARTICLES, count)
-        mine = list(range(start, end)) if owner == part else []
+        mine = window if owner == part else []
         if not mine:
             continue
         articles = streams["articles"].rows(start, end - start)
@@ -2391,7 +2459,7 @@ def _streamed_pages(
     """
     import multiprocessing
 
-    todo = len(plan.positions)
+    todo = len(plan.positions) if plan.render is None else len(plan.render)
     jobs = _default_jobs() if jobs is None else jobs
     if jobs < 2 or todo < PARALLEL_MIN_ARTICLES:
         paths, failure = stream_pages(release_dir, data, plan, out_dir, digests=digests)

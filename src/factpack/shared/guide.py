@@ -13,7 +13,12 @@ import re
 from pathlib import Path
 
 from factpack.shared.problems import FactpackError, display_path
-from factpack.shared.schema import DERIVED_COLUMNS, Schema, annotation_json_schema
+from factpack.shared.schema import (
+    DERIVED_COLUMNS,
+    TEXT_POLICY_HELP,
+    Schema,
+    annotation_json_schema,
+)
 
 GUIDE_PATH = Path(__file__).resolve().parents[3] / "docs" / "annotation-guide.md"
 SECTIONS = ("fields", "vocabularies", "adjudication")
@@ -64,6 +69,8 @@ def render_fields(schema: Schema) -> str:
                 "| `furniture` |  | list of selectors | Page furniture in the text (navigation, "
                 "adverts, 'Most read' lists); no event or claim evidence may lie inside it. |"
             )
+            policy = _cell(TEXT_POLICY_HELP)
+            out.append(f"| `text_policy` |  | `include` or `withhold` | {policy} |")
         else:
             req, kind, meaning = extra["quote"]
             out.append(f"| `quote` | {req} | {kind} | {meaning} |")

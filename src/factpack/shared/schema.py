@@ -48,6 +48,20 @@ LOCAL_ID_PATTERNS: Mapping[str, str] = {
 
 DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
 
+TEXT_POLICIES: tuple[str, ...] = ("include", "withhold")
+"""What a release does with the article texts: ``include`` them in ``articles.text``, or
+``withhold`` them (``articles.text`` null; offsets, ``text_sha256`` and the evidence quotes
+stay, and a user re-attaches their own copy with ``factpack hydrate``)."""
+
+DEFAULT_TEXT_POLICY = "include"
+"""The text policy when ``schema/package.yaml`` sets none."""
+
+TEXT_POLICY_HELP = (
+    "`include`: the release carries this article's text; `withhold`: `articles.text` is left "
+    "empty (null) in the release, for a text whose rights forbid redistribution. Overrides "
+    "`text_policy` of schema/package.yaml for this article; omit it to follow the package."
+)
+
 
 def default_root() -> Path:
     """Return the ``schema/`` directory of the repository this package is installed from.
@@ -153,6 +167,12 @@ class Schema:
     def table(self, name: str) -> Table:
         """Return the table called ``name``."""
         return self.tables[name]
+
+    @property
+    def text_policy(self) -> str:
+        """The package's text policy (``schema/package.yaml`` ``text_policy``; default
+        :data:`DEFAULT_TEXT_POLICY`): one of :data:`TEXT_POLICIES`."""
+        return str(self.package.get("text_policy") or DEFAULT_TEXT_POLICY)
 
 
 META_DIR = "meta"
@@ -585,6 +605,12 @@ def annotation_json_schema(schema: Schema) -> dict[str, Any]:
         "no evidence span may lie inside it.",
         "type": ["array", "null"],
         "items": {"$ref": "#/$defs/TextQuoteSelector"},
+    }
+    article["properties"]["text_policy"] = {
+        "title": "text_policy",
+        "description": TEXT_POLICY_HELP,
+        "type": ["string", "null"],
+        "enum": [*TEXT_POLICIES, None],
     }
     sections: dict[str, Any] = {}
     for name in ("sources", "events", "claims"):
