@@ -113,11 +113,13 @@ def median_run(cmd: list[str], timeout: float | None = None, k: int = 5) -> dict
     return sorted(runs, key=lambda r: r["wall_s"])[k // 2]
 
 
-def timed_run(cmd: list[str], timeout: float | None = None) -> dict[str, Any]:
-    """Run ``cmd``; return wall seconds, exit code, output and the peak RSS of its tree (MB)."""
+def timed_run(
+    cmd: list[str], timeout: float | None = None, env: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """Run ``cmd`` (with ``env``); return wall seconds, exit code, output and peak RSS (MB)."""
     peak = peak_pss = 0
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     done = threading.Event()
 
     def sample() -> None:

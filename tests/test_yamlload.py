@@ -47,3 +47,18 @@ def test_where_gives_the_line_of_a_value_and_of_a_key() -> None:
     assert loaded.where(("list", 0, "y")) == (4, 8)
     assert loaded.where(("list", 0, "y"), key=True) == (4, 5)
     assert loaded.where(("list", 5)) == (3, 3)  # past the end: the nearest ancestor
+
+
+def test_an_explicit_str_tag_keeps_the_text_and_other_tags_are_refused() -> None:
+    loaded = load_yaml("a: !!str 12\nb: !!str 2021-06-06\nc: 12\n")
+    assert loaded.errors == []
+    assert loaded.data == {"a": "12", "b": "2021-06-06", "c": 12}
+    for text in ("a: !!int '12'", "a: !!float 1", "a: !!bool yes", "a: !!null ''", "a: !x 1"):
+        refused = load_yaml(text)
+        assert [e.code for e in refused.errors] == ["yaml-tag"], text
+        assert refused.data == {"a": None}, text
+        assert (refused.errors[0].line, refused.errors[0].col) == (1, 4), text
+
+
+def test_no_written_tag_can_pass_for_an_untagged_scalar() -> None:
+    assert " " in yamlload._IMPLICIT  # a tag ends at white space: none can be written as it

@@ -5,7 +5,8 @@ PyYAML's constructors lose positions, keep the last of duplicate keys silently a
 (``yaml.compose(..., Loader=yaml.CSafeLoader)``) and plain data is built from the nodes:
 mappings become dicts, sequences lists; a plain scalar becomes null, a bool, an int or a float
 by the YAML 1.2 core schema rules and a string otherwise (so dates stay strings, and YAML 1.1
-words like ``yes``/``no`` stay strings too); quoted scalars are always strings.
+words like ``yes``/``no`` stay strings too); quoted scalars are always strings, and so is a
+scalar tagged ``!!str``; every other tag is refused (data is read by how it is written).
 """
 
 from __future__ import annotations
@@ -20,8 +21,11 @@ Path_ = tuple[str | int, ...]
 """A path into the document: mapping keys and sequence indexes."""
 
 _BASE: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_IMPLICIT = "no tag written"
+"""The tag of a scalar written without one (no YAML tag contains a space, so none can be
+written as this); :func:`scalar_value` reads such a scalar by the core schema rules."""
 _KIND_TAGS = {
-    yaml.ScalarNode: "tag:yaml.org,2002:str",
+    yaml.ScalarNode: _IMPLICIT,
     yaml.SequenceNode: "tag:yaml.org,2002:seq",
     yaml.MappingNode: "tag:yaml.org,2002:map",
 }
@@ -53,14 +57,6 @@ _SEQ = yaml.SequenceNode
 _MAP = yaml.MappingNode
 _NOT_TEXT_START = frozenset("~nNtTfF0123456789+-.")
 """First characters of every plain scalar that is not a string (null, bool, int, float)."""
-_PLAIN_TAGS = {
-    "tag:yaml.org,2002:null",
-    "tag:yaml.org,2002:bool",
-    "tag:yaml.org,2002:int",
-    "tag:yaml.org,2002:float",
-    "tag:yaml.org,2002:timestamp",
-    _STR_TAG,
-}
 
 
 @dataclass(frozen=True)
@@ -329,10 +325,18 @@ def _build(node: yaml.Node, depth: int, out: Loaded, active: set[int] | None) ->
     """
     cls = node.__class__
     if isinstance(node, _SCALAR):
-        if node.tag not in _PLAIN_TAGS:
-            _error(node, out, f"unsupported YAML tag {node.tag}", "remove the tag", code="yaml-tag")
-            return None
-        return scalar_value(node.value, node.style)
+        if node.tag == _IMPLICIT:
+            return scalar_value(node.value, node.style)
+        if node.tag == _STR_TAG:  # an explicit !!str: the text as written, never a number
+            return node.value
+        _error(
+            node,
+            out,
+            f"unsupported YAML tag {node.tag}",
+            "remove the tag (a value is read by how it is written; quote it to make it text)",
+            code="yaml-tag",
+        )
+        return None
     if node.tag != (_SEQ_TAG if cls is _SEQ else _MAP_TAG):
         _error(node, out, f"unsupported YAML tag {node.tag}", "remove the tag", code="yaml-tag")
         return None
@@ -355,7 +359,7 @@ def _build(node: yaml.Node, depth: int, out: Loaded, active: set[int] | None) ->
     if cls is _SEQ:
         result = [
             scalar_value(item.value, item.style)
-            if item.__class__ is _SCALAR and item.tag == _STR_TAG
+            if item.__class__ is _SCALAR and item.tag == _IMPLICIT
             else _build(item, depth, out, active)
             for item in node.value
         ]
@@ -382,7 +386,7 @@ def _build(node: yaml.Node, depth: int, out: Loaded, active: set[int] | None) ->
                     code="duplicate-key",
                 )
                 continue
-            if value_node.__class__ is _SCALAR and value_node.tag == _STR_TAG:
+            if value_node.__class__ is _SCALAR and value_node.tag == _IMPLICIT:
                 result[key] = scalar_value(value_node.value, value_node.style)
             else:
                 result[key] = _build(value_node, depth, out, active)
