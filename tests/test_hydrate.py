@@ -356,3 +356,32 @@ def test_a_changed_character_in_a_real_release_leaves_nothing(builds: Any, tmp_p
     assert len(result.output.strip().splitlines()) == 1
     assert "is not the release's text_sha256" in result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == [NAME, "texts"]
+
+
+def test_hydrate_and_the_build_call_the_writer_with_the_same_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both leave every DuckDB setting (threads, memory, chunks, row groups) to the shared
+    writer's defaults, so they cannot drift apart."""
+    from factpack.pipeline import write as build_write
+    from factpack.shared import write as shared_write
+
+    real = shared_write.write_duckdb
+    calls: list[tuple[str, dict[str, Any]]] = []
+
+    def spy(side: str) -> Any:
+        def write_duckdb(tables: Any, schema: Any, path: Path, **settings: Any) -> None:
+            calls.append((side, settings))
+            real(tables, schema, path, **settings)
+
+        return write_duckdb
+
+    monkeypatch.setattr(build_write, "write_duckdb", spy("build"))
+    monkeypatch.setattr(shared_write, "write_duckdb", spy("hydrate"))
+    withheld = _build(tmp_path / "build", "withhold")
+    texts = tmp_path / "texts"
+    texts.mkdir()
+    for path in FIXTURE_SEEDS.glob("*.txt"):
+        shutil.copy(path, texts / path.name)
+    hy.hydrate(withheld, texts)
+    assert calls == [("build", {}), ("hydrate", {})]
