@@ -430,18 +430,18 @@ def hydrate(
     from factpack.shared.write import write_csv, write_parquet
 
     descriptor = read_descriptor(release_dir)
-    release = read_release(release_dir)
-    # The .duckdb is written again from the tables, as the build writes it: its schema is the
-    # one the release's datapackage.json records (read back before anything is written).
-    source = release_dir / "datapackage.json"
-    has_db = any(release_dir.glob("*.duckdb"))
-    db_schema = schema_from_descriptor(descriptor, source) if has_db else None
     if _is_hydrated_copy(release_dir):
         original = release_dir.name.removesuffix(SUFFIX)
         raise FactpackError(
             f"{display_path(release_dir)}: is a hydrated copy; hydrate the release itself "
             f"({original}): the copy is written again with every text you give"
         )
+    release = read_release(release_dir)
+    # The .duckdb is written again from the tables, as the build writes it: its schema is the
+    # one the release's datapackage.json records (read back before anything is written).
+    source = release_dir / "datapackage.json"
+    has_db = any(release_dir.glob("*.duckdb"))
+    db_schema = schema_from_descriptor(descriptor, source) if has_db else None
     articles_path = release_dir / ARTICLES
     try:
         articles = pq.read_table(articles_path)
