@@ -24,7 +24,7 @@ WINDOW = 50
 DATABASE_SUFFIXES = (".parquet", ".duckdb")
 
 
-class _Data(HTMLParser):
+class HtmlData(HTMLParser):
     """Collects the character data of an HTML document (tags dropped, entities resolved)."""
 
     def __init__(self) -> None:
@@ -49,7 +49,7 @@ def readings(name: str, data: bytes) -> list[str]:
     """Every way a reader may see the text of a (non-database) file."""
     raw = data.decode("utf-8", errors="replace")
     out = [raw, html.unescape(raw)]
-    parser = _Data()
+    parser = HtmlData()
     parser.feed(raw)
     parser.close()
     # The character data joined (a text cut by <mark> tags reads whole again), without the

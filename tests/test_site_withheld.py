@@ -19,6 +19,7 @@ import pytest
 from adjudication_helpers import seed_agreement, write_agreement
 from factpack.researcher import site
 from factpack.shared.problems import FactpackError
+from factpack.shared.write import null_count
 from test_site import A1, A2, TEXT1, fixture_rows, write_release
 from withheld_helpers import leaked_stretches, page_readings, withheld_seed_release
 
@@ -129,7 +130,7 @@ def test_withheld_quote_longer_than_its_span_is_an_error(tmp_path: Path) -> None
 
 
 def test_quote_cutter_knows_only_what_a_quote_covers() -> None:
-    cut = site.quote_cutter([(10, 20, "0123456789"), (15, 30, "abcdefghijklmno")])
+    cut = site.quote_cutter([(10, 20, "0123456789", "S1"), (15, 30, "abcdefghijklmno", "C1")])
     assert cut(10, 20) == "0123456789"
     assert cut(12, 14) == "23"
     assert cut(16, 30) == "bcdefghijklmno"
@@ -139,8 +140,8 @@ def test_quote_cutter_knows_only_what_a_quote_covers() -> None:
 
 def test_null_count_reads_the_statistics(tmp_path: Path) -> None:
     write_release(tmp_path, _withheld_rows(A1, A2))
-    assert site.null_count(tmp_path / "data" / "articles.parquet", "text") == 2
-    assert site.null_count(tmp_path / "data" / "articles.parquet", "no_such_column") == 0
+    assert null_count(tmp_path / "data" / "articles.parquet", "text") == 2
+    assert null_count(tmp_path / "data" / "articles.parquet", "no_such_column") == 0
 
 
 # --- the seed's release, withheld, with its agreement.json -----------------------------------

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterable
-from html.parser import HTMLParser
 from pathlib import Path
+
+from leakscan import HtmlData
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -47,20 +48,11 @@ def leaked_stretches(
     return found
 
 
-class _Data(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-
-    def handle_data(self, data: str) -> None:
-        self.parts.append(data)
-
-
 def page_readings(page: str) -> list[str]:
     """The ways a reader may see a page's text: the markup with entities resolved, and its
     character data joined without the white space between elements (a text cut by tags
     reads whole again)."""
-    parser = _Data()
+    parser = HtmlData()
     parser.feed(page)
     parser.close()
     return [html.unescape(page), "".join(p for p in parser.parts if p.strip())]

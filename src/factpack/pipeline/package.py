@@ -99,22 +99,12 @@ def _clean(value: Any) -> Any:
 def withheld_texts(release_dir: Path) -> int:
     """Return how many articles of a written release have no text (``articles.text`` null).
 
-    Read from the row groups' statistics of ``data/articles.parquet``; a row group without
-    them has its column read.
+    Read from the row groups' statistics of ``data/articles.parquet``
+    (:func:`factpack.shared.write.null_count`).
     """
-    import pyarrow.parquet as pq
+    from factpack.shared.write import null_count
 
-    file = pq.ParquetFile(release_dir / "data" / "articles.parquet")
-    meta = file.metadata
-    leaf = [meta.schema.column(i).path for i in range(meta.num_columns)].index("text")
-    total = 0
-    for group in range(meta.num_row_groups):
-        stats = meta.row_group(group).column(leaf).statistics
-        if stats is not None and stats.has_null_count:
-            total += stats.null_count
-        else:
-            total += file.read_row_group(group, columns=["text"]).column(0).null_count
-    return total
+    return null_count(release_dir / "data" / "articles.parquet", "text")
 
 
 def text_policy_property(schema: Schema, release_dir: Path) -> dict[str, Any]:

@@ -58,8 +58,6 @@ SUFFIX = "+text"
 """The hydrated copy of ``<name>-<version>/`` is ``<name>-<version>+text/`` beside it."""
 SEQUENCE_PREFIX = re.compile(r"^[0-9]+_")
 """A stem's optional ordering prefix: ``000_a4c96cb10ee97359`` is article ``a4c96cb10ee97359``."""
-QUOTE_TABLES = ("sources", "events", "claims")
-ID_COLUMNS = {"sources": "source_id", "events": "event_id", "claims": "claim_id"}
 SHOWN_IDS = 5
 """Article ids a one-line message names before ``and N more``."""
 
@@ -134,37 +132,10 @@ def text_files(texts_dir: Path, article_ids: Sequence[str]) -> tuple[dict[str, P
     return found, ignored
 
 
-def published_quotes(
-    release_dir: Path, article_ids: Sequence[str]
-) -> dict[str, list[tuple[int, int, str, str]]]:
-    """Return article id -> (``char_start``, ``char_end``, ``evidence_text``, row id) of the
-    sources, events and claims of ``article_ids``, sorted by offsets."""
-    import pyarrow.parquet as pq
-
-    out: dict[str, list[tuple[int, int, str, str]]] = {}
-    for table in QUOTE_TABLES:
-        path = release_dir / "data" / f"{table}.parquet"
-        wanted = ["article_id", ID_COLUMNS[table], "char_start", "char_end", "evidence_text"]
-        try:
-            rows = pq.read_table(
-                path, columns=wanted, filters=[("article_id", "in", sorted(article_ids))]
-            ).to_pylist()
-        except (OSError, ValueError) as error:
-            raise FactpackError(
-                f"{display_path(path)}: cannot read it ({error}); is the release complete?"
-            ) from None
-        for r in rows:
-            start, end, quote = r["char_start"], r["char_end"], r["evidence_text"]
-            if isinstance(start, int) and isinstance(end, int) and isinstance(quote, str):
-                row_id = str(r[ID_COLUMNS[table]])
-                out.setdefault(str(r["article_id"]), []).append((start, end, quote, row_id))
-    for quotes in out.values():
-        quotes.sort()
-    return out
-
-
 def _quotes_of(release_dir: Path, article_id: str) -> list[tuple[int, int, str, str]]:
-    return published_quotes(release_dir, [article_id]).get(article_id, [])
+    from factpack.researcher import site
+
+    return site.published_quotes(release_dir, [article_id]).get(article_id, [])
 
 
 def difference(

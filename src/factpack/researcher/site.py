@@ -47,6 +47,7 @@ from markupsafe import Markup
 
 from factpack.researcher.releases import read_descriptor
 from factpack.shared.problems import FactpackError, display_path
+from factpack.shared.write import null_count
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -298,31 +299,6 @@ def read_release_data(
         frozenset(regrouped),
         withheld=withheld,
     )
-
-
-def null_count(path: Path, column: str) -> int:
-    """Return the nulls of ``column`` in the Parquet file ``path`` (0 without the column),
-    from the row groups' statistics; a row group without them has its column read."""
-    import pyarrow.parquet as pq
-
-    try:
-        file = pq.ParquetFile(path)
-        if column not in file.schema_arrow.names:
-            return 0
-        meta = file.metadata
-        leaf = [meta.schema.column(i).path for i in range(meta.num_columns)].index(column)
-        total = 0
-        for group in range(meta.num_row_groups):
-            stats = meta.row_group(group).column(leaf).statistics
-            if stats is not None and stats.has_null_count:
-                total += stats.null_count
-            else:
-                total += file.read_row_group(group, columns=[column]).column(0).null_count
-        return total
-    except (OSError, ValueError) as error:
-        raise FactpackError(
-            f"{display_path(path)}: cannot read it ({error}); is the release complete?"
-        ) from None
 
 
 def _take(table: pa.Table, rows: list[int]) -> pa.Table:
@@ -1310,14 +1286,14 @@ Cut = Callable[[int, int], str | None]
 """The characters ``start..end`` of an article's text, or None when they are not known."""
 
 
-def quote_cutter(quotes: Iterable[tuple[int, int, str]]) -> Cut:
+def quote_cutter(quotes: Iterable[tuple[int, int, str, str]]) -> Cut:
     """Return the cut of a withheld text known from its published quotes: ``start..end``
-    is known when a quote (``char_start``, ``char_end``, ``evidence_text``) covers it (the
+    is known when a quote (``char_start``, ``char_end``, ``evidence_text``, row id) covers it (the
     quote's characters are the text's there); else None. Nothing is guessed."""
     known = sorted(quotes)
 
     def cut(start: int, end: int) -> str | None:
-        for q_start, q_end, evidence in known:
+        for q_start, q_end, evidence, _ in known:
             if q_start > start:
                 break
             if end <= q_end and len(evidence) == q_end - q_start:
@@ -1533,7 +1509,7 @@ def adjudication_page(
     article: Row,
     report: Mapping[str, Any],
     descriptor: Mapping[str, Any],
-    quotes: Iterable[tuple[int, int, str]] = (),
+    quotes: Iterable[tuple[int, int, str, str]] = (),
 ) -> str:
     """Return the adjudication page of one article (template ``adjudication.html.j2``).
 
@@ -1544,7 +1520,7 @@ def adjudication_page(
         report: The whole ``agreement.json`` (its pooled figures and matching rule).
         descriptor: The release's ``datapackage.json``.
         quotes: When the article's text is withheld (``text`` None): the published evidence
-            of its rows (``char_start``, ``char_end``, ``evidence_text``); a span they
+            of its rows (``char_start``, ``char_end``, ``evidence_text``, row id); a span they
             cover is quoted, any other shown by its offsets only.
 
     Raises:
@@ -1662,16 +1638,21 @@ def write_adjudication_pages(
     return written
 
 
+QUOTE_IDS = {"sources": "source_id", "events": "event_id", "claims": "claim_id"}
+"""The tables whose rows quote their article, and each one's row id column."""
+
+
 def published_quotes(
     release_dir: Path, article_ids: Collection[str]
-) -> dict[str, list[tuple[int, int, str]]]:
-    """Return article id -> (``char_start``, ``char_end``, ``evidence_text``) of every source,
-    event and claim of the articles ``article_ids`` (only their rows are read)."""
+) -> dict[str, list[tuple[int, int, str, str]]]:
+    """Return article id -> (``char_start``, ``char_end``, ``evidence_text``, row id) of every
+    source, event and claim of the articles ``article_ids`` (only their rows are read), sorted
+    by offsets. Used where a text is withheld (the site) or checked (``factpack hydrate``)."""
     import pyarrow.parquet as pq
 
-    out: dict[str, list[tuple[int, int, str]]] = {}
-    wanted = ["article_id", "char_start", "char_end", "evidence_text"]
-    for table in TABLES[1:]:
+    out: dict[str, list[tuple[int, int, str, str]]] = {}
+    for table, id_column in QUOTE_IDS.items():
+        wanted = ["article_id", id_column, "char_start", "char_end", "evidence_text"]
         path = release_dir / "data" / f"{table}.parquet"
         try:
             if not set(wanted) <= set(pq.read_schema(path).names):
@@ -1687,7 +1668,10 @@ def published_quotes(
         for r in rows:
             start, end, evidence = r["char_start"], r["char_end"], r["evidence_text"]
             if isinstance(start, int) and isinstance(end, int) and isinstance(evidence, str):
-                out.setdefault(str(r["article_id"]), []).append((start, end, evidence))
+                row = (start, end, evidence, str(r[id_column]))
+                out.setdefault(str(r["article_id"]), []).append(row)
+    for quotes in out.values():
+        quotes.sort()
     return out
 
 

@@ -27,6 +27,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from factpack.shared.problems import FactpackError, display_path
 from factpack.shared.schema import Schema, duckdb_ddl
 
 PARQUET_OPTIONS: Mapping[str, object] = {
@@ -239,3 +240,28 @@ def write_duckdb(
         con.execute("CHECKPOINT")
         con.execute("USE memory")
         con.execute("DETACH release")
+
+
+def null_count(path: Path, column: str) -> int:
+    """Return the nulls of ``column`` in the Parquet file ``path`` (0 without the column),
+    from the row groups' statistics; a row group without them has its column read."""
+    import pyarrow.parquet as pq
+
+    try:
+        file = pq.ParquetFile(path)
+        if column not in file.schema_arrow.names:
+            return 0
+        meta = file.metadata
+        leaf = [meta.schema.column(i).path for i in range(meta.num_columns)].index(column)
+        total = 0
+        for group in range(meta.num_row_groups):
+            stats = meta.row_group(group).column(leaf).statistics
+            if stats is not None and stats.has_null_count:
+                total += stats.null_count
+            else:
+                total += file.read_row_group(group, columns=[column]).column(0).null_count
+        return total
+    except (OSError, ValueError) as error:
+        raise FactpackError(
+            f"{display_path(path)}: cannot read it ({error}); is the release complete?"
+        ) from None
