@@ -484,3 +484,27 @@ def test_release_memory_returns_what_malloc_keeps() -> None:
     ).stdout.split()
     assert int(out[0]) > 100, out
     assert out[1] == "3000"
+
+
+def test_the_article_stage_lets_each_batch_go_once_it_is_taken(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A finished batch is not kept by the driver after it is handed on (at 100k articles
+    keeping them all held the whole corpus, 1.6 GB, until the last batch)."""
+    import gc
+    import weakref
+    from concurrent.futures import ThreadPoolExecutor
+
+    def fake(task: release.BatchTask) -> release.BatchOutput:
+        return release.BatchOutput(len(task.paths), {"t": b"x" * 1000}, [], False)
+
+    monkeypatch.setattr(release, "load_batch", fake)
+    tasks = [release.BatchTask((f"{i}.yaml",), None, "fp") for i in range(4)]
+    seen: list[weakref.ref[release.BatchOutput]] = []
+    with ThreadPoolExecutor(1) as pool:
+        for out in release._run(tasks, pool, 2):
+            seen.append(weakref.ref(out))
+            del out
+            gc.collect()
+            assert [ref() for ref in seen[:-1]] == [None] * (len(seen) - 1)
+    assert len(seen) == 4

@@ -223,15 +223,26 @@ def article_tables(
     return out
 
 
-def combine_table(parts: list[pa.Table], table: Table) -> pa.Table:
+def combine_table(parts: Iterable[pa.Table], table: Table) -> pa.Table:
     """Concatenate one table's pieces, sort by primary key (reading order), one chunk.
 
-    The result depends only on the set of rows, not on the pieces' order or size.
+    The result depends only on the set of rows, not on the pieces' order or size. At most
+    two copies of the table are in memory at once: the pieces (memory-mapped cache files)
+    are copied into one chunk and let go before the rows are put in order, a column at a
+    time (Arrow's ``take`` of a chunked column would first concatenate it: a third copy).
+    Pass the pieces as an iterator nothing else holds (a generator), so they can be let go.
     """
-    parts = [p for p in parts if p.num_rows] or [build_arrow_schema(table).empty_table()]
-    arrow = pa.concat_tables(parts) if len(parts) > 1 else parts[0]
-    del parts
-    return sort_rows(arrow, table.primary_key).combine_chunks()
+    pieces = [p for p in parts if p.num_rows] or [build_arrow_schema(table).empty_table()]
+    arrow = pa.concat_tables(pieces).combine_chunks()
+    del pieces
+    order = sort_order(arrow, table.primary_key)
+    schema = arrow.schema
+    columns = arrow.columns
+    del arrow
+    for i, column in enumerate(columns):
+        columns[i] = pa.chunked_array([c.take(order) for c in column.chunks], column.type)
+        del column
+    return pa.Table.from_arrays(columns, schema=schema)
 
 
 def combine(pieces: Iterable[Mapping[str, pa.Table]], schema: Schema) -> dict[str, pa.Table]:
@@ -265,17 +276,22 @@ def assemble(
     return tables
 
 
-def sort_rows(arrow: pa.Table, primary_key: Sequence[str]) -> pa.Table:
-    """Sort by primary key, in reading order: ``a:C2`` before ``a:C10`` (article, then number).
+def sort_order(arrow: pa.Table, primary_key: Sequence[str]) -> pa.Array:
+    """Return the row order of ``arrow`` by primary key, in reading order: ``a:C2`` before
+    ``a:C10`` (article, then number).
 
     Global ids are ``<article_id>:<letter><number>``; they are ordered by article id and then by
     the number, so rows keep the order of the annotation file. Other keys sort as strings.
     """
     if list(primary_key) == ["article_id"] or len(primary_key) != 1:
-        return arrow.sort_by([(k, "ascending") for k in primary_key])
+        keys = arrow.select(list(primary_key))
+        return pc.sort_indices(keys, [(k, "ascending") for k in primary_key])
     key = arrow.column(primary_key[0])
     number = pc.cast(pc.replace_substring_regex(key, r"^.*:[A-Z]", ""), pa.int64())
-    keyed = arrow.append_column("__article", pc.replace_substring_regex(key, r":[^:]*$", ""))
-    keyed = keyed.append_column("__number", number)
-    order = pc.sort_indices(keyed, [("__article", "ascending"), ("__number", "ascending")])
-    return arrow.take(order)
+    keyed = pa.table({"article": pc.replace_substring_regex(key, r":[^:]*$", ""), "number": number})
+    return pc.sort_indices(keyed, [("article", "ascending"), ("number", "ascending")])
+
+
+def sort_rows(arrow: pa.Table, primary_key: Sequence[str]) -> pa.Table:
+    """Return ``arrow`` sorted by primary key in reading order (:func:`sort_order`)."""
+    return arrow.take(sort_order(arrow, primary_key))
