@@ -1,13 +1,16 @@
-"""Review pages kept between builds (pipeline/cache.PageCache, the build_site seam).
+"""Review pages reused from the release a build replaces (pipeline/cache.PageCache, the
+build_site seam).
 
-A page is reused only when its key (the article's key, its id, the text policy of
-schema/package.yaml and what the page shows of the package) matches and its bytes still hash
-to their name; a reused page is byte for byte the page a build renders from scratch.
+A published page is reused only when its key (the article's key, its id, the text policy of
+schema/package.yaml and what the page shows of the package) is in the index of
+build/cache/pages and its bytes still hash to the sha256 the index records; a reused page is
+byte for byte the page a build renders from scratch.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -71,7 +74,7 @@ def test_unchanged_articles_reuse_their_pages_and_an_edited_one_is_rendered(
     first = _site(root)
     rendered.clear()
     _build(root, force=True)
-    assert rendered == []  # every page came from build/cache/pages
+    assert rendered == []  # every page came from the release it replaced
     assert _site(root) == first
     edited = root / "seeds" / "001_c1alpha.yaml"
     edited.write_text(edited.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
@@ -87,7 +90,9 @@ def test_a_reused_page_equals_a_freshly_rendered_one(tmp_path: Path, rendered: l
     _build(fresh, reuse_pages=False)
     assert len(rendered) == 6
     assert _site(kept) == _site(fresh)
-    assert not (fresh / "build" / cache.CACHE_DIR / cache.PAGES_DIR).exists()
+    rendered.clear()
+    _build(fresh, force=True)  # the pages a build without reuse published are reused next
+    assert rendered == []
 
 
 def test_what_the_page_shows_of_the_package_is_in_its_key(
@@ -107,52 +112,57 @@ def test_what_the_page_shows_of_the_package_is_in_its_key(
     assert "— Renamed factpack" in (folder / "site" / "articles" / "c0alpha.html").read_text()
 
 
+def _page_cache(tmp_path: Path, keys: dict[str, str], policy: str = "null", **kw: Any) -> Any:
+    return cache.PageCache(tmp_path / "pages", tmp_path / "published", keys, policy, **kw)
+
+
 def _cache_with_one_page(tmp_path: Path) -> tuple[Path, str]:
-    """build/cache/pages holding the page of ``a1`` (key ``k``, policy ``null``, shown ``s``)."""
-    folder = tmp_path / "pages"
-    staged = tmp_path / "site"
-    staged.mkdir()
-    (staged / "a1.html").write_bytes(b"<p>page</p>")
-    pages = cache.PageCache(folder, {"a1": "k"}, "null")
-    assert pages.lookup("a1", "s") is None
-    pages.commit(staged)
-    return folder, "s"
+    """A published page of ``a1`` and its index (key ``k``, policy ``null``, shown ``s``)."""
+    published = tmp_path / "published"
+    published.mkdir()
+    (published / "a1.html").write_bytes(b"<p>page</p>")
+    pages = _page_cache(tmp_path, {"a1": "k"})
+    assert pages.lookup("a1", "s") is None  # no index yet
+    pages.commit({"a1.html": hashlib.sha256(b"<p>page</p>").hexdigest()})
+    return tmp_path / "pages", "s"
 
 
 def test_a_page_is_reused_only_for_its_key(tmp_path: Path) -> None:
-    folder, shown = _cache_with_one_page(tmp_path)
-    assert cache.PageCache(folder, {"a1": "k"}, "null").lookup("a1", shown) == b"<p>page</p>"
-    assert cache.PageCache(folder, {"a1": "k2"}, "null").lookup("a1", shown) is None
-    assert cache.PageCache(folder, {"a1": "k"}, '"withhold"').lookup("a1", shown) is None
-    assert cache.PageCache(folder, {"a1": "k"}, "null").lookup("a1", shown + "x") is None
-    assert cache.PageCache(folder, {"a2": "k"}, "null").lookup("a2", shown) is None
+    _, shown = _cache_with_one_page(tmp_path)
+    assert _page_cache(tmp_path, {"a1": "k"}).lookup("a1", shown) == b"<p>page</p>"
+    assert _page_cache(tmp_path, {"a1": "k2"}).lookup("a1", shown) is None
+    assert _page_cache(tmp_path, {"a1": "k"}, '"withhold"').lookup("a1", shown) is None
+    assert _page_cache(tmp_path, {"a1": "k"}).lookup("a1", shown + "x") is None
+    assert _page_cache(tmp_path, {"a2": "k"}).lookup("a2", shown) is None
+    assert _page_cache(tmp_path, {"a1": "k"}, reuse=False).lookup("a1", shown) is None
 
 
 def test_a_page_whose_bytes_changed_is_not_reused(tmp_path: Path) -> None:
     folder, shown = _cache_with_one_page(tmp_path)
-    (page,) = folder.glob("*.pack")
+    page = tmp_path / "published" / "a1.html"
     page.write_bytes(b"<p>pagE</p>")
-    assert cache.PageCache(folder, {"a1": "k"}, "null").lookup("a1", shown) is None
-    (index,) = folder.glob("*.json")
+    assert _page_cache(tmp_path, {"a1": "k"}).lookup("a1", shown) is None
+    page.unlink()
+    assert _page_cache(tmp_path, {"a1": "k"}).lookup("a1", shown) is None
     page.write_bytes(b"<p>page</p>")
+    assert _page_cache(tmp_path, {"a1": "k"}).lookup("a1", shown) == b"<p>page</p>"
+    (index,) = folder.glob("*.json")
     index.write_bytes(index.read_bytes().replace(b"pages", b"pageZ"))
-    assert cache.PageCache(folder, {"a1": "k"}, "null").lookup("a1", shown) is None
+    assert _page_cache(tmp_path, {"a1": "k"}).lookup("a1", shown) is None
 
 
-def test_commit_keeps_only_the_pages_of_this_build(tmp_path: Path) -> None:
+def test_commit_keeps_only_the_index_of_this_build(tmp_path: Path) -> None:
+    """The index names the pages asked for and found among the digests given; every other
+    file of build/cache/pages (an older index, strays, half-written files) goes."""
     folder, shown = _cache_with_one_page(tmp_path)
-    (folder / "stray.html").write_bytes(b"x")
-    (folder / ".half.html.1.tmp").write_bytes(b"x")
-    pages = cache.PageCache(folder, {"b1": "k"}, "null")
+    (folder / "stray.pack").write_bytes(b"x")
+    (folder / ".half.json.1.tmp").write_bytes(b"x")
+    pages = _page_cache(tmp_path, {"b1": "k", "c1": "k"}, reuse=False)
     assert pages.lookup("b1", shown) is None
-    staged = tmp_path / "site2"
-    staged.mkdir()
-    (staged / "b1.html").write_bytes(b"<p>other</p>")
-    pages.commit(staged)
-    names = sorted(p.name for p in folder.iterdir())
-    assert len(names) == 2
-    for path in folder.iterdir():
-        assert hashlib.sha256(path.read_bytes()).hexdigest() == path.stem
+    pages.commit({"b1.html": "0" * 64, "d1.html": "1" * 64})
+    (index,) = folder.iterdir()
+    assert hashlib.sha256(index.read_bytes()).hexdigest() == index.stem
+    assert list(json.loads(index.read_bytes())["pages"].values()) == ["0" * 64]
 
 
 def test_the_adjudication_link_is_part_of_what_a_page_shows() -> None:
@@ -169,24 +179,6 @@ def test_the_adjudication_link_is_part_of_what_a_page_shows() -> None:
         {"name": "n", "version": "2", "title": "t"}, {}, data.fields, [], {}, data.keys
     )
     assert site.page_shown(renamed, False) != site.page_shown(data, False)
-
-
-def test_packs_are_merged_when_there_are_many(tmp_path: Path) -> None:
-    """Each build adds a pack of its new pages; past MAX_PACKS the pages in use are written
-    again as one pack, and every page stays what it was."""
-    folder = tmp_path / "pages"
-    staged = tmp_path / "site"
-    staged.mkdir()
-    for n in range(1, cache.MAX_PACKS + 3):
-        ids = [f"a{i}" for i in range(n)]
-        for i in ids:
-            (staged / f"{i}.html").write_bytes(f"<p>{i}</p>".encode())
-        pages = cache.PageCache(folder, dict.fromkeys(ids, "k"), "null")
-        found = {i: pages.lookup(i, "s") for i in ids}
-        assert found == {i: (f"<p>{i}</p>".encode() if i != ids[-1] else None) for i in ids}
-        pages.commit(staged)
-        assert 1 <= len(list(folder.glob("*.pack"))) <= cache.MAX_PACKS
-    assert len(list(folder.glob("*.pack"))) < cache.MAX_PACKS
 
 
 def test_the_package_text_policy_is_in_the_key(tmp_path: Path, rendered: list[str]) -> None:

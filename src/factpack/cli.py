@@ -361,7 +361,7 @@ def new_cmd(text: Path, language: str) -> None:
     "--no-page-reuse",
     is_flag=True,
     help="Render every review page again instead of reusing those of unchanged articles "
-    "(build/cache/pages); the release is the same (for measuring, docs/scaling.md).",
+    "from the release it replaces; the release is the same (for measuring, docs/scaling.md).",
 )
 def build_cmd(
     seeds: Path,

@@ -18,7 +18,6 @@ files written by the batches of an interrupted build are what the next build res
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import importlib.metadata
 import json
@@ -296,12 +295,9 @@ def store_results(folder: Path, results: Mapping[str, dict[str, Any]]) -> None:
 # --- review pages, under the same rule ----------------------------------------------------
 
 PAGES_DIR = "pages"
-"""Folder of ``build/cache/`` holding the kept review pages: packs and their index."""
-PAGES_FORMAT = f"{FORMAT} pages 2"
-PACK_SUFFIX = ".pack"
+"""Folder of ``build/cache/`` holding the index of the published review pages."""
+PAGES_FORMAT = f"{FORMAT} pages 3"
 INDEX_SUFFIX = ".json"
-MAX_PACKS = 8
-"""More packs than this in use: the pages of the build are written again as one pack."""
 
 
 def page_key(article_id: str, key: str, policy: str, shown: str) -> str:
@@ -320,53 +316,46 @@ def page_key(article_id: str, key: str, policy: str, shown: str) -> str:
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
-@dataclass(frozen=True)
-class KeptPage:
-    """Where a kept page is: its pack, offset and length, and the sha256 of its bytes."""
-
-    pack: str
-    offset: int
-    length: int
-    sha256: str
-
-
 class PageCache:
-    """Review pages kept between builds, under the cache rule.
+    """Review pages reused from the release this build replaces, under the cache rule.
 
-    ``build/cache/pages/`` holds **packs**, ``<sha256 of the pack's bytes>.pack``, each the
-    pages one build rendered, one after the other (one file per build: writing a file per
-    page costs more than rendering it on a busy disk), and one **index**,
-    ``<sha256 of its bytes>.json``: page key -> pack, offset, length and the sha256 of the
-    page's bytes. A page is reused only when the index (whose bytes hash to its name) maps
-    the page's key now to bytes that still hash to the sha256 recorded for them; anything
-    else is rendered again. A damaged pack costs the pages it damaged, no more (its other
-    pages move to the next pack and it is deleted).
+    The kept pages are the published ones, ``dist/<name>-<version>/site/articles/<id>.html``:
+    nothing is stored twice. ``build/cache/pages/`` holds one **index**, ``<sha256 of its
+    bytes>.json``: page key -> the sha256 of the published page's bytes, written once the
+    release holding those pages is published (:meth:`commit`). A page is reused only when the
+    index (whose bytes hash to its name) maps the page's key now to a sha256 that the
+    published page's bytes still hash to; anything else is rendered again. A published page
+    that was edited, damaged or deleted costs its rendering, no more, and the next release
+    has the page a clean build renders.
 
     The site asks through :meth:`lookup` (the seam of
-    :func:`factpack.researcher.site.build_site`, which never imports the build side);
-    :meth:`commit` then stores the pages it rendered as a new pack, writes the new index and
-    deletes every file the index does not name. When more than :data:`MAX_PACKS` packs would
-    be in use, every page of the build goes into one new pack (and pages no longer used go
-    with the old packs).
+    :func:`factpack.researcher.site.build_site`, which never imports the build side).
 
     Args:
         folder: ``build/cache/pages``.
+        published: ``site/articles`` of the release this build replaces (it may not exist).
         keys: Article id -> the article's key.
         policy: The text policy of ``schema/package.yaml`` (JSON).
+        reuse: False: never reuse a page (every page is rendered; the index is still written).
     """
 
-    def __init__(self, folder: Path, keys: Mapping[str, str], policy: str) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        published: Path,
+        keys: Mapping[str, str],
+        policy: str,
+        reuse: bool = True,
+    ) -> None:
         self.folder = folder
+        self.published = published
         self._keys = keys
         self._policy = policy
-        self._index = self._read_index()
-        self._packs: dict[str, int] = {}  # pack name -> open file descriptor
+        self._index = self._read_index() if reuse else {}
         self._asked: dict[str, str] = {}  # article id -> page key
-        self._reused: dict[str, KeptPage] = {}  # article id -> where its page was
-        self._damaged: set[str] = set()  # packs holding a page that failed its sha256
 
-    def _read_index(self) -> dict[str, KeptPage]:
-        out: dict[str, KeptPage] = {}
+    def _read_index(self) -> dict[str, str]:
+        out: dict[str, str] = {}
         try:
             found = sorted(self.folder.glob(f"*{INDEX_SUFFIX}"))
         except OSError:
@@ -378,102 +367,47 @@ class PageCache:
                 doc = json.loads(data) if ok else None
                 if not isinstance(doc, dict) or doc.get("format") != PAGES_FORMAT:
                     continue
-                out.update({str(k): KeptPage(*v) for k, v in doc["pages"].items()})
+                out.update({str(k): str(v) for k, v in doc["pages"].items()})
             except (OSError, ValueError, KeyError, TypeError, AttributeError):
                 continue
         return out
 
-    def _read(self, page: KeptPage) -> bytes | None:
-        fd = self._packs.get(page.pack)
-        if fd is None:
-            try:
-                fd = os.open(self.folder / f"{page.pack}{PACK_SUFFIX}", os.O_RDONLY)
-            except OSError:
-                return None
-            self._packs[page.pack] = fd
-        try:
-            data = os.pread(fd, page.length, page.offset)
-        except OSError:
-            data = b""
-        if hashlib.sha256(data).hexdigest() != page.sha256:
-            self._damaged.add(page.pack)
-            return None
-        return data
-
     def lookup(self, article_id: str, shown: str) -> bytes | None:
-        """Return the kept bytes of the page of ``article_id`` showing ``shown``, or None.
+        """Return the published bytes of the page of ``article_id`` showing ``shown``, or None.
 
-        None when the article has no key, the index has no page for its key, or the page's
-        bytes no longer hash to the sha256 recorded for them.
+        None when the article has no key, the index has no page for its key, or the
+        published page is missing or no longer hashes to the sha256 recorded for it.
         """
         key = self._keys.get(article_id)
         if key is None:
             return None
         page = page_key(article_id, key, self._policy, shown)
         self._asked[article_id] = page
-        kept = self._index.get(page)
-        data = None if kept is None else self._read(kept)
-        if data is None or kept is None:
+        sha = self._index.get(page)
+        if sha is None:
             return None
-        self._reused[article_id] = kept
-        return data
+        try:
+            data = (self.published / f"{article_id}.html").read_bytes()
+        except OSError:
+            return None
+        return data if hashlib.sha256(data).hexdigest() == sha else None
 
-    def close(self) -> None:
-        """Close the packs :meth:`lookup` opened."""
-        for fd in self._packs.values():
-            os.close(fd)
-        self._packs.clear()
-
-    def commit(self, pages_dir: Path) -> None:
-        """Keep the pages of this build: write each page :meth:`lookup` did not give, read
-        from ``pages_dir/<article_id>.html`` (the bytes read here are what is stored, with
-        their sha256), into a new pack; write the index of every page asked for; delete the
-        files it does not name."""
+    def commit(self, digests: Mapping[str, str]) -> None:
+        """Record the pages of the release just published: ``digests`` maps each article
+        page's file name (``<article_id>.html``) to the sha256 of its bytes (the site's
+        own, :func:`factpack.researcher.site.build_site`). Writes the index of every page
+        :meth:`lookup` was asked for; deletes every other file of the folder."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        index = {self._asked[a]: kept for a, kept in self._reused.items()}
-        if len({k.pack for k in index.values()}) >= MAX_PACKS:
-            new = list(self._asked)  # compact: every page of this build in one pack
-        else:  # and the pages of a damaged pack move to the new one (it is then deleted)
-            damaged = self._damaged
-            new = [
-                a for a in self._asked if a not in self._reused or self._reused[a].pack in damaged
-            ]
-        tmp = self.folder / f".pack.{os.getpid()}.tmp"
-        pack = hashlib.sha256()
-        offset = 0
-        written: list[tuple[str, int, int, str]] = []  # page key, offset, length, sha256
-        with tmp.open("wb") as out:
-            for article_id in new:
-                kept = self._reused.get(article_id)
-                data = self._read(kept) if kept is not None else None
-                if data is None:
-                    try:
-                        data = (pages_dir / f"{article_id}.html").read_bytes()
-                    except FileNotFoundError:
-                        continue
-                out.write(data)
-                pack.update(data)
-                page = hashlib.sha256(data).hexdigest()
-                written.append((self._asked[article_id], offset, len(data), page))
-                offset += len(data)
-        self.close()
-        if written:
-            name = pack.hexdigest()
-            os.replace(tmp, self.folder / f"{name}{PACK_SUFFIX}")
-            index.update({k: KeptPage(name, at, n, sha) for k, at, n, sha in written})
-        else:
-            tmp.unlink()
-        doc = {
-            "format": PAGES_FORMAT,
-            "pages": {k: dataclasses.astuple(v) for k, v in sorted(index.items())},
+        pages = {
+            self._asked[a]: digests[f"{a}.html"] for a in self._asked if f"{a}.html" in digests
         }
+        doc = {"format": PAGES_FORMAT, "pages": dict(sorted(pages.items()))}
         data = json.dumps(doc).encode()
         name = hashlib.sha256(data).hexdigest()
         path = self.folder / f"{name}{INDEX_SUFFIX}"
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         tmp.write_bytes(data)
         os.replace(tmp, path)
-        kept_names = {f"{v.pack}{PACK_SUFFIX}" for v in index.values()} | {path.name}
         for entry in os.scandir(self.folder):
-            if entry.name not in kept_names and not entry.is_dir(follow_symlinks=False):
+            if entry.name != path.name and not entry.is_dir(follow_symlinks=False):
                 Path(entry.path).unlink(missing_ok=True)

@@ -492,40 +492,50 @@ def _duckdb_result(future: Future[None], db_path: Path) -> None:
 
 
 def page_cache(
-    build_dir: Path, schema: Schema, yaml_paths: Sequence[Path], keys: Mapping[str, str]
+    build_dir: Path,
+    schema: Schema,
+    yaml_paths: Sequence[Path],
+    keys: Mapping[str, str],
+    published: Path,
+    reuse: bool = True,
 ) -> cache.PageCache:
-    """The review pages kept in ``build/cache/pages/`` for the articles of ``yaml_paths``
-    (``keys``: stem -> article key); the text policy of ``schema/package.yaml`` is part of
-    every page's key (it decides whether a page shows its text)."""
+    """The review pages of ``published`` (the release this build replaces) that the articles
+    of ``yaml_paths`` may reuse (``keys``: stem -> article key), under the index in
+    ``build/cache/pages/``; the text policy of ``schema/package.yaml`` is part of every page's
+    key (it decides whether a page shows its text). ``reuse`` False: none is reused."""
     ids = {article_id_of(p.stem): keys[p.stem] for p in yaml_paths if p.stem in keys}
     policy = json.dumps(schema.text_policy)
-    return cache.PageCache(build_dir / cache.CACHE_DIR / cache.PAGES_DIR, ids, policy)
+    folder = build_dir / cache.CACHE_DIR / cache.PAGES_DIR
+    return cache.PageCache(folder, published / sums.SITE_DIR / "articles", ids, policy, reuse)
 
 
 def stage_site_and_sums(
     out: Path, timings: dict[str, float] | None = None, pages: cache.PageCache | None = None
-) -> None:
+) -> dict[str, str]:
     """Write ``SHA256SUMS`` of the release, then the review site and its ``site/SHA256SUMS``.
 
     The top-level SHA256SUMS lists every file of the release but itself, the ``.duckdb`` and
     ``site/`` (:func:`factpack.shared.sums.listed_files`): exactly what the zip holds. The
     site is published as a folder beside the data and has its own SHA256SUMS. ``pages``: the
-    article pages kept from earlier builds (the site reuses those whose key matches, and the
-    pages of this build are kept for the next).
+    article pages of the release this build replaces that the site may reuse.
+
+    Returns:
+        Article page file name (``<article_id>.html``) -> the sha256 of its bytes.
     """
     with _timed(timings, "package"):
         sums.write(out)
     try:
         from factpack.researcher import site
     except ImportError:  # pragma: no cover - the review site is optional
-        return
+        return {}
+    digests: dict[str, str] = {}
     with _timed(timings, "site"):
-        site.build_site(out, reuse=pages)
-        if pages is not None:
-            pages.commit(out / sums.SITE_DIR / "articles")
+        site.build_site(out, reuse=pages, digests=digests)
     with _timed(timings, "package"):
         if (out / sums.SITE_DIR).is_dir():
             sums.write(out / sums.SITE_DIR, top=False)
+    prefix = f"{sums.SITE_DIR}/articles/"
+    return {k.removeprefix(prefix): v for k, v in digests.items() if k.startswith(prefix)}
 
 
 def check_and_zip(
@@ -648,9 +658,10 @@ def build(
     every table (``data/partitioned/<table>/year=YYYY/part-N.parquet``, docs/scaling.md).
     ``executor`` runs the article stage (:func:`load_batch`; default a local process pool of
     ``jobs``); ``progress`` is called with the number of articles done as they are.
-    ``reuse_pages``: reuse the review pages of unchanged articles kept in
-    ``build/cache/pages/`` (:class:`factpack.pipeline.cache.PageCache`); off, every page is
-    rendered again and the kept pages are left as they are (the output is the same).
+    ``reuse_pages``: reuse the review pages of unchanged articles from the release this
+    build replaces, as the index in ``build/cache/pages/`` allows
+    (:class:`factpack.pipeline.cache.PageCache`); off, every page is rendered again (the
+    output is the same).
 
     Raises:
         BuildFailed: any validation layer failed; ``dist/`` is left as it was.
@@ -764,8 +775,8 @@ def _build(
             warnings += extras.write_release_extras(staged_dir, schema, seeds_dir)
             del tables  # the rest reads the staged files: peak memory is one copy of the data
             release_memory()
-            pages = page_cache(build_dir, schema, yaml_paths, keys) if reuse_pages else None
-            stage_site_and_sums(staged_dir, timings, pages)
+            pages = page_cache(build_dir, schema, yaml_paths, keys, target, reuse_pages)
+            digests = stage_site_and_sums(staged_dir, timings, pages)
             versions.enforce_recorded(schema, staged_dir, dist_dir / name)
             checked, staged_zip = check_and_zip(staged_dir, created, sampled, timings)
             if checked.problems:
@@ -773,6 +784,7 @@ def _build(
             target, zip_target = publish(staged_dir, staged_zip, dist_dir)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+        pages.commit(digests)  # the published pages are what the next build may reuse
         mode = "sample" if sampled else "full"
         _write_atomic(key_file, f"{name} {release_key} {mode}\n".encode())
         return BuildResult(
