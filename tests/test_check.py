@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -345,3 +346,29 @@ def test_read_a_file_that_grew_after_its_size_was_taken(
         assert data == b"y" * size and problem is None
     else:
         assert data is None and problem is not None and problem.code == code
+
+
+def test_a_large_folder_is_checked_on_a_process_per_cpu_with_the_same_result(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """From CHECK_POOL_MIN files the check runs in worker processes (when there are 2 CPUs or
+    more); every problem is the one a check in one process reports, in the same order."""
+    from factpack.pipeline import annotations
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "seeds").mkdir()
+    for name in EXPECTED:
+        _pair(tmp_path / "seeds", name)
+    serial = CliRunner().invoke(cli, ["check", "--build-dir", "b1"])
+    calls: list[int] = []
+    real = annotations.load_article
+    monkeypatch.setattr(annotations, "load_article", lambda p: calls.append(1) or real(p))
+    monkeypatch.setattr(annotations, "CHECK_POOL_MIN", 2)
+    pooled = CliRunner().invoke(cli, ["check", "--build-dir", "b2"])
+    assert pooled.exception is None or isinstance(pooled.exception, SystemExit), repr(
+        pooled.exception
+    )
+    assert pooled.stdout == serial.stdout and pooled.exit_code == serial.exit_code == 1
+    assert len(serial.stdout.splitlines()) >= len(EXPECTED)
+    if len(os.sched_getaffinity(0)) >= 2:
+        assert calls == []  # the workers checked them, not this process

@@ -53,3 +53,23 @@ def test_a_folder_reached_through_a_link_is_resolved(
     os.symlink(tmp_path / "real", tmp_path / "link")
     monkeypatch.chdir(tmp_path / "real")
     assert display_path(tmp_path / "link" / "seeds" / "a.yaml") == "seeds/a.yaml"
+
+
+def test_display_paths_shows_each_path_as_display_path_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from factpack.shared.problems import display_path, display_paths
+
+    (tmp_path / "seeds").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "seeds")
+    monkeypatch.chdir(tmp_path)
+    paths = [
+        Path("a.yaml"),
+        Path("seeds/b.yaml"),
+        tmp_path / "seeds" / "c.yaml",
+        Path("link/d.yaml"),
+        Path("/elsewhere/e.yaml"),
+        Path("seeds/../f.yaml"),
+    ]
+    assert display_paths(paths) == [display_path(p) for p in paths]
+    assert display_paths(paths)[:3] == ["a.yaml", "seeds/b.yaml", "seeds/c.yaml"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -68,6 +69,25 @@ def display_path(path: Path | str) -> str:
         return str((_resolved(str(p.parent), cwd) / p.name).relative_to(_resolved(cwd, cwd)))
     except ValueError:
         return str(p)
+
+
+def display_paths(paths: Iterable[Path]) -> list[str]:
+    """:func:`display_path` of each path (files, not ``.`` or ``..``), each folder resolved
+    once: ``factpack check`` shows 100,000 paths of one folder."""
+    cwd = os.getcwd()
+    prefixes: dict[str, str | None] = {}
+    out = []
+    for p in paths:
+        parent = os.path.dirname(p)
+        if parent not in prefixes:
+            try:
+                base = str(_resolved(parent or ".", cwd).relative_to(_resolved(cwd, cwd)))
+                prefixes[parent] = "" if base == "." else base + "/"
+            except ValueError:
+                prefixes[parent] = None
+        prefix = prefixes[parent]
+        out.append(str(p) if prefix is None else prefix + os.path.basename(p))
+    return out
 
 
 @lru_cache(maxsize=256)
