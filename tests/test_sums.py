@@ -76,3 +76,28 @@ def test_a_bad_line_is_one_error_naming_the_file_and_line(text: str, message: st
 
 def test_binary_marker_and_upper_case_are_read(tmp_path: Path) -> None:
     assert sums.parse(f"{'A' * 64} *x y\n", "S") == {"x y": "a" * 64}
+
+
+def test_hashing_on_threads_gives_every_file_its_own_digest_in_order(tmp_path: Path) -> None:
+    rels = [f"f{i:03d}" for i in range(101)]
+    for i, rel in enumerate(rels):
+        (tmp_path / rel).write_bytes(bytes([i]) * (i * 997))
+    one = sums.hash_files(tmp_path, rels, jobs=1)
+    assert list(sums.hash_files(tmp_path, rels, jobs=2).items()) == list(one.items())
+    assert len(set(one.values())) == len(rels)
+
+
+def test_digests_a_writer_gives_are_listed_and_verify_still_reads_every_file(
+    tmp_path: Path,
+) -> None:
+    """A writer's own digests (the review pages') go into SHA256SUMS as given; the check
+    hashes the files itself, so a wrong one is caught."""
+    root = _tree(tmp_path) / "site"
+    right = sums.sha256_file(root / "articles" / "x.html")
+    assert sums.write(root, top=False, known={"articles/x.html": right}) == sums.hash_files(
+        root, ["articles/x.html", "index.html"]
+    )
+    written = sums.write(root, top=False, known={"articles/x.html": "0" * 64})
+    assert written["articles/x.html"] == "0" * 64
+    assert sums.read(root / sums.FILE)["articles/x.html"] == "0" * 64
+    assert sums.verify(root, top=False)[0] != []

@@ -531,10 +531,12 @@ def stage_site_and_sums(
     digests: dict[str, str] = {}
     with _timed(timings, "site"):
         site.build_site(out, reuse=pages, digests=digests)
+    site_dir = f"{sums.SITE_DIR}/"
     with _timed(timings, "package"):
-        if (out / sums.SITE_DIR).is_dir():
-            sums.write(out / sums.SITE_DIR, top=False)
-    prefix = f"{sums.SITE_DIR}/articles/"
+        if (out / sums.SITE_DIR).is_dir():  # the pages' digests from the bytes written
+            known = {k.removeprefix(site_dir): v for k, v in digests.items()}
+            sums.write(out / sums.SITE_DIR, top=False, known=known)
+    prefix = f"{site_dir}articles/"
     return {k.removeprefix(prefix): v for k, v in digests.items() if k.startswith(prefix)}
 
 
